@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/** Every setting of the service, with its default, in one place (documented in README and .env.example). */
+const ConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  DATA_DIR: z.string().default('./data'),
+  DATABASE_URL: z.string().optional(),
+  DEMO_CITY: z.enum(['auto', 'off']).default('auto'),
+  LOG_LEVEL: z.enum(['silent', 'error', 'info', 'debug']).default('info'),
+  BODY_LIMIT_MB: z.coerce.number().positive().default(200),
+  TILE_CACHE_MB: z.coerce.number().nonnegative().default(256),
+  BASEMAP_URL: z.string().optional(),
+});
+
+export type Config = {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  demoCity: 'auto' | 'off';
+  logLevel: 'silent' | 'error' | 'info' | 'debug';
+  bodyLimitBytes: number;
+  tileCacheBytes: number;
+  basemapUrl: string | undefined;
+};
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = ConfigSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  const c = parsed.data;
+  return {
+    port: c.PORT,
+    host: c.HOST,
+    dataDir: c.DATA_DIR,
+    databaseUrl: c.DATABASE_URL,
+    demoCity: c.DEMO_CITY,
+    logLevel: c.LOG_LEVEL,
+    bodyLimitBytes: Math.round(c.BODY_LIMIT_MB * 1024 * 1024),
+    tileCacheBytes: Math.round(c.TILE_CACHE_MB * 1024 * 1024),
+    basemapUrl: c.BASEMAP_URL,
+  };
+}

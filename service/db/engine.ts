@@ -1,0 +1,108 @@
+import path from 'node:path';
+import fs from 'node:fs';
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import { readCapabilities, type Capabilities } from './capabilities';
+import { migrateLatest } from './migrate';
+
+export type EngineKind = 'embedded' | 'server';
+
+/** An open database: knex over PostGIS, with what this PostGIS can do. */
+export interface Database {
+  knex: Knex;
+  engine: EngineKind;
+  capabilities: Capabilities;
+  /** Subscribe to a NOTIFY channel (server only; embedded has one process, so changes are local). */
+  listen?: (channel: string, onPayload: (payload: string) => void) => Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  databaseUrl?: string;
+  /** Embedded data directory; `memory://` keeps it in memory. */
+  dataDir?: string;
+  migrate?: boolean;
+}
+
+// int8 and numeric arrive as strings from node-postgres; every count and area in gridatlas fits a double.
+pg.types.setTypeParser(20, (v) => Number(v));
+pg.types.setTypeParser(1700, (v) => Number(v));
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const db = options.databaseUrl ? await openServer(options.databaseUrl) : await openEmbedded(options.dataDir ?? './data');
+  try {
+    await ensurePostgis(db.knex);
+    db.capabilities = await readCapabilities(db.knex);
+    if (options.migrate !== false) await migrateLatest(db.knex);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return db;
+}
+
+async function ensurePostgis(knex: Knex): Promise<void> {
+  try {
+    await knex.raw('CREATE EXTENSION IF NOT EXISTS postgis');
+  } catch (err) {
+    throw new Error(
+      `PostGIS is not available in this database (${(err as Error).message.split('\n')[0]}). ` +
+        'Install it (Debian: postgresql-15-postgis-3) or unset DATABASE_URL to use the embedded PostGIS.',
+    );
+  }
+}
+
+async function openServer(url: string): Promise<Database> {
+  const knex = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 10 } });
+  try {
+    await knex.raw('select 1');
+  } catch (err) {
+    await knex.destroy();
+    throw new Error(`cannot reach the PostgreSQL server at DATABASE_URL: ${(err as Error).message}`);
+  }
+  const listeners: pg.Client[] = [];
+  return {
+    knex,
+    engine: 'server',
+    capabilities: undefined as unknown as Capabilities,
+    async listen(channel, onPayload) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      client.on('notification', (msg) => {
+        if (msg.channel === channel) onPayload(msg.payload ?? '');
+      });
+      client.on('error', () => undefined);
+      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      listeners.push(client);
+      return async () => {
+        listeners.splice(listeners.indexOf(client), 1);
+        await client.end();
+      };
+    },
+    async close() {
+      await Promise.all(listeners.splice(0).map((c) => c.end().catch(() => undefined)));
+      await knex.destroy();
+    },
+  };
+}
+
+async function openEmbedded(dataDir: string): Promise<Database> {
+  const [{ PGlite }, { postgis }, { default: ClientPgLite }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('@electric-sql/pglite-postgis'),
+    import('knex-pglite'),
+  ]);
+  const memory = dataDir.startsWith('memory://');
+  if (!memory) fs.mkdirSync(path.resolve(dataDir), { recursive: true });
+  const pglite = await PGlite.create(memory ? dataDir : path.resolve(dataDir), { extensions: { postgis } });
+  const knex = knexFactory({ client: ClientPgLite as unknown as typeof knexFactory.Client, connection: { pglite } as never });
+  return {
+    knex,
+    engine: 'embedded',
+    capabilities: undefined as unknown as Capabilities,
+    async close() {
+      await knex.destroy();
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}
