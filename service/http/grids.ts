@@ -1,0 +1,110 @@
+import { Router } from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { exportGeoJson, exportShapefile, registerCsv } from '../domain/export';
+import { featuresOf, gridToFeature, toCollection, type GridService } from '../domain/grids';
+import type { SystemService } from '../domain/systems';
+import { badRequest } from '../errors';
+import { FormatError } from '../formats/errors';
+import { readShapefileZip } from '../formats/shapefile';
+import { parseJson, readBody, readJson } from './body';
+import { Bbox, Flag, ifMatch, lang, query } from './params';
+
+const ListQuery = z.object({ level: z.string().optional(), parent: z.string().optional(), bbox: Bbox.optional() });
+const WriteQuery = z.object({ repair: Flag });
+const ImportQuery = z.object({ mode: z.enum(['append', 'replace']).default('append'), repair: Flag, parent: z.string().optional() });
+const ExportQuery = z.object({ format: z.enum(['geojson', 'shapefile', 'csv']).default('geojson'), encoding: z.enum(['utf-8', 'gbk']).default('utf-8') });
+const DeleteQuery = z.object({ cascade: Flag });
+
+export function gridsRouter(systems: SystemService, grids: GridService, bodyLimit: number): Router {
+  const router = new Router({ prefix: '/api/systems/:system' });
+
+  router.get('/grids', async (ctx) => {
+    const q = query(ctx, ListQuery);
+    ctx.type = 'application/geo+json';
+    ctx.body = toCollection(await grids.list(ctx.params.system!, q));
+  });
+
+  router.get('/grids/:code', async (ctx) => {
+    const g = await grids.get(ctx.params.system!, ctx.params.code!);
+    ctx.set('ETag', `"v${g.version}"`);
+    ctx.type = 'application/geo+json';
+    ctx.body = gridToFeature(g);
+  });
+
+  router.put('/grids/:code', async (ctx) => {
+    const { repair } = query(ctx, WriteQuery);
+    const { grid, created } = await grids.put(ctx.params.system!, ctx.params.code!, await readJson(ctx, bodyLimit), { repair, expectedVersion: ifMatch(ctx) });
+    ctx.status = created ? 201 : 200;
+    ctx.set('ETag', `"v${grid.version}"`);
+    ctx.body = gridToFeature(grid);
+  });
+
+  router.patch('/grids/:code', async (ctx) => {
+    const { repair } = query(ctx, WriteQuery);
+    const grid = await grids.patch(ctx.params.system!, ctx.params.code!, await readJson(ctx, bodyLimit), { repair, expectedVersion: ifMatch(ctx) });
+    ctx.set('ETag', `"v${grid.version}"`);
+    ctx.body = gridToFeature(grid);
+  });
+
+  router.delete('/grids/:code', async (ctx) => {
+    const { cascade } = query(ctx, DeleteQuery);
+    ctx.body = await grids.remove(ctx.params.system!, ctx.params.code!, { cascade, expectedVersion: ifMatch(ctx) });
+  });
+
+  router.get('/grids/:code/children', async (ctx) => {
+    ctx.type = 'application/geo+json';
+    ctx.body = toCollection(await grids.children(ctx.params.system!, ctx.params.code!));
+  });
+  router.get('/grids/:code/ancestors', async (ctx) => {
+    ctx.type = 'application/geo+json';
+    ctx.body = toCollection(await grids.ancestors(ctx.params.system!, ctx.params.code!));
+  });
+  router.get('/grids/:code/subtree', async (ctx) => {
+    ctx.type = 'application/geo+json';
+    ctx.body = toCollection(await grids.subtree(ctx.params.system!, ctx.params.code!));
+  });
+
+  router.post('/import', async (ctx) => {
+    const q = query(ctx, ImportQuery);
+    const features = await readImportFeatures(ctx, bodyLimit);
+    ctx.body = await grids.import(ctx.params.system!, features, q);
+  });
+
+  router.get('/export', async (ctx) => {
+    const q = query(ctx, ExportQuery);
+    const system = await systems.require(ctx.params.system!);
+    const all = await grids.list(system.key, {});
+    const fileBase = `${system.key}-grids`;
+    if (q.format === 'geojson') {
+      ctx.type = 'application/geo+json';
+      ctx.set('Content-Disposition', `attachment; filename="${fileBase}.geojson"`);
+      ctx.body = exportGeoJson(system, all);
+    } else if (q.format === 'shapefile') {
+      ctx.type = 'application/zip';
+      ctx.set('Content-Disposition', `attachment; filename="${fileBase}.zip"`);
+      ctx.body = await exportShapefile(system, all, q.encoding);
+    } else {
+      ctx.type = 'text/csv; charset=utf-8';
+      ctx.set('Content-Disposition', `attachment; filename="${fileBase}-register.csv"`);
+      ctx.body = registerCsv(system, all, lang(ctx));
+    }
+  });
+
+  return router;
+}
+
+/** A GeoJSON body, or a zipped Shapefile (recognised by its zip signature or content type). */
+async function readImportFeatures(ctx: Context, bodyLimit: number): Promise<unknown[]> {
+  const raw = await readBody(ctx, bodyLimit);
+  const isZip = raw.length >= 4 && raw[0] === 0x50 && raw[1] === 0x4b && raw[2] === 0x03 && raw[3] === 0x04;
+  if (isZip || ctx.is('application/zip', 'application/x-zip-compressed')) {
+    try {
+      return (await readShapefileZip(raw)).features;
+    } catch (err) {
+      if (err instanceof FormatError) throw badRequest(err.code, `shapefile import: ${err.message}`);
+      throw err;
+    }
+  }
+  return featuresOf(parseJson(raw));
+}

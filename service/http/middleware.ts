@@ -1,0 +1,48 @@
+import { randomUUID } from 'node:crypto';
+import type { Middleware } from 'koa';
+import { ZodError } from 'zod';
+import { AppError } from '../errors';
+import type { Logger } from '../logger';
+
+/**
+ * First in the chain: turns AppError into `{ error: { code, message, details } }` with its status,
+ * zod errors into 400 `invalid_request`, and anything else into a generic 500 logged with the request id.
+ */
+export function errorMiddleware(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    const requestId = ctx.get('x-request-id') || randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.set('X-Request-Id', requestId);
+    try {
+      await next();
+    } catch (err) {
+      if (err instanceof AppError) {
+        ctx.status = err.status;
+        ctx.body = { error: { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) } };
+        if (err.status >= 500) logger.error({ requestId, err: err.message }, 'request failed');
+      } else if (err instanceof ZodError) {
+        const details = err.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
+        ctx.status = 400;
+        ctx.body = {
+          error: {
+            code: 'invalid_request',
+            message: details.map((d) => `${d.field || '(request)'}: ${d.message}`).join('; '),
+            details,
+          },
+        };
+      } else {
+        logger.error({ requestId, err: (err as Error)?.stack ?? String(err) }, 'unexpected error');
+        ctx.status = 500;
+        ctx.body = { error: { code: 'internal_error', message: `internal error (request ${requestId})` } };
+      }
+    }
+  };
+}
+
+export function accessLog(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    const start = performance.now();
+    await next();
+    logger.debug({ method: ctx.method, url: ctx.url, status: ctx.status, ms: Math.round(performance.now() - start) }, 'request');
+  };
+}

@@ -1,0 +1,46 @@
+import { createApp } from './app';
+import { loadConfig } from './config';
+import { ChangeBus } from './db/changes';
+import { openDatabase } from './db/engine';
+import { loadDemoCityIfEmpty } from './db/seed';
+import { createLogger } from './logger';
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  logger.info({ engine: db.engine, postgis: db.capabilities.postgisVersion, dataDir: db.engine === 'embedded' ? config.dataDir : undefined }, 'database ready');
+  const changes = new ChangeBus(db);
+  await changes.start();
+  if (config.demoCity === 'auto') {
+    const loaded = await loadDemoCityIfEmpty(db, changes);
+    if (loaded) logger.info({ ...loaded }, 'empty database: loaded the demo city');
+  }
+  const app = createApp({ config, db, changes, logger });
+  const server = app.listen(config.port, config.host, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const url = `http://localhost:${port}/`;
+    logger.info({ url, ms: Math.round(performance.now() - started) }, 'gridatlas listening');
+    if (config.logLevel !== 'silent') process.stdout.write(`\ngridatlas is ready: ${url}\n\n`);
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    server.close();
+    await changes.stop();
+    await db.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`gridatlas failed to start: ${(err as Error).message}\n`);
+  process.exit(1);
+});

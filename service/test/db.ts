@@ -1,0 +1,43 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import knexFactory from 'knex';
+import { openDatabase, type Database, type EngineKind } from '../db/engine';
+import { withDatabase } from './global-setup';
+
+/**
+ * The engines every database test runs on: always the embedded PostGIS, and the PostGIS server when
+ * DATABASE_URL is set (always in CI, enforced by the global setup).
+ */
+export function engines(): EngineKind[] {
+  return inject('serverTemplate') ? ['embedded', 'server'] : ['embedded'];
+}
+
+/** A fresh, migrated, empty database of the given engine; close() also removes it. */
+export async function openTestDatabase(engine: EngineKind): Promise<Database> {
+  const id = `${process.pid}_${randomBytes(4).toString('hex')}`;
+  if (engine === 'embedded') {
+    const dir = path.resolve(`.tmp/test/pglite-${id}`);
+    fs.cpSync(inject('embeddedTemplate'), dir, { recursive: true });
+    const db = await openDatabase({ dataDir: dir });
+    const close = db.close.bind(db);
+    db.close = async () => {
+      await close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    };
+    return db;
+  }
+  const url = process.env.DATABASE_URL!;
+  const name = `gridatlas_t_${id}`;
+  const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+  await admin.raw(`create database ${name} template ${inject('serverTemplate')}`);
+  const db = await openDatabase({ databaseUrl: withDatabase(url, name) });
+  const close = db.close.bind(db);
+  db.close = async () => {
+    await close();
+    await admin.raw(`drop database if exists ${name} with (force)`);
+    await admin.destroy();
+  };
+  return db;
+}

@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import knexFactory from 'knex';
+import { openDatabase } from '../db/engine';
+
+/**
+ * Prepares one migrated template per engine so each test file gets a fresh database quickly:
+ * an embedded data directory to copy, and (when DATABASE_URL is set) a server template database.
+ * In CI the server is required: database tests never skip silently there.
+ */
+export default async function setup(project: TestProject) {
+  const root = path.resolve('.tmp/test');
+  fs.rmSync(root, { recursive: true, force: true });
+  fs.mkdirSync(root, { recursive: true });
+
+  const templateDir = path.join(root, 'pglite-template');
+  const embedded = await openDatabase({ dataDir: templateDir });
+  await embedded.close();
+  project.provide('embeddedTemplate', templateDir);
+
+  const url = process.env.DATABASE_URL;
+  if (!url && process.env.CI) {
+    throw new Error('CI is set but DATABASE_URL is not: the PostGIS server tests must run in CI (see .ci/run)');
+  }
+  let teardownServer = async () => undefined as void;
+  if (url) {
+    const template = `gridatlas_test_template_${process.pid}`;
+    const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+    await admin.raw(`drop database if exists ${template}`);
+    await admin.raw(`create database ${template}`);
+    const db = await openDatabase({ databaseUrl: withDatabase(url, template) });
+    await db.close();
+    project.provide('serverTemplate', template);
+    teardownServer = async () => {
+      const left: { datname: string }[] = (await admin.raw(`select datname from pg_database where datname like 'gridatlas_t_%' or datname = ?`, [template])).rows;
+      for (const { datname } of left) await admin.raw(`drop database if exists ${datname} with (force)`);
+      await admin.destroy();
+    };
+  } else {
+    project.provide('serverTemplate', '');
+  }
+  return async () => {
+    await teardownServer();
+    fs.rmSync(root, { recursive: true, force: true });
+  };
+}
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    embeddedTemplate: string;
+    serverTemplate: string;
+  }
+}
