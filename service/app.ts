@@ -20,7 +20,7 @@ export interface AppDeps {
   logger: Logger;
 }
 
-export function createServices(deps: Pick<AppDeps, 'db' | 'changes'>) {
+export function createServices(deps: Pick<AppDeps, "db" | "changes">) {
   const systems = createSystemService(deps.db.knex, deps.changes);
   const grids = createGridService(deps.db.knex, systems, deps.changes);
   return { systems, grids };

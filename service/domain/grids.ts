@@ -74,7 +74,19 @@ export function featuresOf(body: unknown): unknown[] {
   throw badRequest('invalid_geojson', `expected a GeoJSON FeatureCollection or Feature, got ${b && typeof b === 'object' ? `type ${String(b.type)}` : typeof body}`);
 }
 
-export function createGridService(knex: Knex, systems: SystemService, changes: ChangeBus) {
+/**
+ * Work that must happen in the same transaction as a change to grids, e.g. re-assigning the addresses
+ * the changed area can affect (issue #5). `bbox` covers old and new geometries; null means the system.
+ */
+export interface GridChangeHook {
+  (trx: Knex.Transaction, system: StoredSystem, bbox: [number, number, number, number] | null): Promise<void>;
+}
+
+export function createGridService(knex: Knex, systems: SystemService, changes: ChangeBus, hooks: GridChangeHook[] = []) {
+  async function afterChange(trx: Knex.Transaction, system: StoredSystem, bbox: [number, number, number, number] | null) {
+    for (const hook of hooks) await hook(trx, system, bbox);
+  }
+
   async function withSystem<T>(key: string, fn: (system: StoredSystem, q: ReturnType<typeof createGridQueries>) => Promise<T>): Promise<T> {
     const system = await systems.require(key);
     return fn(system, createGridQueries(knex, system.key, system.id));
@@ -237,7 +249,9 @@ export function createGridService(knex: Knex, systems: SystemService, changes: C
           );
         }
         const bboxAfter = await q.bboxOf(codes);
-        await changes.publish(trx, { kind: 'grids', system: key, codes: replacedAll ? [] : codes, bbox: unionBbox(bboxBefore, bboxAfter) });
+        const bbox = unionBbox(bboxBefore, bboxAfter);
+        await afterChange(trx, system, replacedAll ? null : bbox);
+        await changes.publish(trx, { kind: 'grids', system: key, codes: replacedAll ? [] : codes, bbox });
         return {
           system: key,
           mode: options.mode,
@@ -297,6 +311,7 @@ export function createGridService(knex: Knex, systems: SystemService, changes: C
         const codes = [code, ...below.map((g) => g.code)];
         const bbox = await q.bboxOf(codes);
         await q.remove(codes);
+        await afterChange(trx, system, bbox);
         await changes.publish(trx, { kind: 'grids', system: key, codes, bbox });
         return { deleted: codes };
       });
@@ -346,7 +361,9 @@ export function createGridService(knex: Knex, systems: SystemService, changes: C
         await q.insertMany([row], options.repair);
       }
       const bboxAfter = await q.bboxOf([g.code]);
-      await changes.publish(trx, { kind: 'grids', system: system.key, codes: [...new Set([code, g.code])], bbox: unionBbox(bboxBefore, bboxAfter) });
+      const bbox = unionBbox(bboxBefore, bboxAfter);
+      await afterChange(trx, system, bbox);
+      await changes.publish(trx, { kind: 'grids', system: system.key, codes: [...new Set([code, g.code])], bbox });
       return { grid: (await q.get(g.code))!, created: !current };
     });
   }

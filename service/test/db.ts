@@ -18,7 +18,7 @@ export function engines(): EngineKind[] {
 export async function openTestDatabase(engine: EngineKind): Promise<Database> {
   const id = `${process.pid}_${randomBytes(4).toString('hex')}`;
   if (engine === 'embedded') {
-    const dir = path.resolve(`.tmp/test/pglite-${id}`);
+    const dir = path.join(inject('testRoot'), `pglite-${id}`);
     fs.cpSync(inject('embeddedTemplate'), dir, { recursive: true });
     const db = await openDatabase({ dataDir: dir });
     const close = db.close.bind(db);

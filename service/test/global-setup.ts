@@ -10,9 +10,11 @@ import { openDatabase } from '../db/engine';
  * In CI the server is required: database tests never skip silently there.
  */
 export default async function setup(project: TestProject) {
-  const root = path.resolve('.tmp/test');
+  // One folder per run: several test runs may share a working tree.
+  const root = path.resolve(`.tmp/test-${process.pid}`);
   fs.rmSync(root, { recursive: true, force: true });
   fs.mkdirSync(root, { recursive: true });
+  project.provide('testRoot', root);
 
   const templateDir = path.join(root, 'pglite-template');
   const embedded = await openDatabase({ dataDir: templateDir });
@@ -54,6 +56,7 @@ export function withDatabase(url: string, database: string): string {
 
 declare module 'vitest' {
   export interface ProvidedContext {
+    testRoot: string;
     embeddedTemplate: string;
     serverTemplate: string;
   }

@@ -224,12 +224,13 @@ export function createGridQueries(knex: Knex | Knex.Transaction, systemKey: stri
       return rows[0] ? Number(rows[0].id) : null;
     },
 
+    // Raw SQL with RETURNING: knex-pglite does not report affected rows for knex's delete().
     async remove(codes: string[]): Promise<number> {
-      return knex('grids').where({ system_id: systemId }).whereIn('code', codes).delete();
+      return (await knex.raw('delete from grids where system_id = ? and code = any(?::text[]) returning id', [systemId, codes])).rows.length;
     },
 
     async removeAll(): Promise<number> {
-      return knex('grids').where({ system_id: systemId }).delete();
+      return (await knex.raw('delete from grids where system_id = ? returning id', [systemId])).rows.length;
     },
 
     /**
