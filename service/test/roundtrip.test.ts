@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import iconv from 'iconv-lite';
+import { readShapefileZip } from '../formats/shapefile';
+import { engines } from './db';
+import { startTestApp, type TestApp } from './app';
+import { smallCity, smallSystem } from './fixtures';
+
+const fc = (features: unknown[]) => ({ type: 'FeatureCollection', features });
+
+type Feature = { properties: Record<string, unknown>; geometry: { coordinates: number[][][][] } };
+
+/** What must survive a round trip: codes, tree, names, people, attributes and geometry (to 1e-7°). */
+function essence(features: Feature[]) {
+  return features
+    .map((f) => {
+      const { system: _s, version: _v, updated_at: _u, geometry_issues: _g, ...props } = f.properties;
+      return { props, coords: f.geometry.coordinates.flat(3).map((v) => Math.round(v * 1e7)) };
+    })
+    .sort((a, b) => String(a.props.code).localeCompare(String(b.props.code)));
+}
+
+async function binary(t: TestApp, url: string): Promise<Buffer> {
+  const res = await t.request
+    .get(url)
+    .buffer(true)
+    .parse((r, cb) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => cb(null, Buffer.concat(chunks)));
+    })
+    .expect(200);
+  return res.body as Buffer;
+}
+
+describe.each(engines())('export and re-import round trips on %s PostGIS', (engine) => {
+  let t: TestApp;
+  let original: Feature[];
+  beforeAll(async () => {
+    t = await startTestApp(engine);
+    await t.request.post('/api/systems').send(smallSystem).expect(201);
+    const city = smallCity();
+    // a multipolygon with a hole, and Chinese text in every kind of field
+    city.push({
+      type: 'Feature',
+      properties: {
+        code: 'D02C',
+        name: '桂溪社区（飞地）',
+        level: 'community',
+        parent: 'D02',
+        type: '楼院型',
+        people: [{ name: '欧阳娜娜', role: 'responsible', title: '专职网格员', phone: '13912345678' }],
+        households: 215,
+        note: '含学校、市场',
+      },
+      geometry: {
+        type: 'MultiPolygon',
+        coordinates: [
+          [
+            [[104.03, 30.6], [104.04, 30.6], [104.04, 30.61], [104.03, 30.61], [104.03, 30.6]],
+            [[104.033, 30.603], [104.033, 30.606], [104.036, 30.606], [104.036, 30.603], [104.033, 30.603]],
+          ],
+          [[[104.05, 30.6], [104.06, 30.6], [104.06, 30.61], [104.05, 30.6]]],
+        ],
+      },
+    });
+    await t.request.post('/api/systems/test-gov/import').send(fc(city)).expect(200);
+    original = (await t.request.get('/api/systems/test-gov/grids').expect(200)).body.features;
+  });
+  afterAll(async () => t?.close());
+
+  it('GeoJSON: export, import into a new system, same grids and attributes', async () => {
+    const exported = (await t.request.get('/api/systems/test-gov/export?format=geojson').expect(200)).body;
+    expect(exported.system.key).toBe('test-gov');
+    await t.request.post('/api/systems').send({ ...smallSystem, key: 'copy-geojson' }).expect(201);
+    await t.request.post('/api/systems/copy-geojson/import').send(exported).expect(200);
+    const copy = (await t.request.get('/api/systems/copy-geojson/grids').expect(200)).body.features;
+    expect(essence(copy)).toEqual(essence(original));
+  });
+
+  it.each(['utf-8', 'gbk'] as const)('Shapefile (%s DBF): export, import into a new system, same grids and attributes', async (encoding) => {
+    const zip = await binary(t, `/api/systems/test-gov/export?format=shapefile&encoding=${encoding}`);
+    const read = await readShapefileZip(zip);
+    expect(read.encoding.toLowerCase()).toContain(encoding === 'gbk' ? 'gbk' : 'utf');
+    const key = `copy-shp-${encoding}`;
+    await t.request.post('/api/systems').send({ ...smallSystem, key }).expect(201);
+    const res = await t.request.post(`/api/systems/${key}/import`).set('content-type', 'application/zip').send(zip).expect(200);
+    expect(res.body.inserted).toBe(original.length);
+    const copy = (await t.request.get(`/api/systems/${key}/grids`).expect(200)).body.features;
+    expect(essence(copy)).toEqual(essence(original));
+  });
+
+  it('refuses a zip without a shapefile with a clear code', async () => {
+    const notShp = Buffer.from('504b0506000000000000000000000000000000000000', 'hex');
+    const res = await t.request.post('/api/systems/test-gov/import').set('content-type', 'application/zip').send(notShp).expect(400);
+    expect(res.body.error.code).toMatch(/^(zip_invalid|shapefile_missing_shp)$/);
+  });
+
+  it('exports the responsibility register as CSV, Chinese by default and English on request', async () => {
+    const zh = await binary(t, '/api/systems/test-gov/export?format=csv');
+    const text = zh.toString('utf8');
+    expect(text.charCodeAt(0)).toBe(0xfeff);
+    const lines = text.slice(1).trim().split(/\r?\n/);
+    expect(lines[0]).toBe('网格编码,网格名称,层级,上级编码,网格类型,责任人,职务,联系电话,协管员,起始日期,终止日期');
+    expect(lines).toContain('D01A,网格D01A,社区,D01,,张伟,网格长,13800000001,李娜,,');
+    expect(lines).toHaveLength(original.length + 1);
+    const en = (await binary(t, '/api/systems/test-gov/export?format=csv&lang=en')).toString('utf8');
+    expect(en.slice(1).split(/\r?\n/)[0]).toBe('code,name,level,parent,type,responsible,title,phone,helpers,valid_from,valid_to');
+    expect(iconv.decode(zh, 'utf8')).toContain('欧阳娜娜');
+  });
+});
