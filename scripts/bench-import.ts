@@ -13,6 +13,7 @@ import { ChangeBus } from '../service/db/changes';
 import { openDatabase, type Database } from '../service/db/engine';
 import { createServices } from '../service/app';
 import { generateCity } from '../service/demo/index';
+import { createLogger } from '../service/logger';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -38,7 +39,7 @@ async function plainInsert(knex: Knex, systemId: number, features: GeoJSON.Featu
 async function main() {
   const db: Database = await openDatabase(engine === 'server' ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: 'memory://' });
   const changes = new ChangeBus(db);
-  const { systems, grids } = createServices({ db, changes });
+  const { systems, grids } = createServices({ db, changes, logger: createLogger('error') });
   const rows: string[] = [];
   for (const size of sizes) {
     const city = generateCity({ seed: 7, grids: size });

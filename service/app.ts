@@ -4,10 +4,13 @@ import type { Config } from './config';
 import type { ChangeBus } from './db/changes';
 import type { Database } from './db/engine';
 import { createGridService } from './domain/grids';
+import { createJobs } from './domain/jobs';
+import { createPartitionService } from './domain/partition';
 import { createSystemService } from './domain/systems';
 import { notFound } from './errors';
 import { gridsRouter } from './http/grids';
 import { accessLog, errorMiddleware } from './http/middleware';
+import { partitionRouter } from './http/partition';
 import { pointRouter } from './http/point';
 import { systemsRouter } from './http/systems';
 import type { Logger } from './logger';
@@ -20,16 +23,22 @@ export interface AppDeps {
   logger: Logger;
 }
 
-export function createServices(deps: Pick<AppDeps, "db" | "changes">) {
-  const systems = createSystemService(deps.db.knex, deps.changes);
-  const grids = createGridService(deps.db.knex, systems, deps.changes);
-  return { systems, grids };
+export type Services = ReturnType<typeof createServices>;
+
+/** The use cases over one database; main.ts builds them once and shares them with the seed loader. */
+export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>) {
+  const { db, changes, logger } = deps;
+  const systems = createSystemService(db.knex, changes);
+  const grids = createGridService(db.knex, systems, changes);
+  const jobs = createJobs(db.knex, logger);
+  const partition = createPartitionService({ knex: db.knex, systems, grids, jobs, changes, logger });
+  return { systems, grids, jobs, partition };
 }
 
 /** Builds the application without listening; tests drive `app.callback()`, only main.ts listens. */
-export function createApp(deps: AppDeps): Koa {
+export function createApp(deps: AppDeps & { services?: Services }): Koa {
   const { config, db, logger } = deps;
-  const services = createServices(deps);
+  const services = deps.services ?? createServices(deps);
   const app = new Koa();
   app.proxy = true;
   app.use(errorMiddleware(logger));
@@ -49,6 +58,7 @@ export function createApp(deps: AppDeps): Koa {
     systemsRouter(services.systems, config.bodyLimitBytes),
     gridsRouter(services.systems, services.grids, config.bodyLimitBytes),
     pointRouter(db.knex),
+    partitionRouter(services.partition, services.jobs, config.bodyLimitBytes),
   ]) {
     app.use(router.routes());
     app.use(router.allowedMethods());

@@ -1,4 +1,4 @@
-import { createApp } from './app';
+import { createApp, createServices } from './app';
 import { loadConfig } from './config';
 import { ChangeBus } from './db/changes';
 import { openDatabase } from './db/engine';
@@ -13,11 +13,13 @@ async function main(): Promise<void> {
   logger.info({ engine: db.engine, postgis: db.capabilities.postgisVersion, dataDir: db.engine === 'embedded' ? config.dataDir : undefined }, 'database ready');
   const changes = new ChangeBus(db);
   await changes.start();
+  const services = createServices({ db, changes, logger });
+  await services.jobs.failInterrupted();
   if (config.demoCity === 'auto') {
-    const loaded = await loadDemoCityIfEmpty(db, changes);
+    const loaded = await loadDemoCityIfEmpty(db, services);
     if (loaded) logger.info({ ...loaded }, 'empty database: loaded the demo city');
   }
-  const app = createApp({ config, db, changes, logger });
+  const app = createApp({ config, db, changes, logger, services });
   const server = app.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

@@ -1,6 +1,5 @@
-import { createServices } from '../app';
+import type { Services } from '../app';
 import { generateCity, type DemoCity } from '../demo/index';
-import type { ChangeBus } from './changes';
 import type { Database } from './engine';
 
 export interface SeedResult {
@@ -10,9 +9,9 @@ export interface SeedResult {
 }
 
 /** Loads a generated city through the same import path as users' files, one system at a time. */
-export async function loadCity(db: Database, changes: ChangeBus, city: DemoCity): Promise<SeedResult> {
+export async function loadCity(services: Pick<Services, 'systems' | 'grids'>, city: DemoCity): Promise<SeedResult> {
   const started = performance.now();
-  const { systems, grids } = createServices({ db, changes });
+  const { systems, grids } = services;
   let count = 0;
   for (const { system, grids: fc } of city.systems) {
     await systems.create(system);
@@ -23,8 +22,8 @@ export async function loadCity(db: Database, changes: ChangeBus, city: DemoCity)
 }
 
 /** An empty database gets the demo city on first start (issue #2), so the map has something to show. */
-export async function loadDemoCityIfEmpty(db: Database, changes: ChangeBus): Promise<SeedResult | null> {
+export async function loadDemoCityIfEmpty(db: Database, services: Pick<Services, 'systems' | 'grids'>): Promise<SeedResult | null> {
   const row = await db.knex('grid_systems').count({ n: '*' }).first();
   if (Number(row?.n ?? 0) > 0) return null;
-  return loadCity(db, changes, generateCity({ seed: 1 }));
+  return loadCity(services, generateCity({ seed: 1 }));
 }
