@@ -1,0 +1,108 @@
+/**
+ * Partition validation benchmark (issue #3): the same checks as one plain PostGIS SQL script (validity,
+ * sibling overlaps, gaps = parent − union of children, children outside their parent) vs gridatlas
+ * (load the grids from PostGIS + validate), on the demo city and a 50,000-grid city, in the same run on
+ * the same database; plus the incremental re-check after a single-grid edit.
+ *
+ *   DATABASE_URL=postgres://… npx tsx scripts/bench-partition.ts [--grids 400,50000] [--runs 3]
+ *
+ * Without DATABASE_URL it runs on the embedded PostGIS. Prints a markdown table: medians after a warm-up.
+ */
+import os from 'node:os';
+import type { Knex } from 'knex';
+import { createServices } from '../service/app';
+import { ChangeBus } from '../service/db/changes';
+import { openDatabase } from '../service/db/engine';
+import { generateCity } from '../service/demo/index';
+import { createLogger } from '../service/logger';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+const sizes = (args.get('grids') ?? '400,50000').split(',').map(Number);
+const runs = Number(args.get('runs') ?? 3);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/**
+ * What a user would otherwise run: one SQL statement per check, each over every family of the system.
+ * ST_MakeValid first, or real-world data aborts the overlay (FACTS.md); areas geodesic.
+ */
+const PLAIN_SQL = (system: number) => [
+  `select code, ST_IsValidReason(geom) from grids where system_id = ${system} and not ST_IsValid(geom)`,
+  `with g as (select code, parent_code, ST_MakeValid(geom) as geom from grids where system_id = ${system})
+   select a.code, b.code, ST_Area(ST_Intersection(a.geom, b.geom)::geography)
+   from g a join g b on a.parent_code is not distinct from b.parent_code and a.code < b.code and a.geom && b.geom
+   where ST_Relate(a.geom, b.geom, '2********')`,
+  `with g as (select code, parent_code, ST_MakeValid(geom) as geom from grids where system_id = ${system}),
+        u as (select parent_code, ST_Union(geom) as geom from g where parent_code is not null group by parent_code)
+   select p.code, ST_Area(ST_Difference(p.geom, u.geom)::geography) as gap
+   from g p join u on u.parent_code = p.code`,
+  `with g as (select code, parent_code, ST_MakeValid(geom) as geom from grids where system_id = ${system})
+   select c.code, ST_Area(ST_Difference(c.geom, p.geom)::geography)
+   from g c join g p on p.code = c.parent_code where not ST_CoveredBy(c.geom, p.geom)`,
+];
+
+async function timePlain(knex: Knex, systemId: number): Promise<number> {
+  const t = performance.now();
+  for (const sql of PLAIN_SQL(systemId)) await knex.raw(sql);
+  return performance.now() - t;
+}
+
+async function main() {
+  const db = await openDatabase(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: 'memory://' });
+  const changes = new ChangeBus(db);
+  const services = createServices({ db, changes, logger: createLogger('error') });
+  const rows: string[] = [];
+  for (const size of sizes) {
+    const city = generateCity({ seed: 11, grids: size, defects: true });
+    const gov = city.systems.find((s) => s.system.key === 'governance')!;
+    const key = `bench-partition-${size}`;
+    await db.knex('grid_systems').where({ key }).delete();
+    await services.systems.create({ ...gov.system, key });
+    await services.grids.import(key, gov.grids.features, { mode: 'append', repair: false });
+    const systemId = (await db.knex('grid_systems').where({ key }).first('id')).id as number;
+    await db.knex.raw('analyze grids');
+    const ours: number[] = [];
+    const plain: number[] = [];
+    let issues = 0;
+    for (let run = 0; run <= runs; run++) {
+      let t = performance.now();
+      const result = await services.partition.validate(key, { options: {}, mode: 'sync' });
+      const a = performance.now() - t;
+      if ('report' in result) issues = result.report.issues.length;
+      t = performance.now();
+      const b = await timePlain(db.knex, systemId);
+      void t;
+      if (run > 0) {
+        ours.push(a);
+        plain.push(b);
+      }
+    }
+    // single-grid re-check: move one vertex of one finest grid, the stored report follows
+    const victim = gov.grids.features.find((f) => f.properties.level === 'grid')!;
+    const recheck: number[] = [];
+    for (let run = 0; run <= runs; run++) {
+      const ring = victim.geometry.coordinates[0]![0]!;
+      const dx = run % 2 === 0 ? 0.0002 : 0;
+      const moved = ring.map(([x, y], i) => (i === 0 || i === ring.length - 1 ? [x! + dx, y!] : [x!, y!]));
+      await services.grids.patch(key, victim.properties.code, { geometry: { type: 'Polygon', coordinates: [moved] } }, { repair: false, expectedVersion: null });
+      const report = await services.partition.report(key, null);
+      if (run > 0) recheck.push(report.durationMs);
+    }
+    const vertices = gov.grids.features.reduce((n, f) => n + f.geometry.coordinates.flat(2).length, 0);
+    rows.push(
+      `| ${db.engine} | ${gov.grids.features.length.toLocaleString('en')} grids, ${vertices.toLocaleString('en')} vertices | ${median(ours).toFixed(0)} ms | ${median(plain).toFixed(0)} ms | ${(median(plain) / median(ours)).toFixed(1)}× | ${median(recheck).toFixed(1)} ms | ${issues} |`,
+    );
+    await db.knex('grid_systems').where({ key }).delete();
+  }
+  await services.partition.settled();
+  await db.close();
+  console.log(`\nmachine: ${os.cpus()[0]?.model} × ${os.cpus().length}, Node ${process.version}, ${runs} runs (median, after a warm-up)\n`);
+  console.log('| engine | data | gridatlas (load + validate) | plain PostGIS SQL | speed-up | single-grid re-check | issues found |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(r);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
