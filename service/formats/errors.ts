@@ -1,0 +1,31 @@
+/**
+ * Stable codes for files that cannot be read or written. The HTTP layer maps them to a 400/422
+ * `AppError`; the message names the file (or row) and what was expected.
+ */
+export type FormatErrorCode =
+  | 'zip_invalid'
+  | 'shapefile_missing_shp'
+  | 'shapefile_multiple_layers'
+  | 'shapefile_invalid'
+  | 'shapefile_record_mismatch'
+  | 'shapefile_unsupported_shape'
+  | 'shapefile_unsupported_geometry'
+  | 'shapefile_mixed_geometry'
+  | 'shapefile_invalid_geometry'
+  | 'shapefile_invalid_name'
+  | 'shapefile_unsupported_encoding'
+  | 'dbf_invalid'
+  | 'dbf_too_many_fields'
+  | 'csv_unterminated_quote'
+  | 'csv_row_length';
+
+/** A file format problem: an upload that cannot be parsed, or data that cannot be written in the format. */
+export class FormatError extends Error {
+  readonly code: FormatErrorCode;
+
+  constructor(code: FormatErrorCode, message: string) {
+    super(message);
+    this.name = 'FormatError';
+    this.code = code;
+  }
+}
