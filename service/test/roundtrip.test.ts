@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import iconv from 'iconv-lite';
 import { readShapefileZip } from '../formats/shapefile';
+import { fromWgs84, type CrsId } from '../geometry/crs/index';
 import { engines } from './db';
 import { startTestApp, type TestApp } from './app';
 import { smallCity, smallSystem } from './fixtures';
@@ -87,6 +88,31 @@ describe.each(engines())('export and re-import round trips on %s PostGIS', (engi
     expect(res.body.inserted).toBe(original.length);
     const copy = (await t.request.get(`/api/systems/${key}/grids`).expect(200)).body.features;
     expect(essence(copy)).toEqual(essence(original));
+  });
+
+  it.each(['EPSG:4523', 'GCJ-02', 'BD-09'] as const)('imports GeoJSON declared in %s and stores WGS84 within a metre', async (crs: CrsId) => {
+    const convert = fromWgs84(crs);
+    const projected = smallCity().map((f) => ({
+      ...f,
+      geometry: { type: 'Polygon', coordinates: (f.geometry as { coordinates: number[][][] }).coordinates.map((ring) => ring.map(([x, y]) => convert(x!, y!))) },
+    }));
+    const key = `crs-${crs.toLowerCase().replace(/[^a-z0-9]/g, '')}`;
+    await t.request.post('/api/systems').send({ ...smallSystem, key }).expect(201);
+    const res = await t.request.post(`/api/systems/${key}/import?crs=${crs}`).send(fc(projected)).expect(200);
+    expect(res.body.crs).toBe(crs);
+    const copy = (await t.request.get(`/api/systems/${key}/grids`).expect(200)).body.features as Feature[];
+    const truth = new Map(smallCity().map((f) => [f.properties!.code, (f.geometry as { coordinates: number[][][] }).coordinates.flat()]));
+    for (const f of copy) {
+      const expected = truth.get(f.properties.code)!;
+      const got = f.geometry.coordinates.flat(2);
+      expected.forEach(([x, y], i) => {
+        // 1e-5° is about a metre here
+        expect(Math.abs(got[i]![0]! - x!)).toBeLessThan(1e-5);
+        expect(Math.abs(got[i]![1]! - y!)).toBeLessThan(1e-5);
+      });
+    }
+    const unknown = await t.request.post(`/api/systems/${key}/import?crs=EPSG:3857`).send(fc(projected)).expect(400);
+    expect(unknown.body.error.code).toBe('unknown_crs');
   });
 
   it('refuses a zip without a shapefile with a clear code', async () => {
