@@ -4,6 +4,7 @@ import type { ChangeBus } from '../db/changes';
 import { createGridQueries, type GridFilter, type GridWrite } from '../db/queries/grids';
 import type { StoredSystem } from '../db/queries/systems';
 import { AppError, badRequest, conflict, notFound } from '../errors';
+import { childCode, readingOrder } from './codes';
 import { checkStructure, parseGridFeatures, type FeatureError } from './grid-input';
 import type { SystemService } from './systems';
 import type { GeometryIssue, Grid } from './types';
@@ -292,6 +293,65 @@ export function createGridService(knex: Knex, systems: SystemService, changes: C
       const geometryChanged = b.geometry !== undefined;
       const result = await writeOne(system, code, feature, { repair: options.repair, expectedVersion }, 'patch', geometryChanged ? null : current.geometryIssues);
       return result.grid;
+    },
+
+    /**
+     * Numbers the children of `code` west→east, north→south (DB11/T 2157, CJ/T 349) under the system's
+     * code scheme, renaming each child and the code prefix of all its descendants. `dryRun` only returns
+     * the mapping.
+     */
+    async renumber(key: string, code: string, options: { dryRun: boolean }): Promise<{ parent: string; renamed: { from: string; to: string }[]; unchanged: number }> {
+      const system = await systems.require(key);
+      return knex.transaction(async (trx) => {
+        const q = createGridQueries(trx, system.key, system.id);
+        const parent = await requireGrid(q, key, code);
+        const children: { id: number; code: string; level: string; cx: number; cy: number; h: number }[] = (
+          await trx.raw(
+            `select id, code, level, ST_X(ST_PointOnSurface(geom))::float8 as cx, ST_Y(ST_PointOnSurface(geom))::float8 as cy,
+                    (ST_YMax(geom) - ST_YMin(geom))::float8 as h
+             from grids where system_id = ? and parent_code = ? order by code`,
+            [system.id, code],
+          )
+        ).rows;
+        const ordered = readingOrder(children, (c) => [c.cx, c.cy], (c) => c.h);
+        const mapping = new Map<string, string>();
+        ordered.forEach((c, i) => {
+          const level = system.levels.find((l) => l.key === c.level)!;
+          try {
+            mapping.set(c.code, childCode(system.codeScheme, system.levels, level, parent.code, i));
+          } catch (err) {
+            throw conflict('renumber_overflow', (err as Error).message);
+          }
+        });
+        const renamed = [...mapping].filter(([from, to]) => from !== to).map(([from, to]) => ({ from, to }));
+        if (options.dryRun || renamed.length === 0) return { parent: code, renamed, unchanged: children.length - renamed.length };
+        // Every descendant of a renamed child keeps its own suffix under the new prefix.
+        const rows: { id: number; code: string; root: string }[] = (
+          await trx.raw(
+            `with recursive down(id, code, root) as (
+               select id, code, code from grids where system_id = ? and code = any(?::text[])
+               union all
+               select g.id, g.code, down.root from grids g join down on g.parent_code = down.code where g.system_id = ?)
+             select id, code, root from down`,
+            [system.id, renamed.map((r) => r.from), system.id],
+          )
+        ).rows;
+        const next = rows.map((r) => {
+          const to = mapping.get(r.root)!;
+          return { id: Number(r.id), code: r.code.startsWith(r.root) ? to + r.code.slice(r.root.length) : r.code };
+        });
+        // Two steps through temporary codes, so swapping two children's codes never collides.
+        await trx.raw(`update grids set code = '~renumber~' || id where id = any(?::bigint[])`, [next.map((n) => n.id)]);
+        await trx.raw(
+          `update grids g set code = m.code, version = g.version + 1, updated_at = now()
+           from unnest(?::bigint[], ?::text[]) as m(id, code) where g.id = m.id`,
+          [next.map((n) => n.id), next.map((n) => n.code)],
+        );
+        const bbox = await q.bboxOf([code]);
+        await afterChange(trx, system, bbox);
+        await changes.publish(trx, { kind: 'grids', system: key, codes: [...rows.map((r) => r.code), ...next.map((n) => n.code)], bbox });
+        return { parent: code, renamed, unchanged: children.length - renamed.length };
+      });
     },
 
     async remove(key: string, code: string, options: { cascade: boolean; expectedVersion: number | null }): Promise<{ deleted: string[] }> {

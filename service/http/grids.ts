@@ -67,6 +67,11 @@ export function gridsRouter(systems: SystemService, grids: GridService, bodyLimi
     ctx.body = toCollection(await grids.subtree(ctx.params.system!, ctx.params.code!));
   });
 
+  router.post('/grids/:code/renumber', async (ctx) => {
+    const { dryRun } = query(ctx, z.object({ dryRun: Flag }));
+    ctx.body = await grids.renumber(ctx.params.system!, ctx.params.code!, { dryRun });
+  });
+
   router.post('/import', async (ctx) => {
     const q = query(ctx, ImportQuery);
     const { features, crs } = await readImportFeatures(ctx, bodyLimit, q.crs);

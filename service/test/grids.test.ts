@@ -194,4 +194,54 @@ describe.each(engines())('grid systems and grids on %s PostGIS', (engine) => {
     const refused = await t.request.delete('/api/systems/test-gov/grids/D02').expect(409);
     expect(refused.body.error).toMatchObject({ code: 'grid_has_children', details: { children: ['D02A', 'D02B'] } });
   });
+
+  it('numbers children west→east, north→south under the DB11/T 2157 scheme, renaming descendants too', async () => {
+    const bj = {
+      key: 'bj',
+      name: '北京样例',
+      kind: 'governance',
+      codeScheme: { type: 'db11-2157' },
+      levels: [
+        { key: 'district', name: '区', order: 1 },
+        { key: 'street', name: '街道', order: 2 },
+        { key: 'community', name: '社区', order: 3 },
+        { key: 'grid', name: '网格', order: 4 },
+      ],
+    };
+    await t.request.post('/api/systems').send(bj).expect(201);
+    const cell = (i: number, j: number) => rect(X0 + i * D, Y0 + j * D, X0 + (i + 1) * D, Y0 + (j + 1) * D);
+    // four communities in scrambled codes: 004 is north-west, 001 south-east
+    const features = [
+      gridFeature('110105', 'district', null, rect(X0, Y0, X0 + 2 * D, Y0 + 2 * D)),
+      gridFeature('110105001', 'street', '110105', rect(X0, Y0, X0 + 2 * D, Y0 + 2 * D)),
+      gridFeature('110105001004', 'community', '110105001', cell(0, 1)),
+      gridFeature('110105001002', 'community', '110105001', cell(1, 1)),
+      gridFeature('110105001003', 'community', '110105001', cell(0, 0)),
+      gridFeature('110105001001', 'community', '110105001', cell(1, 0)),
+      gridFeature('110105001004007', 'grid', '110105001004', cell(0, 1)),
+    ];
+    await t.request.post('/api/systems/bj/import').send(fc(features)).expect(200);
+    const badCode = await t.request.put('/api/systems/bj/grids/11010500100').send(gridFeature('11010500100', 'community', '110105001', cell(0, 0))).expect(422);
+    expect(badCode.body.error.details.errors[0].error).toBe('code_scheme');
+
+    const dry = (await t.request.post('/api/systems/bj/grids/110105001/renumber?dryRun=true').expect(200)).body;
+    expect(dry.renamed).toEqual([
+      { from: '110105001004', to: '110105001001' },
+      { from: '110105001003', to: '110105001003' },
+      { from: '110105001001', to: '110105001004' },
+    ].filter((r) => r.from !== r.to));
+    expect((await t.request.get('/api/systems/bj/grids/110105001004007').expect(200)).body.properties.parent).toBe('110105001004');
+
+    await t.request.post('/api/systems/bj/grids/110105001/renumber').expect(200);
+    const communities = (await t.request.get('/api/systems/bj/grids?level=community').expect(200)).body.features;
+    const west = (f: { geometry: { coordinates: number[][][][] } }) => f.geometry.coordinates[0]![0]![0]!;
+    expect(communities.map((f: { id: string; geometry: { coordinates: number[][][][] } }) => [f.id, west(f)[0]! < X0 + D / 2 ? 'W' : 'E', west(f)[1]! < Y0 + D / 2 ? 'S' : 'N'])).toEqual([
+      ['110105001001', 'W', 'N'],
+      ['110105001002', 'E', 'N'],
+      ['110105001003', 'W', 'S'],
+      ['110105001004', 'E', 'S'],
+    ]);
+    const moved = (await t.request.get('/api/systems/bj/grids/110105001001007').expect(200)).body;
+    expect(moved.properties.parent).toBe('110105001001');
+  });
 });
