@@ -66,6 +66,23 @@ export function toGrid(system: string, r: GridRow): Grid & { id: number } {
   };
 }
 
+/** The written columns in order: code, parent_code, level, name, type, people, attributes, geom, geometry_issues, valid_from, valid_to. */
+function writeValues(g: GridWrite): Knex.RawBinding[] {
+  return [
+    g.code,
+    g.parentCode,
+    g.level,
+    g.name,
+    g.type,
+    JSON.stringify(g.people),
+    JSON.stringify(g.attributes),
+    JSON.stringify(g.geometry),
+    JSON.stringify(g.geometryIssues),
+    g.validFrom,
+    g.validTo,
+  ];
+}
+
 /** Geometry is stored as given (RFC 7946 GeoJSON, EPSG:4326), always as MultiPolygon. */
 const GEOM_SQL = 'ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(?), 4326))';
 // ST_MakeValid may return a collection with lines and points; a grid keeps only its polygonal part.
@@ -167,20 +184,7 @@ export function createGridQueries(knex: Knex | Knex.Transaction, systemKey: stri
       for (let i = 0; i < grids.length; i += batchSize) {
         const batch = grids.slice(i, i + batchSize);
         const values = batch.map(() => `(?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ${geomSql}, ?::jsonb, ?::date, ?::date)`).join(',\n');
-        const bindings = batch.flatMap((g) => [
-          systemId,
-          g.code,
-          g.parentCode,
-          g.level,
-          g.name,
-          g.type,
-          JSON.stringify(g.people),
-          JSON.stringify(g.attributes),
-          JSON.stringify(g.geometry),
-          JSON.stringify(g.geometryIssues),
-          g.validFrom,
-          g.validTo,
-        ]);
+        const bindings = batch.flatMap((g) => [systemId, ...writeValues(g)]);
         const rows: { id: number }[] = (
           await knex.raw(
             `insert into grids (system_id, code, parent_code, level, name, type, people, attributes, geom, geometry_issues, valid_from, valid_to)
@@ -203,22 +207,7 @@ export function createGridQueries(knex: Knex | Knex.Transaction, systemKey: stri
              version = version + 1, updated_at = now()
            where system_id = ? and code = ? ${expectedVersion === null ? '' : 'and version = ?'}
            returning id`,
-          [
-            g.code,
-            g.parentCode,
-            g.level,
-            g.name,
-            g.type,
-            JSON.stringify(g.people),
-            JSON.stringify(g.attributes),
-            JSON.stringify(g.geometry),
-            JSON.stringify(g.geometryIssues),
-            g.validFrom,
-            g.validTo,
-            systemId,
-            code,
-            ...(expectedVersion === null ? [] : [expectedVersion]),
-          ],
+          [...writeValues(g), systemId, code, ...(expectedVersion === null ? [] : [expectedVersion])],
         )
       ).rows;
       return rows[0] ? Number(rows[0].id) : null;
@@ -231,30 +220,6 @@ export function createGridQueries(knex: Knex | Knex.Transaction, systemKey: stri
 
     async removeAll(): Promise<number> {
       return (await knex.raw('delete from grids where system_id = ? returning id', [systemId])).rows.length;
-    },
-
-    /**
-     * PostGIS's validity verdict for the given grids: reason and location for each invalid one
-     * (ST_IsValidDetail), so stored geometries are flagged rather than rejected (issue #2).
-     */
-    async validityIssues(ids: number[]): Promise<Map<number, GeometryIssue>> {
-      const out = new Map<number, GeometryIssue>();
-      for (let i = 0; i < ids.length; i += 5000) {
-        const rows: { id: number; reason: string; x: number | null; y: number | null }[] = (
-          await knex.raw(
-            `select id, (d).reason as reason, ST_X((d).location)::float8 as x, ST_Y((d).location)::float8 as y
-             from (select id, ST_IsValidDetail(geom) as d from grids where id = any(?::bigint[])) t
-             where not (d).valid`,
-            [ids.slice(i, i + 5000)],
-          )
-        ).rows;
-        for (const r of rows) out.set(Number(r.id), { reason: r.reason, location: r.x === null ? null : [r.x, r.y!] });
-      }
-      return out;
-    },
-
-    async setGeometryIssues(id: number, issues: GeometryIssue[]): Promise<void> {
-      await knex('grids').where({ id }).update({ geometry_issues: JSON.stringify(issues) });
     },
 
     /** Bounding box of the given grids, for change notifications. */
