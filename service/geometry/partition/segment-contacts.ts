@@ -1,0 +1,109 @@
+import { pointSegmentDistance } from './flat-geometry';
+
+/** One ring of a geometry under inspection: open, in any planar units. */
+export interface InspectedRing {
+  polygon: number;
+  ring: number;
+  xy: readonly number[];
+}
+
+export type ContactType = 'cross' | 'touch' | 'overlap';
+
+/** Two segments that meet somewhere other than at the vertex they share as neighbours in a ring. */
+export interface SegmentContact {
+  a: number;
+  b: number;
+  type: ContactType;
+  x: number;
+  y: number;
+}
+
+/**
+ * Finds where segments of the given rings meet: proper crossings, touches (an endpoint on the other
+ * segment) and collinear overlaps. Neighbouring segments of one ring are skipped, since they always
+ * share a vertex. A sweep over segments sorted by their left end keeps this near O(n log n) for the
+ * long rings of district boundaries. `a` and `b` index `rings`.
+ *
+ * @param rings rings to compare, all in one planar frame
+ * @param tolerance distance at which two points are the same
+ * @returns contacts, each reported once per segment pair
+ */
+export function findSegmentContacts(rings: readonly InspectedRing[], tolerance: number): SegmentContact[] {
+  let total = 0;
+  for (const r of rings) total += r.xy.length / 2;
+  const ringOf = new Int32Array(total);
+  const indexInRing = new Int32Array(total);
+  const coords = new Float64Array(total * 4);
+  const minX = new Float64Array(total);
+  let s = 0;
+  rings.forEach((r, ri) => {
+    const n = r.xy.length / 2;
+    for (let i = 0; i < n; i++, s++) {
+      const j = i + 1 < n ? i + 1 : 0;
+      coords[4 * s] = r.xy[2 * i];
+      coords[4 * s + 1] = r.xy[2 * i + 1];
+      coords[4 * s + 2] = r.xy[2 * j];
+      coords[4 * s + 3] = r.xy[2 * j + 1];
+      minX[s] = Math.min(r.xy[2 * i], r.xy[2 * j]);
+      ringOf[s] = ri;
+      indexInRing[s] = i;
+    }
+  });
+  const order = Array.from({ length: total }, (_, k) => k).sort((p, q) => minX[p] - minX[q]);
+
+  const contacts: SegmentContact[] = [];
+  for (let oi = 0; oi < order.length; oi++) {
+    const p = order[oi];
+    const pMaxX = Math.max(coords[4 * p], coords[4 * p + 2]) + tolerance;
+    const pMinY = Math.min(coords[4 * p + 1], coords[4 * p + 3]) - tolerance;
+    const pMaxY = Math.max(coords[4 * p + 1], coords[4 * p + 3]) + tolerance;
+    for (let oj = oi + 1; oj < order.length && minX[order[oj]] <= pMaxX; oj++) {
+      const q = order[oj];
+      if (Math.max(coords[4 * q + 1], coords[4 * q + 3]) < pMinY || Math.min(coords[4 * q + 1], coords[4 * q + 3]) > pMaxY) continue;
+      if (ringOf[p] === ringOf[q] && neighbours(indexInRing[p], indexInRing[q], rings[ringOf[p]].xy.length / 2)) continue;
+      const contact = classify(coords, p, q, tolerance);
+      if (contact) contacts.push({ a: ringOf[p], b: ringOf[q], ...contact });
+    }
+  }
+  return contacts;
+}
+
+function neighbours(i: number, j: number, n: number): boolean {
+  const d = Math.abs(i - j);
+  return d <= 1 || d === n - 1;
+}
+
+function classify(c: Float64Array, p: number, q: number, tol: number): { type: ContactType; x: number; y: number } | null {
+  const ax = c[4 * p];
+  const ay = c[4 * p + 1];
+  const bx = c[4 * p + 2];
+  const by = c[4 * p + 3];
+  const cx = c[4 * q];
+  const cy = c[4 * q + 1];
+  const dx = c[4 * q + 2];
+  const dy = c[4 * q + 3];
+  const lengthP = Math.hypot(bx - ax, by - ay);
+  const lengthQ = Math.hypot(dx - cx, dy - cy);
+  const d1 = ((bx - ax) * (cy - ay) - (by - ay) * (cx - ax)) / lengthP;
+  const d2 = ((bx - ax) * (dy - ay) - (by - ay) * (dx - ax)) / lengthP;
+  const d3 = ((dx - cx) * (ay - cy) - (dy - cy) * (ax - cx)) / lengthQ;
+  const d4 = ((dx - cx) * (by - cy) - (dy - cy) * (bx - cx)) / lengthQ;
+  if (strictlyOpposite(d1, d2, tol) && strictlyOpposite(d3, d4, tol)) {
+    const t = d3 / (d3 - d4);
+    return { type: 'cross', x: ax + t * (bx - ax), y: ay + t * (by - ay) };
+  }
+  const touches: [number, number][] = [];
+  if (Math.abs(d1) <= tol && pointSegmentDistance(cx, cy, ax, ay, bx, by) <= tol) touches.push([cx, cy]);
+  if (Math.abs(d2) <= tol && pointSegmentDistance(dx, dy, ax, ay, bx, by) <= tol) touches.push([dx, dy]);
+  if (Math.abs(d3) <= tol && pointSegmentDistance(ax, ay, cx, cy, dx, dy) <= tol) touches.push([ax, ay]);
+  if (Math.abs(d4) <= tol && pointSegmentDistance(bx, by, cx, cy, dx, dy) <= tol) touches.push([bx, by]);
+  if (touches.length === 0) return null;
+  const [x, y] = touches[0];
+  const collinear = Math.abs(d1) <= tol && Math.abs(d2) <= tol;
+  const spread = touches.some(([tx, ty]) => Math.hypot(tx - x, ty - y) > tol);
+  return { type: collinear && spread ? 'overlap' : 'touch', x, y };
+}
+
+function strictlyOpposite(u: number, v: number, tol: number): boolean {
+  return (u > tol && v < -tol) || (u < -tol && v > tol);
+}

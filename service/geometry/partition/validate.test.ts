@@ -1,0 +1,71 @@
+import type { Polygon } from 'geojson';
+import { describe, expect, it } from 'vitest';
+import { type PartitionGrid, validatePartition } from './index';
+import { GOVERNANCE_SYSTEM, generateLatticePartition } from './testing/generate';
+
+const d = 0.001;
+const rect = (x0: number, y0: number, x1: number, y1: number): Polygon => ({
+  type: 'Polygon',
+  coordinates: [
+    [
+      [116.4 + x0 * d, 39.9 + y0 * d],
+      [116.4 + x1 * d, 39.9 + y0 * d],
+      [116.4 + x1 * d, 39.9 + y1 * d],
+      [116.4 + x0 * d, 39.9 + y1 * d],
+      [116.4 + x0 * d, 39.9 + y0 * d],
+    ],
+  ],
+});
+const grid = (code: string, parentCode: string | null, level: string, geometry: Polygon | null): PartitionGrid => ({ code, parentCode, level, geometry });
+
+describe('validatePartition', () => {
+  it('re-checks only the named parents', () => {
+    const { system, grids } = generateLatticePartition({ seed: 5, columns: 8, rows: 8, cellsPerCommunity: 2, communitiesPerStreet: 2 });
+    const community = grids.find((g) => g.level === 'community') as PartitionGrid;
+    const report = validatePartition(system, grids, { parents: [community.code] });
+    expect(report.parents.map((p) => p.parent)).toEqual([community.code]);
+    expect(report.summary.gridsChecked).toBe(4);
+    expect(report.issues).toEqual([]);
+  });
+
+  it('reports a named parent without children as one gap', () => {
+    const grids = [grid('110101', null, 'district', rect(0, 0, 1, 1))];
+    const report = validatePartition(GOVERNANCE_SYSTEM, grids, { parents: ['110101'] });
+    expect(report.issues.map((i) => [i.kind, i.area_m2])).toEqual([['gap', report.parents[0].parentArea_m2]]);
+    expect(report.parents[0].coverageRatio).toBe(0);
+  });
+
+  it('finds overlaps between children that match every edge (two full layers)', () => {
+    // Each layer tiles the parent on its own, so the inner children of both layers have no unmatched
+    // edge; only the winding number of the residual shows that they are covered twice.
+    const grids = [grid('110101', null, 'district', rect(0, 0, 12, 12))];
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) grids.push(grid(`110101${i}${j}1`, '110101', 'street', rect(4 * i, 4 * j, 4 * i + 4, 4 * j + 4)));
+    for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) grids.push(grid(`110101${i}${j}2`, '110101', 'street', rect(3 * i, 3 * j, 3 * i + 3, 3 * j + 3)));
+    const report = validatePartition(GOVERNANCE_SYSTEM, grids);
+    const family = report.parents.find((p) => p.parent === '110101');
+    expect(family?.overlap_m2).toBeCloseTo(family?.parentArea_m2 ?? 0, 1);
+    expect(new Set(report.issues.flatMap((i) => i.grids)).size).toBe(25);
+    expect(report.issues.every((i) => i.kind === 'overlap' && i.depth === 2)).toBe(true);
+  });
+
+  it('checks a family whose parent has no geometry for overlaps only', () => {
+    const grids = [grid('110101', null, 'district', null), grid('110101001', '110101', 'street', rect(0, 0, 1.1, 1)), grid('110101002', '110101', 'street', rect(1, 0, 2, 1))];
+    const report = validatePartition(GOVERNANCE_SYSTEM, grids);
+    expect(report.issues.map((i) => [i.kind, i.parent])).toEqual([
+      ['empty', null],
+      ['overlap', '110101'],
+    ]);
+  });
+
+  it('does not report what is below the tolerances, but measures it', () => {
+    const grids = [grid('110101', null, 'district', rect(0, 0, 2, 1)), grid('110101001', '110101', 'street', rect(0, 0, 1, 1)), grid('110101002', '110101', 'street', rect(1.001, 0, 2, 1))];
+    const report = validatePartition(GOVERNANCE_SYSTEM, grids, { areaTolerance: 20 });
+    expect(report.issues).toEqual([]);
+    expect(report.parents[1].gap_m2).toBeCloseTo(9.5, 0);
+  });
+
+  it('flags a grid that names itself as parent, and keeps it out of the geometry checks', () => {
+    const grids = [grid('110101', '110101', 'district', rect(0, 0, 1, 1))];
+    expect(validatePartition(GOVERNANCE_SYSTEM, grids).issues.map((i) => i.kind)).toEqual(['orphan']);
+  });
+});
