@@ -3,16 +3,20 @@ import { Router } from '@koa/router';
 import type { Config } from './config';
 import type { ChangeBus } from './db/changes';
 import type { Database } from './db/engine';
+import { createAddressService } from './domain/addresses';
 import { createGridService } from './domain/grids';
 import { createJobs } from './domain/jobs';
 import { createPartitionService } from './domain/partition';
 import { createSystemService } from './domain/systems';
 import { notFound } from './errors';
 import { gridsRouter } from './http/grids';
+import { addressesRouter } from './http/addresses';
 import { accessLog, errorMiddleware } from './http/middleware';
 import { partitionRouter } from './http/partition';
 import { pointRouter } from './http/point';
 import { systemsRouter } from './http/systems';
+import { createTiles } from './tiles';
+import { webRouter } from './web/router';
 import type { Logger } from './logger';
 import pkg from '../package.json';
 
@@ -29,10 +33,12 @@ export type Services = ReturnType<typeof createServices>;
 export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>) {
   const { db, changes, logger } = deps;
   const systems = createSystemService(db.knex, changes);
-  const grids = createGridService(db.knex, systems, changes);
+  // Grid changes re-assign the addresses they can move, in the same transaction (issue #5).
+  const addresses = createAddressService(db.knex, changes);
+  const grids = createGridService(db.knex, systems, changes, [addresses.onGridChange]);
   const jobs = createJobs(db.knex, logger);
   const partition = createPartitionService({ knex: db.knex, systems, grids, jobs, changes, logger });
-  return { systems, grids, jobs, partition };
+  return { systems, grids, addresses, jobs, partition };
 }
 
 /** Builds the application without listening; tests drive `app.callback()`, only main.ts listens. */
@@ -53,12 +59,16 @@ export function createApp(deps: AppDeps & { services?: Services }): Koa {
     ctx.body = { name: pkg.name, version: pkg.version, engine: db.engine, postgis: db.capabilities };
   });
 
+  // Tiles first: they are most of the requests, and every router before them costs each one a path match.
   for (const router of [
+    createTiles(deps).router,
     meta,
     systemsRouter(services.systems, config.bodyLimitBytes),
     gridsRouter(services.systems, services.grids, config.bodyLimitBytes),
-    pointRouter(db.knex),
+    pointRouter(db.knex, services.addresses),
+    addressesRouter(services.addresses, config.bodyLimitBytes),
     partitionRouter(services.partition, services.jobs, config.bodyLimitBytes),
+    webRouter(),
   ]) {
     app.use(router.routes());
     app.use(router.allowedMethods());

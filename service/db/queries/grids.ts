@@ -121,15 +121,11 @@ export function createGridQueries(knex: Knex | Knex.Transaction, systemKey: stri
       return rows[0] ? toGrid(systemKey, rows[0]) : null;
     },
 
-    async existingCodes(codes: string[]): Promise<Set<string>> {
-      if (codes.length === 0) return new Set();
-      const rows: { code: string }[] = await knex('grids').where({ system_id: systemId }).whereIn('code', codes).select('code');
-      return new Set(rows.map((r) => r.code));
-    },
 
     async levelsOf(codes: string[]): Promise<Map<string, string>> {
       if (codes.length === 0) return new Map();
-      const rows: { code: string; level: string }[] = await knex('grids').where({ system_id: systemId }).whereIn('code', codes).select('code', 'level');
+      // One array parameter: a whereIn list would exceed PostgreSQL's 65,535 bind parameters on big imports.
+      const rows: { code: string; level: string }[] = (await knex.raw('select code, level from grids where system_id = ? and code = any(?::text[])', [systemId, codes])).rows;
       return new Map(rows.map((r) => [r.code, r.level]));
     },
 

@@ -1,0 +1,275 @@
+/**
+ * Vector tile benchmark (issue #4), on the demo city and a larger generated city in the same run, on a
+ * PostGIS server (DATABASE_URL) in a scratch database it creates and drops:
+ *  1. generation per tile of the governance grid system: gridatlas in memory (geojson-vt cut from a
+ *     shard, encoded by mvt.ts; cold = shards built on the way, warm = shards built) vs one plain
+ *     ST_AsMVT query per tile, for the same tiles, spread over the city (each tile its own shard) and
+ *     in one block of neighbours (as a map asks); and the encoder alone, mvt.ts vs vt-pbf;
+ *  2. served throughput and latency over HTTP with a warm tile cache: autocannon in a child process
+ *     (its own core) against the app listening on loopback, 100 connections, every tile URL in turn.
+ *
+ *   npx tsx scripts/bench-tiles.ts [--grids 400,100000] [--runs 3] [--seconds 10] [--connections 100]
+ *
+ * Seeded cities, a warm-up pass before every timed one, the median of the runs. Prints markdown tables.
+ */
+import http from 'node:http';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import os from 'node:os';
+import { spawn } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import knexFactory from 'knex';
+import GeoJSONVT from 'geojson-vt';
+import vtpbf from 'vt-pbf';
+import { createApp, createServices } from '../service/app';
+import { loadConfig } from '../service/config';
+import { ChangeBus } from '../service/db/changes';
+import { openDatabase, type Database } from '../service/db/engine';
+import { generateCityStream } from '../service/demo/index';
+import { createLogger } from '../service/logger';
+import { createGridTileQueries, type TileSystem } from '../service/tiles/grid-queries';
+import { GRID_PROVIDER_DEFAULTS } from '../service/tiles/index';
+import { MemoryGridSource } from '../service/tiles/memory-grid-source';
+import { encodeTile, type MvtPolygon } from '../service/tiles/mvt';
+import { PostgisGridSource } from '../service/tiles/postgis-grid-source';
+import { tilesCovering, type TileCoord } from '../service/tiles/tile-math';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+const sizes = (args.get('grids') ?? '400,100000').split(',').map(Number);
+const runs = Number(args.get('runs') ?? 3);
+const seconds = Number(args.get('seconds') ?? 10);
+const connections = Number(args.get('connections') ?? 100);
+const ZOOMS = [12, 14, 16];
+/** Tiles per zoom at most, taken evenly from the tiles covering the city (always the same ones). */
+const MAX_TILES = 400;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ms = (n: number) => (n >= 10 ? n.toFixed(1) : n >= 1 ? n.toFixed(2) : n.toFixed(3));
+let sink = 0;
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+interface GenerationRow {
+  city: string;
+  zoom: number;
+  set: 'spread' | 'block';
+  tiles: number;
+  features: number;
+  stAsMvt: number;
+  cold: number;
+  warm: number;
+  mvtTs: number;
+  vtPbf: number;
+}
+
+interface HttpRow {
+  city: string;
+  urls: number;
+  tilesPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+async function timePerTile(tiles: TileCoord[], make: (t: TileCoord) => Promise<Uint8Array | null>): Promise<number> {
+  const started = performance.now();
+  for (const t of tiles) sink += (await make(t))?.length ?? 0;
+  return (performance.now() - started) / tiles.length;
+}
+
+/** Tiles spread evenly over the city: every one in a different shard, the worst case for a cold index. */
+function sample(tiles: TileCoord[]): TileCoord[] {
+  if (tiles.length <= MAX_TILES) return tiles;
+  const step = tiles.length / MAX_TILES;
+  return Array.from({ length: MAX_TILES }, (_, i) => tiles[Math.floor(i * step)]!);
+}
+
+/** A square block of neighbouring tiles in the middle of the city, as a map client pans over it. */
+function block(tiles: TileCoord[]): TileCoord[] {
+  if (tiles.length <= MAX_TILES) return tiles;
+  const xs = tiles.map((t) => t.x);
+  const ys = tiles.map((t) => t.y);
+  const side = Math.floor(Math.sqrt(MAX_TILES));
+  const x0 = Math.floor((Math.min(...xs) + Math.max(...xs) - side) / 2);
+  const y0 = Math.floor((Math.min(...ys) + Math.max(...ys) - side) / 2);
+  return tiles.filter((t) => t.x >= x0 && t.x < x0 + side && t.y >= y0 && t.y < y0 + side);
+}
+
+async function generation(city: string, db: Database, system: TileSystem, bbox: [number, number, number, number]): Promise<GenerationRow[]> {
+  const queries = createGridTileQueries(db.knex);
+  const postgis = new PostgisGridSource(system, db.knex);
+  const rows: GenerationRow[] = [];
+  for (const [zoom, set] of ZOOMS.flatMap((z) => [[z, 'spread'], [z, 'block']] as const)) {
+    const covering = tilesCovering(bbox, zoom);
+    if (set === 'block' && covering.length <= MAX_TILES) continue;
+    const tiles = set === 'spread' ? sample(covering) : block(covering);
+    await timePerTile(tiles, (t) => postgis.getTile(t));
+    const stAsMvt = median(await sequential(runs, () => timePerTile(tiles, (t) => postgis.getTile(t))));
+    const cold: number[] = [];
+    const warm: number[] = [];
+    // The first source only warms the JIT up.
+    for (let r = -1; r < runs; r++) {
+      const memory = new MemoryGridSource(system, queries, GRID_PROVIDER_DEFAULTS.shardVertexBudget);
+      await memory.info();
+      const c = await timePerTile(tiles, (t) => memory.getTile(t));
+      const w = await timePerTile(tiles, (t) => memory.getTile(t));
+      if (r >= 0) cold.push(c);
+      if (r >= 0) warm.push(w);
+    }
+    const { features, mvtTs, vtPbf } = await encoders(db, system, tiles);
+    rows.push({ city, zoom, set, tiles: tiles.length, features, stAsMvt, cold: median(cold), warm: median(warm), mvtTs, vtPbf });
+  }
+  return rows;
+}
+
+/** The encoders alone on the same features: geojson-vt's tiles of the whole system, as mvt.ts and vt-pbf take them. */
+async function encoders(db: Database, system: TileSystem, tiles: TileCoord[]) {
+  const rows = await createGridTileQueries(db.knex).grids(system.id);
+  const index = new GeoJSONVT(
+    { type: 'FeatureCollection', features: rows.map((r) => ({ type: 'Feature', id: r.id, geometry: JSON.parse(r.geojson), properties: { code: r.code, name: r.name, level: r.level, parent: r.parent } })) },
+    { maxZoom: 18, indexMaxZoom: 0 },
+  );
+  const raw = tiles.map((t) => index.getTileRaw(t.z, t.x, t.y)?.features ?? []);
+  const legacy = tiles.map((t) => index.getTile(t.z, t.x, t.y) ?? { features: [] });
+  const asPolygons = raw.map((fs) => fs.flatMap((f): MvtPolygon[] => (f.type === 3 ? [{ id: f.id as number, rings: f.geometry, properties: f.tags as MvtPolygon['properties'] }] : [])));
+  // Each timed repetition loops over the tiles for at least 200 ms, after one untimed pass.
+  const time = (fn: (i: number) => number) => {
+    for (let i = 0; i < tiles.length; i++) sink += fn(i);
+    return median(
+      Array.from({ length: runs }, () => {
+        const started = performance.now();
+        let n = 0;
+        do {
+          for (let i = 0; i < tiles.length; i++) sink += fn(i);
+          n += tiles.length;
+        } while (performance.now() - started < 200);
+        return (performance.now() - started) / n;
+      }),
+    );
+  };
+  return {
+    features: Math.round(raw.reduce((n, fs) => n + fs.length, 0) / tiles.length),
+    mvtTs: time((i) => encodeTile([{ name: 'grids', extent: 4096, features: asPolygons[i]! }]).length),
+    vtPbf: time((i) => vtpbf.fromGeojsonVt({ grids: legacy[i]! }, { version: 2 }).length),
+  };
+}
+
+async function sequential<T>(n: number, fn: () => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) out.push(await fn());
+  return out;
+}
+
+/** autocannon in a child process, so the load generator and the server each have a core. */
+function autocannon(base: string, paths: string[]): Promise<{ requests: { average: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number }> {
+  const code = `
+    const autocannon = require('autocannon');
+    const o = JSON.parse(process.argv[1]);
+    autocannon({ url: o.base, connections: o.connections, duration: o.seconds,
+      requests: o.paths.map((path) => ({ method: 'GET', path, headers: { 'accept-encoding': 'gzip' } })) },
+      (err, r) => { if (err) throw err; process.stdout.write(JSON.stringify(r)); });`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', code, JSON.stringify({ base, paths, seconds, connections })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.once('error', reject);
+    child.once('exit', (status) => (status === 0 ? resolve(JSON.parse(out)) : reject(new Error(`autocannon exited with ${status}`))));
+  });
+}
+
+async function served(city: string, db: Database, changes: ChangeBus, systemKey: string, bbox: [number, number, number, number]): Promise<HttpRow> {
+  const app = createApp({ config: loadConfig({ LOG_LEVEL: 'error' }), db, changes, logger: createLogger('error') });
+  const server = http.createServer(app.callback());
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const paths = ZOOMS.flatMap((z) => sample(tilesCovering(bbox, z)).map((t) => `/tiles/grids.${systemKey}/${t.z}/${t.x}/${t.y}.mvt`));
+  for (const path of paths) await fetch(base + path, { headers: { 'accept-encoding': 'gzip' } }).then((r) => r.arrayBuffer());
+  await autocannon(base, paths.slice(0, 50)).catch(() => undefined);
+  const results = await sequential(runs, () => autocannon(base, paths));
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const best = results.map((r) => r.requests.average);
+  const mid = results[best.indexOf(median(best))]!;
+  return { city, urls: paths.length, tilesPerSecond: mid.requests.average, p50: mid.latency.p50, p99: mid.latency.p99, errors: mid.errors + mid.non2xx };
+}
+
+async function main() {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('bench-tiles compares with ST_AsMVT on the PostGIS server: set DATABASE_URL');
+  const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+  const generationRows: GenerationRow[] = [];
+  const httpRows: HttpRow[] = [];
+  const loads: string[] = [];
+  for (const grids of sizes) {
+    const name = `gridatlas_bench_tiles_${process.pid}`;
+    await admin.raw(`drop database if exists ${name} with (force)`);
+    await admin.raw(`create database ${name}`);
+    const u = new URL(url);
+    u.pathname = `/${name}`;
+    const db = await openDatabase({ databaseUrl: u.toString() });
+    const changes = new ChangeBus(db);
+    await changes.start();
+    try {
+      const city = generateCityStream({ seed: 1, grids });
+      const services = createServices({ db, changes, logger: createLogger('error') });
+      let started = performance.now();
+      for (const { system, grids: fc } of city.systems) {
+        await services.systems.create(system);
+        // In parts, parents first: one import of 100,000 grids exceeds PostgreSQL's 65,535 bind parameters
+        // in the import's code look-up (reported with issue #4).
+        for (let i = 0; i < fc.features.length; i += 20_000) {
+          await services.grids.import(system.key, fc.features.slice(i, i + 20_000), { mode: 'append', repair: false });
+        }
+      }
+      const label = grids === 400 ? 'demo city (400 grids)' : `${grids.toLocaleString('en')}-grid city`;
+      const system = (await createGridTileQueries(db.knex).systems()).find((s) => s.kind === 'governance')!;
+      const b = (await db.knex.raw(`select ST_XMin(e) x0, ST_YMin(e) y0, ST_XMax(e) x1, ST_YMax(e) y1 from (select ST_Extent(geom)::geometry e from grids where system_id = ?) t`, [system.id])).rows[0];
+      const bbox: [number, number, number, number] = [b.x0, b.y0, b.x1, b.y1];
+      const loadMs = performance.now() - started;
+      started = performance.now();
+      const memory = new MemoryGridSource(system, createGridTileQueries(db.knex), GRID_PROVIDER_DEFAULTS.shardVertexBudget);
+      gc();
+      const heapBefore = process.memoryUsage().heapUsed;
+      await memory.info();
+      const indexMs = performance.now() - started;
+      gc();
+      const heapMb = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
+      sink += (await memory.info()).levels.length;
+      loads.push(
+        `${label}: governance system "${system.key}" ${system.grids.toLocaleString('en')} grids, ${system.vertices.toLocaleString('en')} vertices; ` +
+          `import of all systems ${(loadMs / 1000).toFixed(1)} s; in-memory load + index ${ms(indexMs)} ms, about ${heapMb.toFixed(0)} MB of heap (${((heapMb * 2 ** 20) / system.vertices).toFixed(0)} B per vertex)`,
+      );
+      generationRows.push(...(await generation(label, db, system, bbox)));
+      httpRows.push(await served(label, db, changes, system.key, bbox));
+    } finally {
+      await changes.stop();
+      await db.close();
+      await admin.raw(`drop database if exists ${name} with (force)`);
+    }
+  }
+  await admin.destroy();
+
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const pg = url.replace(/\/\/[^@]*@/, '//');
+  console.log(`\n## Tile benchmark: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, PostGIS server at ${pg}; median of ${runs} runs\n`);
+  for (const line of loads) console.log(`- ${line}`);
+  console.log('\n### Generation per tile, governance system (ms per tile)\n');
+  console.log('| city | zoom | tiles | features/tile | ST_AsMVT query | gridatlas cold | gridatlas warm | speed-up (cold / warm) | encode: mvt.ts | encode: vt-pbf |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of generationRows) {
+    console.log(
+      `| ${r.city} | ${r.zoom} | ${r.tiles} ${r.set} | ${r.features} | ${ms(r.stAsMvt)} | ${ms(r.cold)} | ${ms(r.warm)} | ${(r.stAsMvt / r.cold).toFixed(1)}× / ${(r.stAsMvt / r.warm).toFixed(1)}× | ${ms(r.mvtTs)} | ${ms(r.vtPbf)} |`,
+    );
+  }
+  console.log(`\n### Served over HTTP, warm cache, ${connections} connections, ${seconds} s, gzip\n`);
+  console.log('| city | tile URLs | tiles/s | p50 ms | p99 ms | errors |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const r of httpRows) console.log(`| ${r.city} | ${r.urls} | ${Math.round(r.tilesPerSecond).toLocaleString('en')} | ${r.p50} | ${r.p99} | ${r.errors} |`);
+  if (sink < 0) console.log(sink);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,127 @@
+import { Router } from '@koa/router';
+import type { Context } from 'koa';
+import { badRequest } from '../errors';
+import type { TileService } from './service';
+import type { TileSourceInfo } from './source';
+import { buildStyle } from './style';
+import { fitZoom, MAX_LATITUDE, parseTile, unionBounds, type LonLatBbox } from './tile-math';
+
+const MVT = 'application/vnd.mapbox-vector-tile';
+/**
+ * Caches (browsers, CDNs) may keep tiles but must revalidate them on every use: with the content-hash
+ * ETag a revalidation costs a 304, and an edit is never served stale from a cache.
+ */
+const TILE_CACHE_CONTROL = 'public, max-age=0, must-revalidate';
+const MAX_LAYERS = 16;
+
+/** `/tiles` (catalog), `/tiles/{layers}.json` (TileJSON 3.0), `/tiles/{layers}/{z}/{x}/{y}.mvt|.pbf` and `/style.json`. */
+export function tilesRouter(tiles: TileService, options: { basemapUrl?: string }): Router {
+  const router = new Router();
+
+  router.get('/tiles', async (ctx) => {
+    const base = baseUrl(ctx);
+    const infos = await tiles.catalog();
+    cors(ctx);
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = {
+      tiles: infos.map((i) => ({ id: i.id, kind: i.kind, name: i.name, description: i.description, tilejson: `${base}/tiles/${i.id}.json`, tiles: [tileUrl(base, [i.id])] })),
+    };
+  });
+
+  router.get('/tiles/:name', async (ctx) => {
+    const m = /^(.+)\.json$/.exec(ctx.params.name!);
+    if (!m) throw badRequest('invalid_tile', `"${ctx.params.name}" is neither {layers}.json nor a tile path {layers}/{z}/{x}/{y}.mvt`);
+    const ids = parseLayers(m[1]!);
+    cors(ctx);
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = tileJson(await tiles.info(ids), baseUrl(ctx));
+  });
+
+  router.get('/tiles/:layers/:z/:x/:file', async (ctx) => {
+    const m = /^(.*)\.(mvt|pbf)$/.exec(ctx.params.file!);
+    if (!m) throw badRequest('invalid_tile', `tile "${ctx.params.file}" must be {y}.mvt or {y}.pbf`);
+    const tile = parseTile(ctx.params.z!, ctx.params.x!, m[1]!);
+    const served = await tiles.tile(parseLayers(ctx.params.layers!), tile);
+    const gzip = served.gzip !== null && acceptsGzip(ctx.get('accept-encoding'));
+    const etag = `"${served.hash}${gzip ? '-gz' : ''}"`;
+    cors(ctx);
+    ctx.set('ETag', etag);
+    ctx.set('Cache-Control', TILE_CACHE_CONTROL);
+    ctx.set('Vary', 'Accept-Encoding');
+    if (matches(ctx.get('if-none-match'), served.hash)) {
+      ctx.status = 304;
+      return;
+    }
+    if (!served.body) {
+      ctx.status = 204;
+      return;
+    }
+    ctx.type = MVT;
+    if (gzip) ctx.set('Content-Encoding', 'gzip');
+    ctx.body = gzip ? served.gzip : served.body;
+  });
+
+  router.get('/style.json', async (ctx) => {
+    const infos = await tiles.catalog();
+    cors(ctx);
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = buildStyle(infos, baseUrl(ctx), options.basemapUrl);
+  });
+
+  return router;
+}
+
+/** Absolute URLs from the request's host (behind a proxy, X-Forwarded-Proto/Host: the app trusts its proxy). */
+const baseUrl = (ctx: Context) => `${ctx.protocol}://${ctx.host}`;
+const tileUrl = (base: string, ids: string[]) => `${base}/tiles/${ids.join(',')}/{z}/{x}/{y}.mvt`;
+
+function parseLayers(text: string): string[] {
+  const ids = [...new Set(text.split(','))];
+  if (ids.length > MAX_LAYERS) throw badRequest('too_many_layers', `${ids.length} layers asked for in one request; at most ${MAX_LAYERS}`);
+  return ids;
+}
+
+/**
+ * Whether the client takes gzip: listed and not refused with q=0. A plain scan rather than full
+ * negotiation, on the path that serves ten thousand tiles a second.
+ */
+function acceptsGzip(header: string): boolean {
+  const at = header.indexOf('gzip');
+  if (at < 0) return false;
+  const rest = header.slice(at + 4).split(',')[0]!;
+  return !/;\s*q=0(?:\.0*)?\s*$/.test(rest);
+}
+
+/** Whether If-None-Match names this content, in either encoding (the ETags differ only by "-gz"). */
+function matches(header: string, hash: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((tag) => {
+    const t = tag.trim().replace(/^W\//, '');
+    return t === '*' || t === `"${hash}"` || t === `"${hash}-gz"`;
+  });
+}
+
+// Tiles, TileJSON and the style are public map data for any front-end (issue #4: front-ends are the first users).
+function cors(ctx: Context): void {
+  ctx.set('Access-Control-Allow-Origin', '*');
+}
+
+/** TileJSON 3.0.0 for one source or several combined in one tile URL. */
+function tileJson(infos: TileSourceInfo[], base: string): Record<string, unknown> {
+  const bounds: LonLatBbox = unionBounds(infos.map((i) => i.bounds)) ?? [-180, -MAX_LATITUDE, 180, MAX_LATITUDE];
+  const minzoom = Math.max(...infos.map((i) => i.minzoom));
+  const maxzoom = Math.min(...infos.map((i) => i.maxzoom));
+  return {
+    tilejson: '3.0.0',
+    name: infos.map((i) => i.name).join(' + '),
+    description: infos.map((i) => i.description).join('; '),
+    version: '1.0.0',
+    scheme: 'xyz',
+    tiles: [tileUrl(base, infos.map((i) => i.id))],
+    minzoom,
+    maxzoom,
+    bounds,
+    center: [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, Math.min(maxzoom, Math.max(minzoom, fitZoom(bounds)))],
+    vector_layers: infos.flatMap((i) => i.vectorLayers),
+  };
+}

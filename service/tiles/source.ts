@@ -1,0 +1,71 @@
+import type { ChangeEvent } from '../db/changes';
+import type { SystemKind } from '../domain/types';
+import type { LonLatBbox, TileCoord } from './tile-math';
+
+/**
+ * One family of layers served under `/tiles/{id}`. Routes, the cache and the style know only this
+ * interface, so a new layer is one file implementing it plus a provider that discovers it. Grid systems
+ * are served now; the latest partition report's problems (issue #3) and address points (issue #5) join
+ * as kinds 'problems' and 'addresses'.
+ */
+export interface TileSource {
+  /** `<kind>.<key>`, e.g. `grids.gov`: no commas (they join layers in one request) and no slashes. */
+  readonly id: string;
+  /** Deepest zoom it makes tiles for; deeper requests are refused and clients overzoom. */
+  readonly maxzoom: number;
+  /** What TileJSON, the catalog and the style say about the source. */
+  info(): Promise<TileSourceInfo>;
+  /** The tile as an uncompressed MVT, or null when nothing of the source is in it. */
+  getTile(tile: TileCoord): Promise<Uint8Array | null>;
+  /**
+   * Hears every committed change, synchronously and before any later request reaches the source: it
+   * schedules reloading what the change touched (later getTile calls wait for that) and says which of
+   * its tiles the change made stale.
+   */
+  onChange(event: ChangeEvent): Staleness;
+}
+
+/** Every source writes tiles of this extent with this buffer (in tile units), whichever encoder it uses. */
+export const TILE_EXTENT = 4096;
+export const TILE_BUFFER = 64;
+
+/** Which tiles a change made stale: none (null), those touching a lon/lat box, or all. */
+export type Staleness = null | 'all' | LonLatBbox;
+
+/** Finds the sources of one kind; asked again whenever a change may add, remove or redefine them. */
+export interface TileSourceProvider {
+  /** The sources that exist now; a source in `current` that is still valid is returned as it is, keeping its loaded data. */
+  discover(current: ReadonlyMap<string, TileSource>): Promise<TileSource[]>;
+  rediscoverOn(event: ChangeEvent): boolean;
+}
+
+/** A property's type in TileJSON `fields`, named as tippecanoe and Martin name them. */
+export type FieldType = 'String' | 'Number' | 'Boolean';
+
+export interface VectorLayerInfo {
+  id: string;
+  description: string;
+  minzoom: number;
+  maxzoom: number;
+  fields: Record<string, FieldType>;
+}
+
+interface SourceInfoBase {
+  id: string;
+  name: string;
+  description: string;
+  /** Extent of the data; null while the source is empty. */
+  bounds: LonLatBbox | null;
+  minzoom: number;
+  maxzoom: number;
+  vectorLayers: VectorLayerInfo[];
+}
+
+/** A grid system: one vector layer per level, coarsest first. */
+export interface GridSourceInfo extends SourceInfoBase {
+  kind: 'grids';
+  system: { key: string; name: string; kind: SystemKind };
+  levels: { key: string; name: string; order: number; layer: string; minzoom: number }[];
+}
+
+export type TileSourceInfo = GridSourceInfo;
