@@ -187,25 +187,49 @@ export function createPartitionService(deps: {
       }
       return;
     }
-    await recheckBoxes(full, report, events.map((e) => e.bbox!));
+    await recheckFamilies(full, report, events);
   }
 
-  async function recheckBoxes(system: StoredSystem, report: StoredReport, boxes: [number, number, number, number][]): Promise<StoredReport> {
-    const started = performance.now();
-    const hitRows: { code: string; parent_code: string | null; has_children: boolean }[] = (
-      await knex.raw(
-        `select g.code, g.parent_code, exists(select 1 from grids c where c.system_id = g.system_id and c.parent_code = g.code) as has_children
-         from grids g where g.system_id = ? and (${boxes.map(() => 'g.geom && ST_MakeEnvelope(?, ?, ?, ?, 4326)').join(' or ')})`,
-        [system.id, ...boxes.flat()],
-      )
-    ).rows;
+  /**
+   * The families a change can touch: each changed grid's parent (its siblings) and the changed grid as a
+   * parent (its children). A grid that no longer exists (deleted) is found through its change's bbox:
+   * every grid there that has children may have been its parent.
+   */
+  async function touchedFamilies(system: StoredSystem, events: ChangeEvent[]): Promise<{ families: Set<string>; top: boolean }> {
     const families = new Set<string>();
     let top = false;
-    for (const r of hitRows) {
+    const changed = [...new Set(events.flatMap((e) => e.codes))];
+    const rows: { code: string; parent_code: string | null; has_children: boolean }[] = (
+      await knex.raw(
+        `select g.code, g.parent_code, exists(select 1 from grids c where c.system_id = g.system_id and c.parent_code = g.code) as has_children
+         from grids g where g.system_id = ? and g.code = any(?::text[])`,
+        [system.id, changed],
+      )
+    ).rows;
+    const found = new Set(rows.map((r) => r.code));
+    const lost = events.filter((e) => e.codes.length === 0 || e.codes.some((c) => !found.has(c)));
+    if (lost.length > 0) {
+      const parents: { code: string }[] = (
+        await knex.raw(
+          `select g.code from grids g
+           where g.system_id = ? and exists(select 1 from grids c where c.system_id = g.system_id and c.parent_code = g.code)
+             and (${lost.map(() => 'g.geom && ST_MakeEnvelope(?, ?, ?, ?, 4326)').join(' or ')})`,
+          [system.id, ...lost.flatMap((e) => e.bbox!)],
+        )
+      ).rows;
+      for (const p of parents) families.add(p.code);
+    }
+    for (const r of rows) {
       if (r.parent_code) families.add(r.parent_code);
       else top = true;
       if (r.has_children) families.add(r.code);
     }
+    return { families, top };
+  }
+
+  async function recheckFamilies(system: StoredSystem, report: StoredReport, events: ChangeEvent[]): Promise<StoredReport> {
+    const started = performance.now();
+    const { families, top } = await touchedFamilies(system, events);
     const codes = [...families];
     const input = codes.length === 0 ? [] : await loadGrids(system, 'and (code = any(?::text[]) or parent_code = any(?::text[]))', [codes, codes]);
     const partial: PartitionReport[] = [];
