@@ -44,6 +44,13 @@ export async function up(knex: Knex): Promise<void> {
   // fillfactor leaves room on each page so re-assignment (which rewrites only unindexed jsonb) stays a HOT update.
   await knex.raw('CREATE INDEX addresses_geom_gist ON addresses USING gist (geom)');
   await knex.raw('CREATE INDEX addresses_nearest_idx ON addresses (nearest_m) WHERE nearest_m IS NOT NULL');
+  // Bumped inside every grid change (the address hook), so an index of a system's grids kept in memory
+  // is known to be current by one lookup in the importing transaction.
+  await knex.raw(`
+    CREATE TABLE grid_generations (
+      system_id integer PRIMARY KEY REFERENCES grid_systems(id) ON DELETE CASCADE,
+      generation bigint NOT NULL
+    )`);
   await knex.raw(`
     CREATE VIEW address_assignments AS
     SELECT a.id AS address_id, s.id AS system_id, a.grids ->> s.id::text AS grid_code,
@@ -55,5 +62,6 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   await knex.raw('DROP VIEW IF EXISTS address_assignments');
+  await knex.schema.dropTableIfExists('grid_generations');
   await knex.schema.dropTableIfExists('addresses');
 }

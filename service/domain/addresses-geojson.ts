@@ -20,7 +20,7 @@ const COMMA = 0x2c;
  * @returns features numbered from 1, and top-level members
  * @throws AppError 400 invalid_geojson when the text is not a FeatureCollection, naming where it broke
  */
-export async function* readGeoJson(stream: AsyncIterable<Buffer | string>): AsyncGenerator<GeoJsonEvent> {
+export async function* readGeoJson(stream: AsyncIterable<Buffer | string> | Iterable<Buffer | string>): AsyncGenerator<GeoJsonEvent> {
   const decoder = new TextDecoder('utf-8');
   const scanner = new GeoJsonScanner();
   for await (const chunk of stream) {
@@ -113,7 +113,8 @@ class GeoJsonScanner {
         this.depth--;
         if (this.depth < 0) throw this.error(i, 'a closing bracket has no opening one');
         if (this.depth === this.featureDepth && this.parts && this.kind === 'feature') {
-          yield { kind: 'feature', index: ++this.features, feature: this.finish(text, i + 1) };
+          const feature = this.finish(text, i + 1);
+          yield { kind: 'feature', index: ++this.features, feature };
         } else if (this.depth === this.featureDepth - 1 && c === CLOSE_ARRAY) {
           this.featureDepth = -1;
         }

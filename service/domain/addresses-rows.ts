@@ -20,6 +20,7 @@ export type AddressKind = (typeof ADDRESS_KINDS)[number];
 /** A valid address, in WGS 84, ready to be assigned and stored. */
 export interface AddressInput {
   row: number;
+  label: string;
   externalId: string;
   kind: AddressKind;
   door: string | null;
@@ -35,7 +36,7 @@ export interface AddressInput {
   attributes: Record<string, unknown>;
   lon: number;
   lat: number;
-  /** Digest of everything above but the row, so a re-import can tell an unchanged address cheaply. */
+  /** Digest of everything above but row and label, so a re-import can tell an unchanged address cheaply. */
   hash: string;
 }
 
@@ -79,7 +80,7 @@ const ALIASES: Record<Field, string[]> = {
   door: ['door', 'door_number', '门牌', '门牌号', '门牌号码'],
   street: ['street', 'road', '街路巷', '道路', '路名', '街巷'],
   building: ['building', '楼栋', '楼号', '栋', '楼栋号'],
-  building_id: ['building_id', '楼栋编码', '建筑编码', '楼栋编号'],
+  building_id: ['building_id', 'building_key', '楼栋编码', '建筑编码', '楼栋编号'],
   unit: ['unit', '单元', '单元号'],
   room: ['room', '房间', '室', '房号', '户室号'],
   households: ['households', '户数'],
@@ -90,7 +91,16 @@ const ALIASES: Record<Field, string[]> = {
   nearest_m: ['nearest_m', '就近距离'],
 };
 const FIELD_OF = new Map<string, Field>(Object.entries(ALIASES).flatMap(([field, names]) => names.map((n) => [n, field as Field])));
-export const fieldOf = (title: string): Field | undefined => FIELD_OF.get(title.trim().toLowerCase().replace(/\s+/g, ''));
+// Titles repeat on every row: remember how each was read (bounded, since GeoJSON property names are free).
+const titleCache = new Map<string, Field | null>();
+export function fieldOf(title: string): Field | undefined {
+  let field = titleCache.get(title);
+  if (field === undefined) {
+    field = FIELD_OF.get(title.trim().toLowerCase().replace(/\s+/g, '')) ?? null;
+    if (titleCache.size < 10_000) titleCache.set(title, field);
+  }
+  return field ?? undefined;
+}
 
 const KIND_OF: Record<string, AddressKind> = {
   residential: 'residential', 住宅: 'residential', 居民: 'residential', 住户: 'residential', 民居: 'residential',
@@ -186,7 +196,7 @@ export function parseAddressRecord(record: SourceRecord, context: RowContext): A
     lon: point[0],
     lat: point[1],
   };
-  return { row: record.row, ...address, hash: digest(address) };
+  return { row: record.row, label: record.label, ...address, hash: digest(address) };
 }
 
 function coordinates(
@@ -262,7 +272,7 @@ function coordinates(
 
 const isBlank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 
-function digest(address: Omit<AddressInput, 'row' | 'hash'>): string {
+function digest(address: Omit<AddressInput, 'row' | 'label' | 'hash'>): string {
   return createHash('sha1').update(JSON.stringify([
     address.externalId, address.kind, address.door, address.street, address.building, address.unit, address.room,
     address.buildingKey, address.households, address.population, address.nearestM, canonical(address.attributes), address.lon, address.lat,

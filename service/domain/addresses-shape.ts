@@ -24,46 +24,57 @@ export type Location = typeof OUTSIDE | typeof BOUNDARY | typeof INTERIOR;
  */
 export function shapeFromWkb(wkb: Uint8Array): FlatShape {
   const view = new DataView(wkb.buffer, wkb.byteOffset, wkb.byteLength);
+  // One pass over the headers records where each ring's coordinates start; then one copy into typed arrays.
+  const ringAt: number[] = [];
+  const ringLength: number[] = [];
+  const ringLittle: boolean[] = [];
+  const polygonFirstRing: number[] = [];
   let at = 0;
-  const coords: number[] = [];
-  const rings: number[] = [];
-  const polygons: number[] = [];
-
-  const header = () => {
-    const little = view.getUint8(at) === 1;
-    let type = view.getUint32(at + 1, little);
-    at += 5;
-    if (type & 0x20000000) at += 4; // EWKB SRID
-    type &= 0xffff;
-    return { little, type };
-  };
-  const polygon = (little: boolean) => {
-    polygons.push(rings.length);
-    const nRings = view.getUint32(at, little);
+  let little = view.getUint8(0) === 1;
+  let type = view.getUint32(1, little);
+  at = type & 0x20000000 ? 9 : 5; // EWKB carries an SRID
+  type &= 0xffff;
+  let parts = 1;
+  if (type === 6) {
+    parts = view.getUint32(at, little);
     at += 4;
-    for (let r = 0; r < nRings; r++) {
-      rings.push(coords.length / 2);
-      const n = view.getUint32(at, little);
-      at += 4;
-      for (let i = 0; i < n; i++, at += 16) coords.push(view.getFloat64(at, little), view.getFloat64(at + 8, little));
-    }
-  };
-
-  const { little, type } = header();
-  if (type === 3) {
-    polygon(little);
-  } else if (type === 6) {
-    const n = view.getUint32(at, little);
-    at += 4;
-    for (let p = 0; p < n; p++) {
-      const h = header();
-      if (h.type !== 3) throw new Error(`expected a Polygon inside a MultiPolygon, got WKB type ${h.type}`);
-      polygon(h.little);
-    }
-  } else {
+  } else if (type !== 3) {
     throw new Error(`expected a Polygon or MultiPolygon, got WKB type ${type}`);
   }
-  return build(coords, rings, polygons);
+  let points = 0;
+  for (let p = 0; p < parts; p++) {
+    if (type === 6) {
+      little = view.getUint8(at) === 1;
+      const inner = view.getUint32(at + 1, little);
+      at += inner & 0x20000000 ? 9 : 5;
+      if ((inner & 0xffff) !== 3) throw new Error(`expected a Polygon inside a MultiPolygon, got WKB type ${inner & 0xffff}`);
+    }
+    polygonFirstRing.push(ringAt.length);
+    const rings = view.getUint32(at, little);
+    at += 4;
+    for (let r = 0; r < rings; r++) {
+      const n = view.getUint32(at, little);
+      ringAt.push(at + 4);
+      ringLength.push(n);
+      ringLittle.push(little);
+      points += n;
+      at += 4 + 16 * n;
+    }
+  }
+  const coords = new Float64Array(2 * points);
+  const rings = new Uint32Array(ringAt.length + 1);
+  let c = 0;
+  for (let r = 0; r < ringAt.length; r++) {
+    rings[r] = c / 2;
+    const le = ringLittle[r]!;
+    for (let i = 0, q = ringAt[r]!; i < ringLength[r]!; i++, q += 16) {
+      coords[c++] = view.getFloat64(q, le);
+      coords[c++] = view.getFloat64(q + 8, le);
+    }
+  }
+  rings[ringAt.length] = points;
+  const polygons = Uint32Array.from([...polygonFirstRing, ringAt.length]);
+  return { coords, rings, polygons, bbox: extent(coords) };
 }
 
 /** The same flat form from GeoJSON coordinates (tests and callers that hold GeoJSON). */
@@ -83,6 +94,16 @@ export function shapeFromGeoJson(geometry: { type: 'Polygon'; coordinates: numbe
 }
 
 function build(coords: number[], rings: number[], polygons: number[]): FlatShape {
+  const flat = Float64Array.from(coords);
+  return {
+    coords: flat,
+    rings: Uint32Array.from([...rings, coords.length / 2]),
+    polygons: Uint32Array.from([...polygons, rings.length]),
+    bbox: extent(flat),
+  };
+}
+
+function extent(coords: Float64Array): [number, number, number, number] {
   let x0 = Infinity;
   let y0 = Infinity;
   let x1 = -Infinity;
@@ -95,12 +116,7 @@ function build(coords: number[], rings: number[], polygons: number[]): FlatShape
     if (y < y0) y0 = y;
     if (y > y1) y1 = y;
   }
-  return {
-    coords: Float64Array.from(coords),
-    rings: Uint32Array.from([...rings, coords.length / 2]),
-    polygons: Uint32Array.from([...polygons, rings.length]),
-    bbox: [x0, y0, x1, y1],
-  };
+  return [x0, y0, x1, y1];
 }
 
 /**

@@ -12,9 +12,28 @@ const REGISTER_COLUMNS: Record<Lang, string[]> = {
   en: ['code', 'name', 'level', 'parent', 'type', 'responsible', 'title', 'phone', 'helpers', 'valid_from', 'valid_to'],
 };
 
-export function registerCsv(system: GridSystem, grids: Grid[], lang: Lang): string {
+/** Address counts per grid (issue #5), as the register shows them: rolled up the tree. */
+export interface RegisterCounts {
+  addresses: number;
+  buildings: number;
+  households: number;
+  population: number;
+}
+
+const COUNT_COLUMNS: Record<Lang, string[]> = {
+  'zh-CN': ['地址数', '楼栋数', '户数', '人口'],
+  en: ['addresses', 'buildings', 'households', 'population'],
+};
+
+/**
+ * The register as CSV; with `counts` (from the address statistics) it gains the addresses, buildings,
+ * households and population of every grid, zero where a grid holds none.
+ */
+export function registerCsv(system: GridSystem, grids: Grid[], lang: Lang, counts?: Map<string, RegisterCounts>): string {
   const levelNames = new Map(system.levels.map((l) => [l.key, lang === 'en' ? l.key : l.name]));
   const rows = grids.map((g) => {
+    const c = counts?.get(g.code);
+    const countCells = counts ? [c?.addresses ?? 0, c?.buildings ?? 0, c?.households ?? 0, c?.population ?? 0] : [];
     const responsible = g.people.filter((p) => p.role === 'responsible');
     const helpers = g.people.filter((p) => p.role === 'helper');
     return [
@@ -29,9 +48,10 @@ export function registerCsv(system: GridSystem, grids: Grid[], lang: Lang): stri
       helpers.map((p) => p.name).join('、'),
       g.validFrom ?? '',
       g.validTo ?? '',
+      ...countCells,
     ];
   });
-  return toCsv(REGISTER_COLUMNS[lang], rows, { bom: true });
+  return toCsv([...REGISTER_COLUMNS[lang], ...(counts ? COUNT_COLUMNS[lang] : [])], rows, { bom: true });
 }
 
 /**
