@@ -64,7 +64,7 @@ export function createApp(deps: AppDeps & { services?: Services }): Koa {
     createTiles(deps).router,
     meta,
     systemsRouter(services.systems, config.bodyLimitBytes),
-    gridsRouter(services.systems, services.grids, config.bodyLimitBytes),
+    gridsRouter(services.systems, services.grids, config.bodyLimitBytes, (key) => services.addresses.registerCounts(key)),
     pointRouter(db.knex, services.addresses),
     addressesRouter(services.addresses, config.bodyLimitBytes),
     partitionRouter(services.partition, services.jobs, config.bodyLimitBytes),

@@ -45,7 +45,7 @@ export async function lookupPoint(knex: Knex, lon: number, lat: number): Promise
       `select g.system_id, g.code, g.name, g.level, g.parent_code from grids g
        where g.geom && ST_SetSRID(ST_MakePoint(?::float8, ?::float8), 4326)
          and ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(?::float8, ?::float8), 4326))
-       order by g.system_id, g.code`,
+       order by g.system_id, g.code collate "C"`,
       [lon, lat, lon, lat],
     )
   ).rows;

@@ -1,7 +1,7 @@
 import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { exportGeoJson, exportShapefile, registerCsv } from '../domain/export';
+import { exportGeoJson, exportShapefile, registerCsv, type RegisterCounts } from '../domain/export';
 import { featuresOf, gridToFeature, toCollection, type GridService } from '../domain/grids';
 import type { SystemService } from '../domain/systems';
 import { badRequest } from '../errors';
@@ -18,7 +18,10 @@ const ImportQuery = z.object({ mode: z.enum(['append', 'replace']).default('appe
 const ExportQuery = z.object({ format: z.enum(['geojson', 'shapefile', 'csv']).default('geojson'), encoding: z.enum(['utf-8', 'gbk']).default('utf-8') });
 const DeleteQuery = z.object({ cascade: Flag });
 
-export function gridsRouter(systems: SystemService, grids: GridService, bodyLimit: number): Router {
+/** Per-grid address counts for the register (issue #5). */
+export type RegisterCountsOf = (system: string) => Promise<Map<string, RegisterCounts>>;
+
+export function gridsRouter(systems: SystemService, grids: GridService, bodyLimit: number, registerCounts: RegisterCountsOf): Router {
   const router = new Router({ prefix: '/api/systems/:system' });
 
   router.get('/grids', async (ctx) => {
@@ -95,7 +98,7 @@ export function gridsRouter(systems: SystemService, grids: GridService, bodyLimi
     } else {
       ctx.type = 'text/csv; charset=utf-8';
       ctx.set('Content-Disposition', `attachment; filename="${fileBase}-register.csv"`);
-      ctx.body = registerCsv(system, all, lang(ctx));
+      ctx.body = registerCsv(system, all, lang(ctx), await registerCounts(system.key));
     }
   });
 

@@ -29,7 +29,7 @@ export async function openTestDatabase(engine: EngineKind): Promise<Database> {
     return db;
   }
   const url = process.env.DATABASE_URL!;
-  const name = `gridatlas_t_${id}`;
+  const name = `gridatlas_t_${inject('runId')}_${id}`;
   const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
   await admin.raw(`create database ${name} template ${inject('serverTemplate')}`);
   const db = await openDatabase({ databaseUrl: withDatabase(url, name) });

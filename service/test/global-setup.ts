@@ -15,6 +15,9 @@ export default async function setup(project: TestProject) {
   fs.rmSync(root, { recursive: true, force: true });
   fs.mkdirSync(root, { recursive: true });
   project.provide('testRoot', root);
+  // Databases this run creates are named after it, so parallel runs never drop each other's.
+  const runId = `r${process.pid}`;
+  project.provide('runId', runId);
 
   const templateDir = path.join(root, 'pglite-template');
   const embedded = await openDatabase({ dataDir: templateDir });
@@ -35,7 +38,7 @@ export default async function setup(project: TestProject) {
     await db.close();
     project.provide('serverTemplate', template);
     teardownServer = async () => {
-      const left: { datname: string }[] = (await admin.raw(`select datname from pg_database where datname like 'gridatlas_t_%' or datname = ?`, [template])).rows;
+      const left: { datname: string }[] = (await admin.raw(`select datname from pg_database where datname like ? or datname = ?`, [`gridatlas_t_${runId}_%`, template])).rows;
       for (const { datname } of left) await admin.raw(`drop database if exists ${datname} with (force)`);
       await admin.destroy();
     };
@@ -57,6 +60,7 @@ export function withDatabase(url: string, database: string): string {
 declare module 'vitest' {
   export interface ProvidedContext {
     testRoot: string;
+    runId: string;
     embeddedTemplate: string;
     serverTemplate: string;
   }

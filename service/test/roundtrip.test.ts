@@ -126,11 +126,11 @@ describe.each(engines())('export and re-import round trips on %s PostGIS', (engi
     const text = zh.toString('utf8');
     expect(text.charCodeAt(0)).toBe(0xfeff);
     const lines = text.slice(1).trim().split(/\r?\n/);
-    expect(lines[0]).toBe('网格编码,网格名称,层级,上级编码,网格类型,责任人,职务,联系电话,协管员,起始日期,终止日期');
-    expect(lines).toContain('D01A,网格D01A,社区,D01,,张伟,网格长,13800000001,李娜,,');
+    expect(lines[0]).toBe('网格编码,网格名称,层级,上级编码,网格类型,责任人,职务,联系电话,协管员,起始日期,终止日期,地址数,楼栋数,户数,人口');
+    expect(lines).toContain('D01A,网格D01A,社区,D01,,张伟,网格长,13800000001,李娜,,,0,0,0,0');
     expect(lines).toHaveLength(original.length + 1);
     const en = (await binary(t, '/api/systems/test-gov/export?format=csv&lang=en')).toString('utf8');
-    expect(en.slice(1).split(/\r?\n/)[0]).toBe('code,name,level,parent,type,responsible,title,phone,helpers,valid_from,valid_to');
+    expect(en.slice(1).split(/\r?\n/)[0]).toBe('code,name,level,parent,type,responsible,title,phone,helpers,valid_from,valid_to,addresses,buildings,households,population');
     expect(iconv.decode(zh, 'utf8')).toContain('欧阳娜娜');
   });
 });
