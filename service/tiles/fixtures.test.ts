@@ -12,11 +12,12 @@ import { binary } from './testing';
 /**
  * Tile tests as data (STYLE.md, after MapLibre's suites): fixtures/tiles/<case>/request.json names a
  * request, expected.json what comes back, tiles decoded to GeoJSON per layer with coordinates rounded
- * to 6 decimals so a reviewer can open them on a map. The grid systems the cases read are in
- * fixtures/tiles/systems. `UPDATE=1` rewrites the expected files; review the diff.
+ * to 6 decimals so a reviewer can open them on a map. The grid systems and addresses the cases read are
+ * in fixtures/tiles/systems; the flawed system is validated, so its problems layer exists. `UPDATE=1`
+ * rewrites the expected files; review the diff.
  */
 const ROOT = path.resolve('fixtures/tiles');
-const SYSTEMS = ['city', 'fire', 'edge'];
+const SYSTEMS = ['city', 'fire', 'edge', 'flawed'];
 const UPDATE = process.env.UPDATE === '1';
 
 interface Request {
@@ -38,6 +39,8 @@ describe.each(engines())('tile fixtures on %s PostGIS', (engine) => {
       await t.request.post('/api/systems').send(readJson(`systems/${key}.system.json`) as object).expect(201);
       await t.request.post(`/api/systems/${key}/import`).send(readJson(`systems/${key}.geojson`) as object).expect(200);
     }
+    await t.request.post('/api/systems/flawed/validate').expect(200);
+    await t.request.post('/api/addresses/import').set('content-type', 'application/geo+json').send(readJson('systems/addresses.geojson') as object).expect(200);
   });
   afterAll(async () => t?.close());
 

@@ -3,7 +3,9 @@ import type { Config } from '../config';
 import type { ChangeBus } from '../db/changes';
 import type { Database } from '../db/engine';
 import type { Logger } from '../logger';
+import { addressSourceProvider } from './address-provider';
 import { gridSourceProvider, type GridProviderOptions } from './grid-provider';
+import { problemsSourceProvider } from './problems-provider';
 import { tilesRouter } from './router';
 import { TileService } from './service';
 
@@ -17,7 +19,8 @@ export const GRID_PROVIDER_DEFAULTS: GridProviderOptions = { memoryVertexLimit: 
 
 /** The tile service of the app, listening to changes from now on, and its routes. */
 export function createTiles(deps: { config: Config; db: Database; changes: ChangeBus; logger: Logger }): { service: TileService; router: Router } {
-  const service = new TileService([gridSourceProvider(deps.db, GRID_PROVIDER_DEFAULTS)], deps.logger, deps.config.tileCacheBytes);
+  const providers = [gridSourceProvider(deps.db, GRID_PROVIDER_DEFAULTS), problemsSourceProvider(deps.db), addressSourceProvider(deps.db)];
+  const service = new TileService(providers, deps.logger, deps.config.tileCacheBytes);
   service.start(deps.changes);
   return { service, router: tilesRouter(service, { basemapUrl: deps.config.basemapUrl }) };
 }

@@ -79,6 +79,40 @@ describe('encodeTile', () => {
     expect(layer.features[0]!.rings.map(area)).toEqual([20000, -200]);
   });
 
+  it('writes points, multi-points and lines, dropping repeated vertices and one-point lines', () => {
+    const layer = decode(
+      encodeTile([
+        {
+          name: 'l',
+          extent: 4096,
+          features: [
+            { id: 3, points: [10, 20], properties: { kind: 'invalid' } },
+            { points: Int16Array.from([-5, 4100, 30, 40]), properties: {} },
+            { lines: [Int16Array.from([0, 0, 0, 0, 50, 0, 50, 60]), Int16Array.from([7, 7, 7, 7]), Int16Array.from([100, 100, 90, 80])], properties: {} },
+          ],
+        },
+      ]),
+    ).l!;
+    expect(layer.features.map((f) => [f.id, f.type, f.rings])).toEqual([
+      [3, 1, [[[10, 20]]]],
+      [undefined, 1, [[[-5, 4100]], [[30, 40]]]],
+      [undefined, 2, [[[0, 0], [50, 0], [50, 60]], [[100, 100], [90, 80]]]],
+    ]);
+  });
+
+  it('leaves out features whose geometry collapsed entirely, with their properties, and layers left empty', () => {
+    const collapsed = { id: 9, rings: [ring([200, 200], [300, 200], [250, 200])], properties: { code: 'GONE' } };
+    const bytes = encodeTile([
+      { name: 'l', extent: 4096, features: [collapsed, square, { lines: [Int16Array.from([7, 7, 7, 7])], properties: { code: 'LINE' } }, { points: [], properties: {} }] },
+      { name: 'empty', extent: 4096, features: [collapsed] },
+    ]);
+    expect(Buffer.from(bytes).includes('GONE')).toBe(false);
+    const layers = decode(bytes);
+    expect(Object.keys(layers)).toEqual(['l']);
+    expect(layers.l!.features.map((f) => [f.id, f.properties])).toEqual([[7, { code: 'A1' }]]);
+    expect(encodeTile([{ name: 'empty', extent: 4096, features: [collapsed] }])).toHaveLength(0);
+  });
+
   it('returns an empty buffer when no layer has features', () => {
     expect(encodeTile([{ name: 'l', extent: 4096, features: [] }])).toHaveLength(0);
   });

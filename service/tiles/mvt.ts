@@ -6,8 +6,7 @@ export type MvtValue = string | number | boolean | null | undefined;
 /**
  * A polygon feature in tile units. `rings` holds every ring of every part, each as flat [x0, y0, x1, y1, …],
  * closed (first point = last), outer rings clockwise on screen and holes counter-clockwise, the
- * orientation geojson-vt's tiles already have. Grids are polygons; point layers (addresses, issue #5)
- * will add their geometry type here.
+ * orientation geojson-vt's tiles already have.
  */
 export interface MvtPolygon {
   id?: number;
@@ -15,28 +14,51 @@ export interface MvtPolygon {
   properties: Readonly<Record<string, MvtValue>>;
 }
 
+/** A line feature in tile units: each line of a multi-line as flat [x0, y0, x1, y1, …]. */
+export interface MvtLine {
+  id?: number;
+  lines: readonly ArrayLike<number>[];
+  properties: Readonly<Record<string, MvtValue>>;
+}
+
+/** A point feature in tile units: one point or several (a multi-point) as flat [x0, y0, x1, y1, …]. */
+export interface MvtPoint {
+  id?: number;
+  points: ArrayLike<number>;
+  properties: Readonly<Record<string, MvtValue>>;
+}
+
+export type MvtFeature = MvtPolygon | MvtLine | MvtPoint;
+
 export interface MvtLayer {
   name: string;
   extent: number;
-  features: readonly MvtPolygon[];
+  features: readonly MvtFeature[];
 }
 
 /**
- * Encodes layers as one Mapbox Vector Tile (spec 2.1) straight from flat ring arrays, with no
+ * Encodes layers as one Mapbox Vector Tile (spec 2.1) straight from flat coordinate arrays, with no
  * intermediate point objects (vt-pbf builds one object per vertex and takes about twice as long: bench-tiles.ts).
- * Repeated vertices are dropped, and so are rings left with no area and holes that come before any outer
- * ring, so every polygon written follows spec 4.3.4.4.
+ * Repeated vertices are dropped, and so are rings left with no area, holes that come before any outer
+ * ring and lines left with one point, so every polygon written follows spec 4.3.4.4 and every line 4.3.4.3.
+ * A feature left with no geometry at all (a grid reaching into the tile buffer by less than a tile unit)
+ * is left out, as MapLibre fails on the whole tile when a feature has none; so is a layer left without features.
  * @param layers - layers in drawing order; empty layers are left out
  * @returns the tile, empty when no layer has a feature
  */
 export function encodeTile(layers: readonly MvtLayer[]): Uint8Array {
   const pbf = new PbfWriter();
   for (const layer of layers) {
-    if (layer.features.length > 0) pbf.writeMessage(3, writeLayer, layer);
+    if (layer.features.length === 0) continue;
+    const start = pbf.pos;
+    pbf.writeMessage(3, writeLayer, layer);
+    if (featuresWritten === 0) pbf.pos = start;
   }
   return pbf.finish();
 }
 
+const POINT = 1;
+const LINESTRING = 2;
 const POLYGON = 3;
 const MOVE_TO = 1;
 const LINE_TO = 2;
@@ -47,18 +69,26 @@ interface LayerState {
   keyIndex: Map<string, number>;
   values: Exclude<MvtValue, null | undefined>[];
   valueIndex: Map<unknown, number>;
-  tags: number[];
-  feature: MvtPolygon;
+  feature: MvtFeature;
 }
+
+/** Set by the geometry writers: whether the feature being written got any command. */
+let geometryWritten = false;
+/** Set by writeLayer: how many features of the layer were kept. */
+let featuresWritten = 0;
 
 function writeLayer(layer: MvtLayer, pbf: PbfWriter): void {
   pbf.writeVarintField(15, 2);
   pbf.writeStringField(1, layer.name);
-  const state: LayerState = { keys: [], keyIndex: new Map(), values: [], valueIndex: new Map(), tags: [], feature: layer.features[0]! };
+  const state: LayerState = { keys: [], keyIndex: new Map(), values: [], valueIndex: new Map(), feature: layer.features[0]! };
+  featuresWritten = 0;
   for (const feature of layer.features) {
     state.feature = feature;
-    state.tags = tagsOf(feature.properties, state);
+    const start = pbf.pos;
     pbf.writeMessage(2, writeFeature, state);
+    // Taking the bytes back is cheaper than checking every ring before writing it.
+    if (geometryWritten) featuresWritten++;
+    else pbf.pos = start;
   }
   for (const key of state.keys) pbf.writeStringField(3, key);
   for (const value of state.values) pbf.writeMessage(4, writeValue, value);
@@ -86,12 +116,22 @@ function tagsOf(properties: Readonly<Record<string, MvtValue>>, state: LayerStat
   return tags;
 }
 
+/** Tags come last (field order is free in protobuf), so a feature without geometry adds no keys or values to the layer. */
 function writeFeature(state: LayerState, pbf: PbfWriter): void {
   const { feature } = state;
   if (feature.id !== undefined) pbf.writeVarintField(1, feature.id);
-  pbf.writePackedVarint(2, state.tags);
-  pbf.writeVarintField(3, POLYGON);
-  pbf.writeMessage(4, writePolygon, feature.rings);
+  geometryWritten = false;
+  if ('rings' in feature) {
+    pbf.writeVarintField(3, POLYGON);
+    pbf.writeMessage(4, writePolygon, feature.rings);
+  } else if ('lines' in feature) {
+    pbf.writeVarintField(3, LINESTRING);
+    pbf.writeMessage(4, writeLines, feature.lines);
+  } else {
+    pbf.writeVarintField(3, POINT);
+    pbf.writeMessage(4, writePoints, feature.points);
+  }
+  if (geometryWritten) pbf.writePackedVarint(2, tagsOf(feature.properties, state));
 }
 
 const command = (id: number, count: number) => (count << 3) | id;
@@ -108,6 +148,7 @@ function writePolygon(rings: readonly ArrayLike<number>[], pbf: PbfWriter): void
     // would make decoders take holes for outer rings (they classify by the first ring's orientation).
     if (area === 0 || (area < 0 && !outerWritten)) continue;
     outerWritten = true;
+    geometryWritten = true;
     pbf.writeVarint(command(MOVE_TO, 1));
     for (let i = 0; i < points; i++) {
       if (i === 1) pbf.writeVarint(command(LINE_TO, points - 1));
@@ -122,7 +163,61 @@ function writePolygon(rings: readonly ArrayLike<number>[], pbf: PbfWriter): void
   }
 }
 
+/** All points after one MoveTo (spec 4.3.4.2: a multi-point is one MoveTo with a count above 1). */
+function writePoints(points: ArrayLike<number>, pbf: PbfWriter): void {
+  const n = points.length >> 1;
+  if (n === 0) return;
+  geometryWritten = true;
+  pbf.writeVarint(command(MOVE_TO, n));
+  let cx = 0;
+  let cy = 0;
+  for (let i = 0; i < n; i++) {
+    const x = points[2 * i]!;
+    const y = points[2 * i + 1]!;
+    pbf.writeVarint(zigzag(x - cx));
+    pbf.writeVarint(zigzag(y - cy));
+    cx = x;
+    cy = y;
+  }
+}
+
+/** Repeated vertices are dropped and lines left with one point are skipped (spec 4.3.4.3 needs two). */
+function writeLines(lines: readonly ArrayLike<number>[], pbf: PbfWriter): void {
+  let cx = 0;
+  let cy = 0;
+  for (const line of lines) {
+    const points = distinctLinePoints(line);
+    if (points < 2) continue;
+    geometryWritten = true;
+    pbf.writeVarint(command(MOVE_TO, 1));
+    for (let i = 0; i < points; i++) {
+      if (i === 1) pbf.writeVarint(command(LINE_TO, points - 1));
+      const x = scratch[2 * i]!;
+      const y = scratch[2 * i + 1]!;
+      pbf.writeVarint(zigzag(x - cx));
+      pbf.writeVarint(zigzag(y - cy));
+      cx = x;
+      cy = y;
+    }
+  }
+}
+
 let scratch = new Int32Array(1024);
+
+/** Copies a line's distinct consecutive points into `scratch` and returns their count. */
+function distinctLinePoints(line: ArrayLike<number>): number {
+  if (scratch.length < line.length) scratch = new Int32Array(line.length * 2);
+  let n = 0;
+  for (let i = 0; i < line.length; i += 2) {
+    const x = line[i]!;
+    const y = line[i + 1]!;
+    if (n > 0 && x === scratch[2 * n - 2] && y === scratch[2 * n - 1]) continue;
+    scratch[2 * n] = x;
+    scratch[2 * n + 1] = y;
+    n++;
+  }
+  return n;
+}
 
 /**
  * Copies a closed ring's distinct consecutive points, without the closing point, into `scratch` and

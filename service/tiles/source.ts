@@ -4,9 +4,8 @@ import type { LonLatBbox, TileCoord } from './tile-math';
 
 /**
  * One family of layers served under `/tiles/{id}`. Routes, the cache and the style know only this
- * interface, so a new layer is one file implementing it plus a provider that discovers it. Grid systems
- * are served now; the latest partition report's problems (issue #3) and address points (issue #5) join
- * as kinds 'problems' and 'addresses'.
+ * interface, so a new layer is one file implementing it plus a provider that discovers it. Served now:
+ * grid systems, the latest partition report's problems per system (issue #3) and the address points (issue #5).
  */
 export interface TileSource {
   /** `<kind>.<key>`, e.g. `grids.gov`: no commas (they join layers in one request) and no slashes. */
@@ -68,4 +67,26 @@ export interface GridSourceInfo extends SourceInfoBase {
   levels: { key: string; name: string; order: number; layer: string; minzoom: number }[];
 }
 
-export type TileSourceInfo = GridSourceInfo;
+/** The latest whole-system partition report of one grid system (issue #3): one vector layer of its issues. */
+export interface ProblemsSourceInfo extends SourceInfoBase {
+  kind: 'problems';
+  system: { key: string; name: string };
+  /** Null while the report is gone and the source not yet dropped (its system is being deleted). */
+  report: {
+    generatedAt: string;
+    /** Grids changed in a way the incremental re-check could not follow: validate again. */
+    stale: boolean;
+    /** Issues per kind, those without a geometry (not drawn) included; kinds without issues left out. */
+    counts: Record<string, number>;
+  } | null;
+}
+
+/** The address register (issue #5): one vector layer, clusters below `pointMinzoom` and addresses from it. */
+export interface AddressSourceInfo extends SourceInfoBase {
+  kind: 'addresses';
+  pointMinzoom: number;
+  /** Grid systems whose grid code each address carries, as property `grid.<key>`. */
+  systems: string[];
+}
+
+export type TileSourceInfo = GridSourceInfo | ProblemsSourceInfo | AddressSourceInfo;

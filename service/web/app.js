@@ -1,4 +1,5 @@
-// The map page: every grid system of /style.json with a switcher, a legend and a card for a clicked grid.
+// The map page: every grid system of /style.json with a switcher, its partition problems and the
+// addresses as overlays with toggles, a legend, and a card for a clicked grid, problem or address.
 // Plain ES module run as served (no build step); MapLibre GL comes from the service itself.
 import { Map as MapLibreMap, NavigationControl, ScaleControl } from '/vendor/maplibre-gl/maplibre-gl.mjs';
 
@@ -18,6 +19,38 @@ const STRINGS = {
     none: '无',
     noSystems: '还没有网格体系：请先导入网格。',
     loadFailed: '网格详情读取失败',
+    problems: '网格问题',
+    problemTitle: (kind) => `问题：${kind}`,
+    listSeparator: '、',
+    stale: '报告已过期，请重新校验',
+    checkedAt: (time) => `校验于 ${time}`,
+    kind: '类型',
+    area: '面积',
+    grids: '涉及网格',
+    reason: '原因',
+    addresses: '地址',
+    address: '地址',
+    cluster: '地址聚合',
+    clusterNote: '数字为地址数',
+    pointsFrom: (z) => `缩放 ≥ ${z} 逐个显示`,
+    count: '地址数',
+    door: '门牌',
+    addressKind: '类别',
+    grid: '所属网格',
+    problemKinds: {
+      gap: '缺口',
+      sliver: '狭缝',
+      overlap: '重叠',
+      outside: '越界',
+      invalid: '无效几何',
+      'edge-mismatch': '边界不一致',
+      orphan: '上级缺失',
+      level: '层级错误',
+      code: '编码不符',
+      'duplicate-code': '编码重复',
+      empty: '空几何',
+    },
+    addressKinds: { residential: '住宅', business: '商户', organisation: '单位', public: '公共设施' },
   },
   en: {
     system: 'Grid system',
@@ -34,6 +67,38 @@ const STRINGS = {
     none: 'none',
     noSystems: 'No grid system yet: import grids first.',
     loadFailed: 'could not load the grid details',
+    problems: 'Partition problems',
+    problemTitle: (kind) => `Problem: ${kind}`,
+    listSeparator: ', ',
+    stale: 'the report is stale: validate again',
+    checkedAt: (time) => `checked ${time}`,
+    kind: 'Kind',
+    area: 'Area',
+    grids: 'Grids',
+    reason: 'Reason',
+    addresses: 'Addresses',
+    address: 'Address',
+    cluster: 'Address cluster',
+    clusterNote: 'the number is the address count',
+    pointsFrom: (z) => `one by one from zoom ${z}`,
+    count: 'Addresses',
+    door: 'Door',
+    addressKind: 'Kind',
+    grid: 'Grid',
+    problemKinds: {
+      gap: 'gap',
+      sliver: 'sliver',
+      overlap: 'overlap',
+      outside: 'outside the parent',
+      invalid: 'invalid geometry',
+      'edge-mismatch': 'edge mismatch',
+      orphan: 'missing parent',
+      level: 'wrong level',
+      code: 'code mismatch',
+      'duplicate-code': 'duplicate code',
+      empty: 'empty geometry',
+    },
+    addressKinds: { residential: 'residential', business: 'business', organisation: 'organisation', public: 'public' },
   },
 };
 const lang = document.documentElement.lang === 'en' ? 'en' : 'zh-CN';
@@ -43,11 +108,12 @@ const CJK_FONTS = "'Noto Sans CJK SC', 'Source Han Sans SC', 'PingFang SC', 'Mic
 
 const $ = (id) => document.getElementById(id);
 const status = $('status');
-const state = { map: null, systems: [], current: null, selected: null, errors: [], ready: false };
+const state = { map: null, systems: [], addresses: null, current: null, selected: null, show: { problems: true, addresses: true }, errors: [], ready: false };
 window.gridatlas = state;
 
 const style = await (await fetch('/style.json')).json();
 state.systems = style.metadata.gridatlas.systems;
+state.addresses = style.metadata.gridatlas.addresses;
 const map = new MapLibreMap({ container: 'map', style, localIdeographFontFamily: CJK_FONTS, hash: true, attributionControl: false });
 state.map = map;
 map.addControl(new NavigationControl({ showCompass: false }), 'top-right');
@@ -63,6 +129,15 @@ const select = $('system');
 for (const s of state.systems) select.add(new Option(s.name, s.key));
 select.addEventListener('change', () => showSystem(select.value));
 if (state.systems.length === 0) status.textContent = T.noSystems;
+for (const overlay of ['problems', 'addresses']) {
+  $(`show-${overlay}-label`).textContent = T[overlay];
+  $(`show-${overlay}`).addEventListener('change', (e) => {
+    state.show[overlay] = e.target.checked;
+    choose(null);
+    applyVisibility();
+    renderLegend();
+  });
+}
 
 map.on('load', () => {
   const wanted = new URLSearchParams(location.search).get('system');
@@ -72,18 +147,30 @@ map.on('load', () => {
 map.on('zoomend', renderLegend);
 map.on('click', onClick);
 map.on('mousemove', (e) => {
-  map.getCanvas().style.cursor = state.current && hitAt(e.point) ? 'pointer' : '';
+  const hit = state.current && (overlayAt(e.point, 'problems') || overlayAt(e.point, 'addresses') || gridAt(e.point));
+  map.getCanvas().style.cursor = hit ? 'pointer' : '';
 });
 
 function showSystem(key) {
   state.current = state.systems.find((s) => s.key === key) ?? null;
   select.value = key ?? '';
+  $('show-problems-item').hidden = !state.current?.problems;
+  $('show-addresses-item').hidden = !state.addresses;
+  choose(null);
+  applyVisibility();
+  renderLegend();
+}
+
+/** The current system's grids, its problems and the addresses, each overlay as its toggle says. */
+function applyVisibility() {
   for (const layer of map.getStyle().layers) {
     const source = layer.metadata?.['gridatlas:source'];
-    if (source) map.setLayoutProperty(layer.id, 'visibility', source === state.current?.source ? 'visible' : 'none');
+    if (!source) continue;
+    const overlay = layer.metadata['gridatlas:overlay'];
+    const visible =
+      overlay === 'problems' ? state.show.problems && source === state.current?.problems?.source : overlay === 'addresses' ? state.show.addresses : source === state.current?.source;
+    map.setLayoutProperty(layer.id, 'visibility', visible ? 'visible' : 'none');
   }
-  choose(null);
-  renderLegend();
 }
 
 function renderLegend() {
@@ -96,26 +183,78 @@ function renderLegend() {
   title.style.fontSize = '13px';
   const list = document.createElement('ul');
   s.levels.forEach((level, i) => {
-    const item = document.createElement('li');
+    const item = legendItem('swatch', s.colors[i], level.name, T.fromZoom(level.minzoom));
     item.dataset.level = level.key;
     if (map.getZoom() < level.minzoom) item.classList.add('hidden-at-zoom');
-    const swatch = document.createElement('span');
-    swatch.className = 'swatch';
-    swatch.style.borderColor = s.colors[i];
-    swatch.style.background = `${s.colors[i]}22`;
-    const name = document.createElement('span');
-    name.textContent = level.name;
-    const zoom = document.createElement('span');
-    zoom.className = 'zoom';
-    zoom.textContent = T.fromZoom(level.minzoom);
-    item.append(swatch, name, zoom);
     list.append(item);
   });
   legend.append(title, list);
+  if (s.problems && state.show.problems) {
+    const problems = document.createElement('ul');
+    problems.id = 'legend-problems';
+    for (const { kind, color, count } of s.problems.kinds) {
+      const item = legendItem(kind === 'invalid' ? 'dot' : 'swatch', color, T.problemKinds[kind] ?? kind, String(count));
+      item.dataset.kind = kind;
+      problems.append(item);
+    }
+    const checked = new Date(s.problems.generatedAt).toLocaleString(lang, { dateStyle: 'short', timeStyle: 'short' });
+    legend.append(legendHeading(T.problems, s.problems.stale ? T.stale : T.checkedAt(checked)), problems);
+  }
+  if (state.addresses && state.show.addresses) {
+    const addresses = document.createElement('ul');
+    addresses.id = 'legend-addresses';
+    addresses.append(legendItem('bubble', state.addresses.clusterColor, T.cluster, T.clusterNote));
+    for (const { kind, color } of state.addresses.kinds) {
+      const item = legendItem('dot', color, T.addressKinds[kind] ?? kind, '');
+      item.dataset.kind = kind;
+      if (map.getZoom() < state.addresses.pointMinzoom) item.classList.add('hidden-at-zoom');
+      addresses.append(item);
+    }
+    legend.append(legendHeading(T.addresses, T.pointsFrom(state.addresses.pointMinzoom)), addresses);
+  }
+}
+
+function legendHeading(text, note) {
+  const heading = document.createElement('h3');
+  heading.textContent = text;
+  if (note) {
+    const small = document.createElement('span');
+    small.className = 'note';
+    small.textContent = note;
+    heading.append(small);
+  }
+  return heading;
+}
+
+/** A legend line: a swatch (area), dot (point) or bubble (cluster) in `color`, a name and a note on the right. */
+function legendItem(shape, color, text, note) {
+  const item = document.createElement('li');
+  const swatch = document.createElement('span');
+  swatch.className = shape;
+  if (shape === 'swatch') {
+    swatch.style.borderColor = color;
+    swatch.style.background = `${color}22`;
+  } else {
+    swatch.style.background = color;
+  }
+  const name = document.createElement('span');
+  name.textContent = text;
+  const right = document.createElement('span');
+  right.className = 'zoom';
+  right.textContent = note;
+  item.append(swatch, name, right);
+  return item;
+}
+
+/** The topmost feature of a shown overlay ('problems' of the current system, or 'addresses') under a point. */
+function overlayAt(point, overlay) {
+  if (!state.show[overlay]) return null;
+  const layers = (overlay === 'problems' ? state.current.problems?.layers : state.addresses?.layers) ?? [];
+  return map.queryRenderedFeatures(point, { layers: layers.filter((id) => map.getLayer(id)) })[0] ?? null;
 }
 
 /** The grid of the finest level drawn under a point of the current system, if any. */
-function hitAt(point) {
+function gridAt(point) {
   const s = state.current;
   const layers = s.levels.map((l) => `${l.layer}:fill`).filter((id) => map.getLayer(id));
   const order = new Map(s.levels.map((l) => [l.layer, l.order]));
@@ -125,7 +264,11 @@ function hitAt(point) {
 
 async function onClick(e) {
   if (!state.current) return;
-  const hit = hitAt(e.point);
+  const problem = overlayAt(e.point, 'problems');
+  if (problem) return showProblem(problem);
+  const address = overlayAt(e.point, 'addresses');
+  if (address) return showAddress(address, e.lngLat);
+  const hit = gridAt(e.point);
   choose(hit);
   if (!hit) return;
   const s = state.current;
@@ -137,7 +280,8 @@ async function onClick(e) {
     ['level', level?.name ?? p.level],
     ['parent', p.parent ?? T.none],
   ];
-  renderCard(p, rows);
+  const title = `${p.name}（${p.code}）`;
+  renderCard(title, rows, { code: p.code });
   try {
     const res = await fetch(`/api/systems/${encodeURIComponent(s.key)}/grids/${encodeURIComponent(p.code)}`);
     if (!res.ok) throw new Error(String(res.status));
@@ -147,10 +291,44 @@ async function onClick(e) {
     if (responsible) rows.push(['responsible', [responsible.name, responsible.title].filter(Boolean).join(' · ')], ['phone', responsible.phone ?? '']);
     if (typeof grid.households === 'number') rows.push(['households', grid.households.toLocaleString(lang)]);
     if (typeof grid.population === 'number') rows.push(['population', grid.population.toLocaleString(lang)]);
-    renderCard(p, rows);
+    renderCard(title, rows, { code: p.code });
   } catch (err) {
     status.textContent = `${T.loadFailed} (${err.message})`;
   }
+}
+
+function showProblem(feature) {
+  choose(null);
+  const p = feature.properties;
+  const kind = T.problemKinds[p.kind] ?? p.kind;
+  const rows = [
+    ['kind', kind],
+    ['area', typeof p.area_m2 === 'number' ? `${p.area_m2.toLocaleString(lang, { maximumFractionDigits: 2 })} m²` : T.none],
+    ['grids', p.grids ? p.grids.split(',').join(T.listSeparator) : T.none],
+    ['parent', p.parent ?? T.none],
+    ['reason', p.reason ?? ''],
+  ];
+  renderCard(T.problemTitle(kind), rows, { problem: String(p.index), kind: p.kind });
+}
+
+/** A cluster's sums (and a zoom towards it), or an address with its grid in the current system. */
+function showAddress(feature, lngLat) {
+  choose(null);
+  const p = feature.properties;
+  const number = (n) => (typeof n === 'number' ? n.toLocaleString(lang) : T.none);
+  if (p.cluster) {
+    renderCard(T.cluster, [['count', number(p.point_count)], ['households', number(p.households)], ['population', number(p.population)]], { cluster: String(p.point_count) });
+    map.easeTo({ center: lngLat, zoom: Math.min(map.getZoom() + 2, state.addresses.pointMinzoom) });
+    return;
+  }
+  const rows = [
+    ['door', [p.street, p.door, p.building].filter(Boolean).join(' ') || T.none],
+    ['addressKind', T.addressKinds[p.kind] ?? p.kind ?? T.none],
+    ['households', number(p.households)],
+    ['population', number(p.population)],
+    ['grid', p[`grid.${state.current.key}`] ?? T.none],
+  ];
+  renderCard(T.address, rows, { address: String(feature.id ?? '') });
 }
 
 function choose(feature) {
@@ -160,10 +338,11 @@ function choose(feature) {
   else $('card').hidden = true;
 }
 
-function renderCard(p, rows) {
+/** Fills the card; `data` says what it shows (code, problem, address or cluster) for tests and styles. */
+function renderCard(text, rows, data) {
   const card = $('card');
   const title = document.createElement('h2');
-  title.textContent = `${p.name}（${p.code}）`;
+  title.textContent = text;
   const list = document.createElement('dl');
   for (const [field, value] of rows) {
     const dt = document.createElement('dt');
@@ -174,6 +353,7 @@ function renderCard(p, rows) {
     list.append(dt, dd);
   }
   card.replaceChildren(title, list);
-  card.dataset.code = p.code;
+  for (const key of Object.keys(card.dataset)) delete card.dataset[key];
+  Object.assign(card.dataset, data);
   card.hidden = false;
 }

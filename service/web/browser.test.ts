@@ -2,11 +2,14 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { addressFeature } from '../demo/addresses';
 import { generateCityStream } from '../demo/index';
 import { startTestApp, type TestApp } from '../test/app';
+import { labelPoint } from '../tiles/label-point';
 
 /**
- * The map page in headless Chromium (Debian's package, driven by playwright-core) over the demo city.
+ * The map page in headless Chromium (Debian's package, driven by playwright-core) over the demo city,
+ * its governance system with injected defects validated beside it, and the addresses of its first grids.
  * CI must have the browser: there a missing one fails the run; on a developer's machine it skips, loudly.
  */
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -22,6 +25,12 @@ interface PageState {
   errors: string[];
 }
 
+const city = generateCityStream({ seed: 1 });
+const broken = generateCityStream({ seed: 1, defects: true });
+const DEFECTS = 'governance-defects';
+/** Enough addresses for clusters at city zoom; all of them would cost seconds of import. */
+const ADDRESSES = 1500;
+
 describe.runIf(present)('the map page in Chromium', () => {
   let t: TestApp;
   let browser: Browser;
@@ -30,10 +39,17 @@ describe.runIf(present)('the map page in Chromium', () => {
 
   beforeAll(async () => {
     t = await startTestApp('embedded');
-    for (const { system, grids } of generateCityStream({ seed: 1 }).systems) {
+    const defects = broken.systems.find((s) => s.system.key === 'governance')!;
+    for (const { system, grids } of [...city.systems, { system: { ...defects.system, key: DEFECTS, name: '综合网格（缺陷样例）' }, grids: defects.grids }]) {
       await t.request.post('/api/systems').send(system).expect(201);
       await t.request.post(`/api/systems/${system.key}/import`).send(grids).expect(200);
     }
+    await t.request.post(`/api/systems/${DEFECTS}/validate`).expect(200);
+    const features = [];
+    for (const record of city.addressRecords()) {
+      if (features.push(addressFeature(record)) === ADDRESSES) break;
+    }
+    await t.request.post('/api/addresses/import').set('content-type', 'application/geo+json').send({ type: 'FeatureCollection', features }).expect(200);
     base = `http://127.0.0.1:${(t.server.address() as AddressInfo).port}`;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
   });
@@ -59,7 +75,7 @@ describe.runIf(present)('the map page in Chromium', () => {
     return page;
   }
 
-  it('draws the grids and labels from the service alone, with no request leaving localhost', async () => {
+  it('draws the grids, labels and address clusters from the service alone, with no request leaving localhost', async () => {
     const page = await open('/');
     const drawn = await page.evaluate(() => {
       const { map, current, errors } = (window as unknown as { gridatlas: { map: any; current: { source: string }; errors: string[] } }).gridatlas;
@@ -71,6 +87,13 @@ describe.runIf(present)('the map page in Chromium', () => {
     expect(drawn.fills).toBeGreaterThan(0);
     expect(drawn.labels.length).toBeGreaterThan(0);
     expect(drawn.labels.some((name: string) => /[\u4e00-\u9fff]/.test(name))).toBe(true);
+
+    const clusters = await page.evaluate(() => {
+      const { map, addresses } = (window as unknown as { gridatlas: { map: any; addresses: { layers: string[] } } }).gridatlas;
+      return map.queryRenderedFeatures({ layers: addresses.layers }).map((f: { properties: { point_count: number } }) => f.properties.point_count);
+    });
+    expect(Math.max(...clusters)).toBeGreaterThan(1);
+    expect(await page.$eval('#legend-addresses', (el) => el.textContent)).toContain('住宅');
 
     const outside = requests.filter((url) => !url.startsWith(base) && !url.startsWith('data:') && !url.startsWith('blob:'));
     expect(outside).toEqual([]);
@@ -132,18 +155,68 @@ describe.runIf(present)('the map page in Chromium', () => {
     await page.close();
   });
 
-  it('switches to English with ?lang=en and between grid systems', async () => {
+  it('switches to English with ?lang=en and between grid systems, with their problems', async () => {
     const page = await open('/?lang=en');
     expect(await page.$eval('html', (el) => el.lang)).toBe('en');
     expect(await page.$eval('#system-label', (el) => el.textContent)).toBe('Grid system');
     const systems = await page.$$eval('#system option', (options) => options.map((o) => (o as HTMLOptionElement).value));
     expect(systems.length).toBeGreaterThan(1);
+    const visibleSources = () =>
+      page.evaluate(() => {
+        const { map } = (window as unknown as { gridatlas: { map: any } }).gridatlas;
+        return [...new Set(map.getStyle().layers.filter((l: any) => l.layout?.visibility === 'visible' && l.source).map((l: any) => l.source))].sort();
+      });
     await page.selectOption('#system', systems[1]!);
-    const visible = await page.evaluate(() => {
-      const { map } = (window as unknown as { gridatlas: { map: any } }).gridatlas;
-      return [...new Set(map.getStyle().layers.filter((l: any) => l.layout?.visibility === 'visible' && l.source).map((l: any) => l.source))];
-    });
-    expect(visible).toEqual([`grids.${systems[1]}`]);
+    expect(await visibleSources()).toEqual(['addresses', `grids.${systems[1]}`, ...(systems[1] === DEFECTS ? [`problems.${DEFECTS}`] : [])].sort());
+    await page.selectOption('#system', DEFECTS);
+    expect(await visibleSources()).toEqual(['addresses', `grids.${DEFECTS}`, `problems.${DEFECTS}`]);
+    expect(await page.$eval('#legend-problems li[data-kind="gap"]', (el) => el.textContent)).toMatch(/^gap\s*1$/);
+    await page.uncheck('#show-problems');
+    expect(await visibleSources()).toEqual(['addresses', `grids.${DEFECTS}`]);
+    expect(await page.$('#legend-problems')).toBeNull();
     await page.close();
   });
+
+  it("highlights the defect city's problems with a legend entry per kind, and opens a problem's card", async () => {
+    const report = (await t.request.get(`/api/systems/${DEFECTS}/report`).expect(200)).body;
+    const gap = report.issues.find((i: { kind: string }) => i.kind === 'gap');
+    const page = await open(`/?system=${DEFECTS}`);
+    const legend = await page.$$eval('#legend-problems li', (items) => items.map((li) => [(li as HTMLElement).dataset.kind, li.textContent]));
+    expect(legend.map(([kind]) => kind).sort()).toEqual(broken.defects.map((d) => d.kind).sort());
+    expect(legend.find(([kind]) => kind === 'gap')![1]).toContain('缺口');
+    expect(legend.find(([kind]) => kind === 'sliver')![1]).toContain('狭缝');
+
+    // At city zoom every defect is drawn, if only as its marker.
+    const kindsAt = () =>
+      page.evaluate(() => {
+        const { map, current } = (window as unknown as { gridatlas: { map: any; current: { problems: { layers: string[] } } } }).gridatlas;
+        return [...new Set(map.queryRenderedFeatures({ layers: current.problems.layers }).map((f: { properties: { kind: string } }) => f.properties.kind))].sort();
+      });
+    expect(await kindsAt()).toEqual([...new Set(broken.defects.map((d) => d.kind))].sort());
+
+    // Close up, the gap is a filled polygon; a click on it opens its card.
+    const marker = labelPoint(gap.geometry)!;
+    await page.evaluate((center) => {
+      const { map } = (window as unknown as { gridatlas: { map: any } }).gridatlas;
+      map.jumpTo({ center, zoom: 17 });
+      return new Promise<void>((resolve) => map.once('idle', () => resolve()));
+    }, marker);
+    const fills = await page.evaluate(() => {
+      const { map, current } = (window as unknown as { gridatlas: { map: any; current: { problems: { source: string } } } }).gridatlas;
+      return map.queryRenderedFeatures({ layers: [`${current.problems.source}:fill`] }).map((f: { properties: { kind: string } }) => f.properties.kind);
+    });
+    expect(fills).toContain('gap');
+    const canvas = (await (await page.$('#map canvas'))!.boundingBox())!;
+    await page.mouse.click(canvas.x + canvas.width / 2, canvas.y + canvas.height / 2);
+    await page.waitForSelector('#card[data-kind="gap"]');
+    const fields = await page.$eval('#card', (el) => Object.fromEntries(Array.from(el.querySelectorAll('dd')).map((dd) => [(dd as HTMLElement).dataset.field, dd.textContent])));
+    expect(fields.kind).toBe('缺口');
+    expect(fields.area).toBe(`${gap.area_m2.toLocaleString('zh-CN', { maximumFractionDigits: 2 })} m²`);
+    expect(fields.grids).toBe(gap.grids.join('、'));
+    expect(fields.reason).toBe(gap.reason);
+    expect(await page.evaluate(() => (window as unknown as { gridatlas: PageState }).gridatlas.errors)).toEqual([]);
+    await page.close();
+  });
+
+
 });
