@@ -184,6 +184,7 @@ export function createPartitionService(deps: {
     if (events.some((e) => e.bbox === null || e.kind === 'system')) {
       if (!report.stale) {
         await knex.raw(`update partition_reports set report = jsonb_set(report, '{stale}', 'true') where system_id = ? and scope is null`, [full.id]);
+        await changes.publish(knex, { kind: 'report', system: key, codes: [], bbox: null });
       }
       return;
     }
