@@ -12,7 +12,7 @@ import type { Knex } from 'knex';
 import { ChangeBus } from '../service/db/changes';
 import { openDatabase, type Database } from '../service/db/engine';
 import { createServices } from '../service/app';
-import { generateCity } from '../service/demo/index';
+import { generateCityStream } from '../service/demo/index';
 import { createLogger } from '../service/logger';
 
 const args = new Map<string, string>();
@@ -42,7 +42,7 @@ async function main() {
   const { systems, grids } = createServices({ db, changes, logger: createLogger('error') });
   const rows: string[] = [];
   for (const size of sizes) {
-    const city = generateCity({ seed: 7, grids: size });
+    const city = generateCityStream({ seed: 7, grids: size });
     const gov = city.systems.find((s) => s.system.kind === 'governance')!;
     const features = gov.grids.features;
     const vertices = features.reduce((n, f) => n + f.geometry.coordinates.flat(2).length, 0);

@@ -13,7 +13,7 @@ import type { Knex } from 'knex';
 import { createServices } from '../service/app';
 import { ChangeBus } from '../service/db/changes';
 import { openDatabase } from '../service/db/engine';
-import { generateCity } from '../service/demo/index';
+import { generateCityStream } from '../service/demo/index';
 import { createLogger } from '../service/logger';
 
 const args = new Map<string, string>();
@@ -53,7 +53,7 @@ async function main() {
   const services = createServices({ db, changes, logger: createLogger('error') });
   const rows: string[] = [];
   for (const size of sizes) {
-    const city = generateCity({ seed: 11, grids: size, defects: true });
+    const city = generateCityStream({ seed: 11, grids: size, defects: true });
     const gov = city.systems.find((s) => s.system.key === 'governance')!;
     const key = `bench-partition-${size}`;
     await db.knex('grid_systems').where({ key }).delete();

@@ -232,6 +232,10 @@ export function createGridService(knex: Knex, systems: SystemService, changes: C
           return { ...g, geometryIssues: issues };
         });
         const ids = await q.insertMany(rows, false);
+        // The parent foreign key is checked at commit, once per row, with a plan made from the table's
+        // statistics; planned against a table that was empty, each check scans it (quadratic on 100,000
+        // grids). Fresh statistics make every check an index lookup.
+        if (ids.length >= 1000) await trx.raw('analyze grids');
         const repaired: ImportResult['repaired'] = [];
         if (repairing.length > 0) {
           const repairIds = repairing.map((i) => ids[i]!);
