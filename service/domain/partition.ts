@@ -309,13 +309,13 @@ export function createPartitionService(deps: {
       if (!report || !fix) throw notFound('fix_not_found', `the latest report of system ${key} has no fix proposal "${id}"`);
       if (report.stale) throw conflict('report_stale', `the report of system ${key} is stale; validate again before applying fixes`);
       const changed = new Set(fix.result.map((r) => r.code));
-      const current = await loadGrids(system, '', []);
-      const affected = current.filter((g) => changed.has(g.code));
+      // Only the families the fix touches: the changed grids' parents with all their children.
+      const affected = await loadGrids(system, 'and code = any(?::text[])', [[...changed]]);
       const families = [...new Set(affected.map((g) => g.parentCode).filter((c): c is string => c !== null))];
-      const familyGrids = (list: PartitionGrid[]) => list.filter((g) => families.includes(g.code) || (g.parentCode !== null && families.includes(g.parentCode)));
+      const current = await loadGrids(system, 'and (code = any(?::text[]) or parent_code = any(?::text[]))', [families, families]);
       const proposed = current.map((g) => (changed.has(g.code) ? { ...g, geometry: fix.result.find((r) => r.code === g.code)!.geometry } : g));
-      const before = validatePartition(system, familyGrids(current), { ...report.options, parents: families });
-      const after = validatePartition(system, familyGrids(proposed), { ...report.options, parents: families });
+      const before = validatePartition(system, current, { ...report.options, parents: families });
+      const after = validatePartition(system, proposed, { ...report.options, parents: families });
       const worse = ISSUE_KINDS.filter((k) => after.summary.counts[k] > before.summary.counts[k]);
       if (after.issues.length >= before.issues.length || worse.length > 0) {
         throw conflict('fix_rejected', `applying fix ${id} would not reduce the issues of its families (before ${before.issues.length}, after ${after.issues.length}${worse.length ? `; more ${worse.join(', ')}` : ''}); validate again`, {
