@@ -1,5 +1,6 @@
 import type { Feature, FeatureCollection, MultiPolygon, Polygon } from 'geojson';
 import { toCsv } from '../formats/csv';
+import { writeXlsx } from '../formats/xlsx';
 import { writeShapefileZip } from '../formats/shapefile';
 import { gridToFeature } from './grids';
 import type { GridSystem, Grid } from './types';
@@ -26,10 +27,10 @@ const COUNT_COLUMNS: Record<Lang, string[]> = {
 };
 
 /**
- * The register as CSV; with `counts` (from the address statistics) it gains the addresses, buildings,
- * households and population of every grid, zero where a grid holds none.
+ * The register's header and rows; with `counts` (from the address statistics) it gains the addresses,
+ * buildings, households and population of every grid, zero where a grid holds none.
  */
-export function registerCsv(system: GridSystem, grids: Grid[], lang: Lang, counts?: Map<string, RegisterCounts>): string {
+function registerTable(system: GridSystem, grids: Grid[], lang: Lang, counts?: Map<string, RegisterCounts>): { header: string[]; rows: unknown[][] } {
   const levelNames = new Map(system.levels.map((l) => [l.key, lang === 'en' ? l.key : l.name]));
   const rows = grids.map((g) => {
     const c = counts?.get(g.code);
@@ -51,7 +52,18 @@ export function registerCsv(system: GridSystem, grids: Grid[], lang: Lang, count
       ...countCells,
     ];
   });
-  return toCsv([...REGISTER_COLUMNS[lang], ...(counts ? COUNT_COLUMNS[lang] : [])], rows, { bom: true });
+  return { header: [...REGISTER_COLUMNS[lang], ...(counts ? COUNT_COLUMNS[lang] : [])], rows };
+}
+
+export function registerCsv(system: GridSystem, grids: Grid[], lang: Lang, counts?: Map<string, RegisterCounts>): string {
+  const { header, rows } = registerTable(system, grids, lang, counts);
+  return toCsv(header, rows, { bom: true });
+}
+
+/** The register as a workbook: Excel keeps long grid codes as text here, which it does not in CSV. */
+export async function registerXlsx(system: GridSystem, grids: Grid[], lang: Lang, counts?: Map<string, RegisterCounts>): Promise<Buffer> {
+  const { header, rows } = registerTable(system, grids, lang, counts);
+  return writeXlsx(lang === 'en' ? `${system.key} register` : `${system.name}责任人明细表`, header, rows);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { exportGeoJson, exportShapefile, registerCsv, type RegisterCounts } from '../domain/export';
+import { exportGeoJson, exportShapefile, registerCsv, registerXlsx, type RegisterCounts } from '../domain/export';
 import { featuresOf, gridToFeature, toCollection, type GridService } from '../domain/grids';
 import type { SystemService } from '../domain/systems';
 import { badRequest } from '../errors';
@@ -15,7 +15,7 @@ import { Bbox, Flag, ifMatch, lang, query } from './params';
 const ListQuery = z.object({ level: z.string().optional(), parent: z.string().optional(), bbox: Bbox.optional() });
 const WriteQuery = z.object({ repair: Flag });
 const ImportQuery = z.object({ mode: z.enum(['append', 'replace']).default('append'), repair: Flag, parent: z.string().optional(), crs: z.string().optional() });
-const ExportQuery = z.object({ format: z.enum(['geojson', 'shapefile', 'csv']).default('geojson'), encoding: z.enum(['utf-8', 'gbk']).default('utf-8') });
+const ExportQuery = z.object({ format: z.enum(['geojson', 'shapefile', 'csv', 'xlsx']).default('geojson'), encoding: z.enum(['utf-8', 'gbk']).default('utf-8') });
 const DeleteQuery = z.object({ cascade: Flag });
 
 /** Per-grid address counts for the register (issue #5). */
@@ -95,6 +95,10 @@ export function gridsRouter(systems: SystemService, grids: GridService, bodyLimi
       ctx.type = 'application/zip';
       ctx.set('Content-Disposition', `attachment; filename="${fileBase}.zip"`);
       ctx.body = await exportShapefile(system, all, q.encoding);
+    } else if (q.format === 'xlsx') {
+      ctx.type = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+      ctx.set('Content-Disposition', `attachment; filename="${fileBase}-register.xlsx"`);
+      ctx.body = await registerXlsx(system, all, lang(ctx), await registerCounts(system.key));
     } else {
       ctx.type = 'text/csv; charset=utf-8';
       ctx.set('Content-Disposition', `attachment; filename="${fileBase}-register.csv"`);

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import iconv from 'iconv-lite';
+import JSZip from 'jszip';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { readXlsxRows } from '../domain/addresses-xlsx';
 import { readShapefileZip } from '../formats/shapefile';
 import { fromWgs84, type CrsId } from '../geometry/crs/index';
 import { engines } from './db';
@@ -132,5 +137,25 @@ describe.each(engines())('export and re-import round trips on %s PostGIS', (engi
     const en = (await binary(t, '/api/systems/test-gov/export?format=csv&lang=en')).toString('utf8');
     expect(en.slice(1).split(/\r?\n/)[0]).toBe('code,name,level,parent,type,responsible,title,phone,helpers,valid_from,valid_to,addresses,buildings,households,population');
     expect(iconv.decode(zh, 'utf8')).toContain('欧阳娜娜');
+  });
+
+  it('exports the register as XLSX with codes kept as text, readable by the streaming reader', async () => {
+    const xlsx = await binary(t, '/api/systems/test-gov/export?format=xlsx');
+    expect(xlsx.subarray(0, 2).toString()).toBe('PK');
+    const file = path.join(os.tmpdir(), `register-${process.pid}-${engine}.xlsx`);
+    fs.writeFileSync(file, xlsx);
+    const rows: string[][] = [];
+    for await (const { values } of readXlsxRows(file)) rows.push(values);
+    fs.rmSync(file);
+    expect(rows[0]).toEqual(['网格编码', '网格名称', '层级', '上级编码', '网格类型', '责任人', '职务', '联系电话', '协管员', '起始日期', '终止日期', '地址数', '楼栋数', '户数', '人口']);
+    expect(rows).toHaveLength(original.length + 1);
+    const d01a = rows.find((r) => r[0] === 'D01A')!;
+    expect(d01a.slice(0, 9)).toEqual(['D01A', '网格D01A', '社区', 'D01', '', '张伟', '网格长', '13800000001', '李娜']);
+    expect(d01a.slice(-4).map(Number)).toEqual([0, 0, 0, 0]);
+    const zip = await JSZip.loadAsync(xlsx);
+    const sheet = await zip.file('xl/worksheets/sheet1.xml')!.async('string');
+    // long digit strings (phones, codes) are text cells, so Excel does not round them
+    expect(sheet).toMatch(/t="inlineStr"><is><t xml:space="preserve">13800000001<\/t>/);
+    expect(sheet).toMatch(/<v>0<\/v>/);
   });
 });
