@@ -139,8 +139,7 @@ const zigzag = (n: number) => (n << 1) ^ (n >> 31);
 
 /** The cursor is shared across rings: MVT coordinates are deltas from the previous command's end. */
 function writePolygon(rings: readonly ArrayLike<number>[], pbf: PbfWriter): void {
-  let cx = 0;
-  let cy = 0;
+  const cursor = { x: 0, y: 0 };
   let outerWritten = false;
   for (const ring of rings) {
     const { points, area } = distinctPoints(ring);
@@ -148,17 +147,7 @@ function writePolygon(rings: readonly ArrayLike<number>[], pbf: PbfWriter): void
     // would make decoders take holes for outer rings (they classify by the first ring's orientation).
     if (area === 0 || (area < 0 && !outerWritten)) continue;
     outerWritten = true;
-    geometryWritten = true;
-    pbf.writeVarint(command(MOVE_TO, 1));
-    for (let i = 0; i < points; i++) {
-      if (i === 1) pbf.writeVarint(command(LINE_TO, points - 1));
-      const x = scratch[2 * i]!;
-      const y = scratch[2 * i + 1]!;
-      pbf.writeVarint(zigzag(x - cx));
-      pbf.writeVarint(zigzag(y - cy));
-      cx = x;
-      cy = y;
-    }
+    writePath(points, cursor, pbf);
     pbf.writeVarint(command(CLOSE_PATH, 1));
   }
 }
@@ -183,22 +172,25 @@ function writePoints(points: ArrayLike<number>, pbf: PbfWriter): void {
 
 /** Repeated vertices are dropped and lines left with one point are skipped (spec 4.3.4.3 needs two). */
 function writeLines(lines: readonly ArrayLike<number>[], pbf: PbfWriter): void {
-  let cx = 0;
-  let cy = 0;
+  const cursor = { x: 0, y: 0 };
   for (const line of lines) {
     const points = distinctLinePoints(line);
-    if (points < 2) continue;
-    geometryWritten = true;
-    pbf.writeVarint(command(MOVE_TO, 1));
-    for (let i = 0; i < points; i++) {
-      if (i === 1) pbf.writeVarint(command(LINE_TO, points - 1));
-      const x = scratch[2 * i]!;
-      const y = scratch[2 * i + 1]!;
-      pbf.writeVarint(zigzag(x - cx));
-      pbf.writeVarint(zigzag(y - cy));
-      cx = x;
-      cy = y;
-    }
+    if (points >= 2) writePath(points, cursor, pbf);
+  }
+}
+
+/** One MoveTo and a LineTo over the first `points` points in `scratch`, as deltas from `cursor`. */
+function writePath(points: number, cursor: { x: number; y: number }, pbf: PbfWriter): void {
+  geometryWritten = true;
+  pbf.writeVarint(command(MOVE_TO, 1));
+  for (let i = 0; i < points; i++) {
+    if (i === 1) pbf.writeVarint(command(LINE_TO, points - 1));
+    const x = scratch[2 * i]!;
+    const y = scratch[2 * i + 1]!;
+    pbf.writeVarint(zigzag(x - cursor.x));
+    pbf.writeVarint(zigzag(y - cursor.y));
+    cursor.x = x;
+    cursor.y = y;
   }
 }
 
