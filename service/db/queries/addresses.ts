@@ -9,22 +9,9 @@ export type Bbox = [number, number, number, number];
 export type StatusNote = { status: 'ambiguous'; also_in: string[] } | { status: 'nearest'; distance_m: number };
 
 /** An address as stored, with its grid per system id. */
-export interface AddressRecord {
+export interface AddressRecord extends Omit<AddressInput, 'row' | 'label' | 'hash' | 'kind'> {
   id: number;
-  externalId: string;
   kind: string;
-  door: string | null;
-  street: string | null;
-  building: string | null;
-  unit: string | null;
-  room: string | null;
-  buildingKey: string | null;
-  households: number;
-  population: number;
-  nearestM: number | null;
-  attributes: Record<string, unknown>;
-  lon: number;
-  lat: number;
   grids: Record<string, string>;
   gridStatus: Record<string, StatusNote>;
   version: number;
