@@ -156,7 +156,7 @@ export function checkStructure(
   return errors;
 }
 
-export function parentLevelOf(levels: Level[], level: Level): Level | undefined {
+function parentLevelOf(levels: Level[], level: Level): Level | undefined {
   return [...levels].filter((l) => l.order < level.order).sort((a, b) => b.order - a.order)[0];
 }
 

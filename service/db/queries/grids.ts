@@ -46,7 +46,7 @@ const COLUMNS = `g.id, g.code, g.parent_code, g.level, g.name, g.type, g.people,
 
 const day = (d: Date | string | null) => (d === null ? null : d instanceof Date ? d.toISOString().slice(0, 10) : String(d).slice(0, 10));
 
-export function toGrid(system: string, r: GridRow): Grid & { id: number } {
+function toGrid(system: string, r: GridRow): Grid & { id: number } {
   return {
     id: Number(r.id),
     system,
@@ -241,4 +241,3 @@ export function createGridQueries(knex: Knex | Knex.Transaction, systemKey: stri
   };
 }
 
-export type GridQueries = ReturnType<typeof createGridQueries>;
