@@ -23,11 +23,11 @@ import { createApp, createServices } from '../service/app';
 import { loadConfig } from '../service/config';
 import { ChangeBus } from '../service/db/changes';
 import { openDatabase, type Database } from '../service/db/engine';
-import { createAddressQueries } from '../service/db/queries/addresses';
-import { createSystemQueries } from '../service/db/queries/systems';
+import { createAddressQueries } from '../service/addresses/store';
+import { createSystemQueries } from '../service/systems/store';
 import { addressFeature } from '../service/demo/addresses';
 import { generateCityStream, type AddressRecord } from '../service/demo/index';
-import { GridIndex } from '../service/domain/addresses-index';
+import { GridIndex } from '../service/addresses/grid-index';
 import { toCsv } from '../service/formats/csv';
 import { createLogger } from '../service/logger';
 

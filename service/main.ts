@@ -2,7 +2,7 @@ import { createApp, createServices } from './app';
 import { loadConfig } from './config';
 import { ChangeBus } from './db/changes';
 import { openDatabase } from './db/engine';
-import { loadDemoCityIfEmpty } from './db/seed';
+import { loadDemoCityIfEmpty } from './demo/seed';
 import { createLogger } from './logger';
 
 async function main(): Promise<void> {

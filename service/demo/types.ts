@@ -1,5 +1,5 @@
 import type { FeatureCollection, MultiPolygon, Point } from 'geojson';
-import type { CodeScheme, Level, OverlapPolicy, SystemKind } from '../domain/types';
+import type { CodeScheme, Level, OverlapPolicy, SystemKind } from '../kernel/types';
 
 /** A grid system as `POST /systems` takes it, plus its grids, parents before children. */
 export interface DemoSystem {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Level, SystemKind } from '../domain/types';
+import type { Level, SystemKind } from '../kernel/types';
 
 /** A grid system as the tile layer sees it, with its size for choosing where tiles are made. */
 export interface TileSystem {

@@ -1,4 +1,4 @@
-import type { Level } from '../domain/types';
+import type { Level } from '../kernel/types';
 
 /** How wide, in screen pixels, a level's median grid must be before the level is drawn and put in tiles. */
 const MIN_PIXELS = 48;

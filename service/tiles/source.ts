@@ -1,5 +1,5 @@
 import type { ChangeEvent } from '../db/changes';
-import type { SystemKind } from '../domain/types';
+import type { SystemKind } from '../kernel/types';
 import type { LonLatBbox, TileCoord } from './tile-math';
 
 /**

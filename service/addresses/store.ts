@@ -1,0 +1,517 @@
+import type { Knex } from 'knex';
+import type { IndexGrid } from './grid-index';
+import type { AddressInput } from './rows';
+import { shapeFromWkb } from './shape';
+
+export type Bbox = [number, number, number, number];
+
+/** A stored assignment exception: plain "assigned" has none. */
+export type StatusNote = { status: 'ambiguous'; also_in: string[] } | { status: 'nearest'; distance_m: number };
+
+/** An address as stored, with its grid per system id. */
+export interface AddressRecord extends Omit<AddressInput, 'row' | 'label' | 'hash' | 'kind'> {
+  id: number;
+  kind: string;
+  grids: Record<string, string>;
+  gridStatus: Record<string, StatusNote>;
+  version: number;
+  updatedAt: string;
+}
+
+/** An address about to be written, with its assignment in every system. */
+export interface AddressWrite extends AddressInput {
+  grids: Record<string, string>;
+  gridStatus: Record<string, StatusNote>;
+}
+
+/** What an existing address looks like to an import deciding whether it changed. */
+export interface ExistingAddress {
+  id: number;
+  hash: string;
+  lon: number;
+  lat: number;
+  grids: Record<string, string>;
+}
+
+/** An address as re-assignment sees it: where it is, and its current grid in one system. */
+export interface PlacedAddress {
+  id: number;
+  lon: number;
+  lat: number;
+  nearestM: number | null;
+  code: string | null;
+  note: StatusNote | null;
+}
+
+export interface AddressFilter {
+  systemId?: number;
+  /** Grid codes of the system (a grid and its subtree); requires systemId. */
+  codes?: string[];
+  /** Where the addresses of `codes` can be: their grids' extent widened by the 就近划入 reach. */
+  codesExtent?: Bbox;
+  status?: 'assigned' | 'ambiguous' | 'nearest' | 'unassigned';
+  bbox?: Bbox;
+  externalIds?: string[];
+  kind?: string;
+  limit: number;
+  offset: number;
+}
+
+/** Per grid, kind and building: the unit the statistics roll up from. */
+export interface AssignedAggregate {
+  code: string;
+  kind: string;
+  addresses: number;
+  households: number;
+  population: number;
+  ambiguous: number;
+  nearest: number;
+}
+
+/** Serialises values as a PostgreSQL array literal: one bound parameter however long the batch (PGlite binds slowly per parameter, and node-pg's own array encoding is several times slower). */
+export function pgArray(values: readonly (string | number | null)[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ',';
+    if (v === null || v === undefined) out += 'NULL';
+    else if (typeof v === 'number') out += Number.isFinite(v) ? String(v) : 'NULL';
+    else out += `"${v.replace(/["\\]/g, '\\$&')}"`;
+  }
+  return `${out}}`;
+}
+
+// One lock for "assignments are being computed from the grids": imports share it, grid changes take it
+// alone, so an import never assigns against grids that change before it commits.
+const ASSIGNMENT_LOCK = 0x6772_6964_6164; // "gridad"
+
+const ADDRESS_COLUMNS = `a.id, a.external_id, a.kind, a.door, a.street, a.building, a.unit, a.room, a.building_key,
+  a.households, a.population, a.nearest_m, a.attributes, ST_X(a.geom)::float8 as x, ST_Y(a.geom)::float8 as y,
+  a.grids, a.grid_status, a.version, a.updated_at`;
+
+interface AddressRow {
+  id: number;
+  external_id: string;
+  kind: string;
+  door: string | null;
+  street: string | null;
+  building: string | null;
+  unit: string | null;
+  room: string | null;
+  building_key: string | null;
+  households: number;
+  population: number;
+  nearest_m: number | null;
+  attributes: Record<string, unknown>;
+  x: number;
+  y: number;
+  grids: Record<string, string>;
+  grid_status: Record<string, StatusNote>;
+  version: number;
+  updated_at: Date | string;
+}
+
+const toRecord = (r: AddressRow): AddressRecord => ({
+  id: Number(r.id),
+  externalId: r.external_id,
+  kind: r.kind,
+  door: r.door,
+  street: r.street,
+  building: r.building,
+  unit: r.unit,
+  room: r.room,
+  buildingKey: r.building_key,
+  households: r.households,
+  population: r.population,
+  nearestM: r.nearest_m,
+  attributes: r.attributes ?? {},
+  lon: r.x,
+  lat: r.y,
+  grids: r.grids ?? {},
+  gridStatus: r.grid_status ?? {},
+  version: r.version,
+  updatedAt: r.updated_at instanceof Date ? r.updated_at.toISOString() : new Date(r.updated_at).toISOString(),
+});
+
+const envelope = (b: Bbox) => ({ sql: 'ST_MakeEnvelope(?::float8, ?::float8, ?::float8, ?::float8, 4326)', bindings: [...b] });
+
+export function createAddressQueries(knex: Knex | Knex.Transaction) {
+  return {
+    async lockShared(): Promise<void> {
+      await knex.raw('select pg_advisory_xact_lock_shared(?::bigint)', [ASSIGNMENT_LOCK]);
+    },
+
+    async lockExclusive(): Promise<void> {
+      await knex.raw('select pg_advisory_xact_lock(?::bigint)', [ASSIGNMENT_LOCK]);
+    },
+
+    /**
+     * The grids of a system as the assignment index needs them, optionally only those meeting `area`;
+     * read in pages of ids so 100 000 grids never sit in one result.
+     */
+    async indexGrids(systemId: number, levelOrder: Map<string, number>, area: Bbox | null): Promise<IndexGrid[]> {
+      const out: IndexGrid[] = [];
+      const parents = new Set<string>();
+      let after = 0;
+      const page = 10_000;
+      // Over a whole system, leaves are the grids nobody names as parent; over an area, a grid's children
+      // may lie outside it, so the database says.
+      const leafSql = area ? 'not exists (select 1 from grids c where c.system_id = g.system_id and c.parent_code = g.code)' : 'true';
+      for (;;) {
+        const where = area ? `and g.geom && ${envelope(area).sql}` : '';
+        const rows: { id: number; code: string; level: string; parent_code: string | null; wkb: Uint8Array; leaf: boolean }[] = (
+          await knex.raw(
+            `select g.id, g.code, g.level, g.parent_code, ST_AsBinary(g.geom) as wkb, ${leafSql} as leaf
+             from grids g where g.system_id = ? and g.id > ? ${where} order by g.id limit ?`,
+            [systemId, after, ...(area ? envelope(area).bindings : []), page],
+          )
+        ).rows;
+        for (const r of rows) {
+          out.push({ code: r.code, order: levelOrder.get(r.level) ?? 0, leaf: r.leaf, shape: shapeFromWkb(r.wkb) });
+          if (r.parent_code !== null) parents.add(r.parent_code);
+        }
+        if (rows.length < page) break;
+        after = Number(rows[rows.length - 1]!.id);
+      }
+      if (!area) for (const g of out) g.leaf = !parents.has(g.code);
+      return out;
+    },
+
+    /** How often each system's grids have changed, for the index cache (bumped by the change hook). */
+    async generations(): Promise<Map<number, number>> {
+      const rows: { system_id: number; generation: number }[] = (await knex.raw('select system_id, generation from grid_generations')).rows;
+      return new Map(rows.map((r) => [r.system_id, Number(r.generation)]));
+    },
+
+    async bumpGeneration(systemId: number): Promise<void> {
+      await knex.raw(
+        `insert into grid_generations (system_id, generation) values (?, 1)
+         on conflict (system_id) do update set generation = grid_generations.generation + 1`,
+        [systemId],
+      );
+    },
+
+    /** An empty register takes its first load without the GiST index, which is then built in one pass. */
+    async isEmpty(): Promise<boolean> {
+      return !(await knex.raw('select exists (select 1 from addresses) as e')).rows[0].e;
+    },
+
+    async dropGeomIndex(): Promise<void> {
+      await knex.raw('drop index addresses_geom_gist');
+    },
+
+    async createGeomIndex(): Promise<void> {
+      await knex.raw('create index addresses_geom_gist on addresses using gist (geom)');
+    },
+
+    /** The grid tree of a system without geometries, for rolling counts up. */
+    async gridTree(systemId: number): Promise<{ code: string; name: string; level: string; parentCode: string | null }[]> {
+      const rows: { code: string; name: string; level: string; parent_code: string | null }[] = (
+        await knex.raw('select code, name, level, parent_code from grids where system_id = ? order by code collate "C"', [systemId])
+      ).rows;
+      return rows.map((r) => ({ code: r.code, name: r.name, level: r.level, parentCode: r.parent_code }));
+    },
+
+    /** Extent of a grid and its subtree, or null when the grid does not exist. */
+    async subtreeOf(systemId: number, code: string): Promise<{ codes: string[]; extent: Bbox } | null> {
+      const rows: { code: string; x0: number; y0: number; x1: number; y1: number }[] = (
+        await knex.raw(
+          `with recursive down(code, depth) as (
+             select code, 0 from grids where system_id = ? and code = ?
+             union all
+             select g.code, down.depth + 1 from grids g join down on g.parent_code = down.code where g.system_id = ? and down.depth < 50)
+           select g.code, ST_XMin(g.geom)::float8 as x0, ST_YMin(g.geom)::float8 as y0, ST_XMax(g.geom)::float8 as x1, ST_YMax(g.geom)::float8 as y1
+           from down join grids g on g.system_id = ? and g.code = down.code`,
+          [systemId, code, systemId, systemId],
+        )
+      ).rows;
+      if (rows.length === 0) return null;
+      const extent: Bbox = [Infinity, Infinity, -Infinity, -Infinity];
+      for (const r of rows) {
+        extent[0] = Math.min(extent[0], r.x0);
+        extent[1] = Math.min(extent[1], r.y0);
+        extent[2] = Math.max(extent[2], r.x1);
+        extent[3] = Math.max(extent[3], r.y1);
+      }
+      return { codes: rows.map((r) => r.code), extent };
+    },
+
+    /** The largest 就近划入 reach of any address, to know how far a grid change can move addresses. */
+    async maxNearest(): Promise<number> {
+      const r = (await knex.raw('select max(nearest_m)::float8 as m from addresses where nearest_m is not null')).rows[0];
+      return r?.m ?? 0;
+    },
+
+    /** A temporary table of the external ids this import has seen, to report duplicates within the file. */
+    async createSeenTable(): Promise<void> {
+      await knex.raw('create temporary table address_import_seen (external_id text primary key, row integer not null) on commit drop');
+    },
+
+    /** Records ids as seen; returns those seen before in this import, with the row that had them first. */
+    async markSeen(rows: { externalId: string; row: number }[]): Promise<Map<string, number>> {
+      if (rows.length === 0) return new Map();
+      const fresh: { external_id: string }[] = (
+        await knex.raw(
+          `insert into address_import_seen (external_id, row) select * from unnest(?::text[], ?::int[])
+           on conflict (external_id) do nothing returning external_id`,
+          [pgArray(rows.map((r) => r.externalId)), pgArray(rows.map((r) => r.row))],
+        )
+      ).rows;
+      if (fresh.length === rows.length) return new Map();
+      const isFresh = new Set(fresh.map((r) => r.external_id));
+      const repeated = rows.filter((r) => !isFresh.has(r.externalId)).map((r) => r.externalId);
+      const first: { external_id: string; row: number }[] = (
+        await knex.raw('select external_id, row from address_import_seen where external_id = any(?::text[])', [pgArray(repeated)])
+      ).rows;
+      return new Map(first.map((r) => [r.external_id, r.row]));
+    },
+
+    async existing(externalIds: string[]): Promise<Map<string, ExistingAddress>> {
+      if (externalIds.length === 0) return new Map();
+      const rows: { id: number; external_id: string; content_hash: string; x: number; y: number; grids: Record<string, string> }[] = (
+        await knex.raw(
+          `select id, external_id, content_hash, ST_X(geom)::float8 as x, ST_Y(geom)::float8 as y, grids
+           from addresses where external_id = any(?::text[])`,
+          [pgArray(externalIds)],
+        )
+      ).rows;
+      return new Map(rows.map((r) => [r.external_id, { id: Number(r.id), hash: r.content_hash, lon: r.x, lat: r.y, grids: r.grids ?? {} }]));
+    },
+
+    /** Imports run one at a time; reading goes on meanwhile. */
+    async lockForImport(): Promise<void> {
+      await knex.raw('lock table addresses in share row exclusive mode');
+    },
+
+    /**
+     * Inserts new addresses and rewrites changed ones (by external id), in one statement; 'insert' when
+     * every row is known to be new (a first load), which skips the conflict check.
+     */
+    async upsert(rows: AddressWrite[], mode: 'insert' | 'upsert'): Promise<void> {
+      if (rows.length === 0) return;
+      const col = <T extends string | number | null>(f: (r: AddressWrite) => T) => pgArray(rows.map(f));
+      await knex.raw(
+        `insert into addresses (external_id, kind, door, street, building, unit, room, building_key, households, population,
+           nearest_m, attributes, geom, grids, grid_status, content_hash)
+         select e, k, d, s, b, u, r, bk, h, p, n, at::jsonb, ST_SetSRID(ST_MakePoint(x, y), 4326), g::jsonb, gs::jsonb, hs
+         from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[],
+           ?::real[], ?::text[], ?::float8[], ?::float8[], ?::text[], ?::text[], ?::text[])
+           as t(e, k, d, s, b, u, r, bk, h, p, n, at, x, y, g, gs, hs)
+         ${mode === 'insert' ? '' : `on conflict (external_id) do update set kind = excluded.kind, door = excluded.door, street = excluded.street,
+           building = excluded.building, unit = excluded.unit, room = excluded.room, building_key = excluded.building_key,
+           households = excluded.households, population = excluded.population, nearest_m = excluded.nearest_m,
+           attributes = excluded.attributes, geom = excluded.geom, grids = excluded.grids, grid_status = excluded.grid_status,
+           content_hash = excluded.content_hash, version = addresses.version + 1, updated_at = now()`}`,
+        [
+          col((r) => r.externalId),
+          col((r) => r.kind),
+          col((r) => r.door),
+          col((r) => r.street),
+          col((r) => r.building),
+          col((r) => r.unit),
+          col((r) => r.room),
+          col((r) => r.buildingKey),
+          col((r) => r.households),
+          col((r) => r.population),
+          col((r) => r.nearestM),
+          col((r) => JSON.stringify(r.attributes)),
+          col((r) => r.lon),
+          col((r) => r.lat),
+          col((r) => JSON.stringify(r.grids)),
+          col((r) => JSON.stringify(r.gridStatus)),
+          col((r) => r.hash),
+        ],
+      );
+    },
+
+    /**
+     * Addresses a change in `area` can move, in pages by id: those inside it, and those within `reach`
+     * of it that may be placed by distance. Null area = every address.
+     */
+    async placed(systemId: number, area: Bbox | null, reach: Bbox | null, after: number, limit: number): Promise<PlacedAddress[]> {
+      const where: string[] = ['a.id > ?'];
+      const bindings: Knex.RawBinding[] = [String(systemId), String(systemId), after];
+      if (area) {
+        where.push(`(a.geom && ${envelope(area).sql}${reach ? ` or (a.nearest_m is not null and a.geom && ${envelope(reach).sql})` : ''})`);
+        bindings.push(...envelope(area).bindings, ...(reach ? envelope(reach).bindings : []));
+      }
+      const rows: { id: number; x: number; y: number; nearest_m: number | null; code: string | null; note: StatusNote | null }[] = (
+        await knex.raw(
+          `select a.id, ST_X(a.geom)::float8 as x, ST_Y(a.geom)::float8 as y, a.nearest_m, a.grids ->> ? as code, a.grid_status -> ? as note
+           from addresses a where ${where.join(' and ')} order by a.id limit ?`,
+          [...bindings, limit],
+        )
+      ).rows;
+      return rows.map((r) => ({ id: Number(r.id), lon: r.x, lat: r.y, nearestM: r.nearest_m, code: r.code, note: r.note }));
+    },
+
+    /** Writes new assignments in one system; a null code removes the address from the system. */
+    async setAssignments(systemId: number, changes: { id: number; code: string | null; note: StatusNote | null }[]): Promise<void> {
+      if (changes.length === 0) return;
+      const key = String(systemId);
+      await knex.raw(
+        `update addresses a set
+           grids = case when u.code is null then a.grids - ?::text else jsonb_set(a.grids, array[?::text], to_jsonb(u.code)) end,
+           grid_status = case when u.note is null then a.grid_status - ?::text else jsonb_set(a.grid_status, array[?::text], u.note::jsonb) end
+         from unnest(?::bigint[], ?::text[], ?::text[]) as u(id, code, note) where a.id = u.id`,
+        [
+          key,
+          key,
+          key,
+          key,
+          pgArray(changes.map((c) => c.id)),
+          pgArray(changes.map((c) => c.code)),
+          pgArray(changes.map((c) => (c.note ? JSON.stringify(c.note) : null))),
+        ],
+      );
+    },
+
+    async list(filter: AddressFilter): Promise<AddressRecord[]> {
+      const where: string[] = ['true'];
+      const bindings: Knex.RawBinding[] = [];
+      const key = filter.systemId === undefined ? null : String(filter.systemId);
+      if (filter.bbox) {
+        where.push(`a.geom && ${envelope(filter.bbox).sql}`);
+        bindings.push(...envelope(filter.bbox).bindings);
+      }
+      if (filter.codes && key !== null) {
+        if (filter.codesExtent) {
+          where.push(`a.geom && ${envelope(filter.codesExtent).sql}`);
+          bindings.push(...envelope(filter.codesExtent).bindings);
+        }
+        where.push('(a.grids ->> ?) = any(?::text[])');
+        bindings.push(key, pgArray(filter.codes));
+      }
+      if (filter.status && key !== null) {
+        if (filter.status === 'unassigned') {
+          where.push('(a.grids -> ?) is null');
+          bindings.push(key);
+        } else if (filter.status === 'assigned') {
+          where.push('(a.grids -> ?) is not null and (a.grid_status -> ?) is null');
+          bindings.push(key, key);
+        } else {
+          where.push('(a.grid_status -> ? ->> \'status\') = ?');
+          bindings.push(key, filter.status);
+        }
+      }
+      if (filter.externalIds) {
+        where.push('a.external_id = any(?::text[])');
+        bindings.push(pgArray(filter.externalIds));
+      }
+      if (filter.kind) {
+        where.push('a.kind = ?');
+        bindings.push(filter.kind);
+      }
+      const rows: AddressRow[] = (
+        await knex.raw(`select ${ADDRESS_COLUMNS} from addresses a where ${where.join(' and ')} order by a.id limit ? offset ?`, [
+          ...bindings,
+          filter.limit,
+          filter.offset,
+        ])
+      ).rows;
+      return rows.map(toRecord);
+    },
+
+    /** Addresses in a bbox, for the address tile layer: position, kind and counts only. */
+    async inBbox(bbox: Bbox, limit: number): Promise<{ externalId: string; kind: string; households: number; population: number; lon: number; lat: number }[]> {
+      const rows: { external_id: string; kind: string; households: number; population: number; x: number; y: number }[] = (
+        await knex.raw(
+          `select external_id, kind, households, population, ST_X(geom)::float8 as x, ST_Y(geom)::float8 as y
+           from addresses where geom && ${envelope(bbox).sql} order by id limit ?`,
+          [...envelope(bbox).bindings, limit],
+        )
+      ).rows;
+      return rows.map((r) => ({ externalId: r.external_id, kind: r.kind, households: r.households, population: r.population, lon: r.x, lat: r.y }));
+    },
+
+    /** The nearest address to a point within `within` metres (GiST KNN, then the geodesic distance). */
+    async nearest(lon: number, lat: number, within: number): Promise<(AddressRecord & { distance: number }) | null> {
+      const rows: (AddressRow & { distance: number })[] = (
+        await knex.raw(
+          `select * from (
+             select ${ADDRESS_COLUMNS}, ST_Distance(a.geom::geography, ST_SetSRID(ST_MakePoint(?::float8, ?::float8), 4326)::geography)::float8 as distance
+             from addresses a order by a.geom <-> ST_SetSRID(ST_MakePoint(?::float8, ?::float8), 4326) limit 8) t
+           where distance <= ? order by distance, id limit 1`,
+          [lon, lat, lon, lat, within],
+        )
+      ).rows;
+      return rows[0] ? { ...toRecord(rows[0]), distance: rows[0].distance } : null;
+    },
+
+    /** Counts per grid and kind in one system, with the exceptions, for the statistics. */
+    async aggregates(systemId: number): Promise<AssignedAggregate[]> {
+      const key = String(systemId);
+      const rows: { code: string; kind: string; addresses: number; households: number; population: number; ambiguous: number; nearest: number }[] = (
+        await knex.raw(
+          `select a.grids ->> ? as code, a.kind, count(*)::int as addresses, coalesce(sum(a.households), 0)::int as households,
+             coalesce(sum(a.population), 0)::int as population,
+             (count(*) filter (where a.grid_status -> ? ->> 'status' = 'ambiguous'))::int as ambiguous,
+             (count(*) filter (where a.grid_status -> ? ->> 'status' = 'nearest'))::int as nearest
+           from addresses a where (a.grids -> ?) is not null group by 1, 2`,
+          [key, key, key, key],
+        )
+      ).rows;
+      return rows;
+    },
+
+    /**
+     * Distinct buildings per grid and for every ancestor (a building split by a boundary counts once in
+     * the parent), via the grid tree.
+     */
+    async buildingsPerGrid(systemId: number): Promise<Map<string, number>> {
+      const key = String(systemId);
+      const rows: { code: string; buildings: number }[] = (
+        await knex.raw(
+          `with recursive chain(code, ancestor, depth) as (
+             select code, code, 0 from grids where system_id = ?
+             union all
+             select c.code, g.parent_code, c.depth + 1 from chain c
+             join grids g on g.system_id = ? and g.code = c.ancestor
+             where g.parent_code is not null and c.depth < 50
+           ), per as (
+             select distinct a.grids ->> ? as code, a.building_key from addresses a
+             where (a.grids -> ?) is not null and a.building_key is not null
+           )
+           select c.ancestor as code, count(distinct per.building_key)::int as buildings
+           from per join chain c on c.code = per.code group by c.ancestor`,
+          [systemId, systemId, key, key],
+        )
+      ).rows;
+      return new Map(rows.map((r) => [r.code, r.buildings]));
+    },
+
+    async totals(systemId: number): Promise<{ addresses: number; buildings: number; households: number; population: number; unassigned: number }> {
+      const key = String(systemId);
+      const r = (
+        await knex.raw(
+          `select count(*)::int as addresses, count(distinct building_key)::int as buildings,
+             coalesce(sum(households), 0)::int as households, coalesce(sum(population), 0)::int as population,
+             (count(*) filter (where (grids -> ?) is null))::int as unassigned
+           from addresses`,
+          [key],
+        )
+      ).rows[0];
+      return r;
+    },
+
+    /**
+     * Residential buildings whose addresses hold no household (区不漏房、房不漏户), with the grid of their
+     * first address in the system.
+     */
+    async buildingsWithoutHouseholds(systemId: number, limit: number): Promise<{ count: number; items: { buildingKey: string; code: string | null; addresses: number }[] }> {
+      const key = String(systemId);
+      const rows: { building_key: string; code: string | null; addresses: number; total: number }[] = (
+        await knex.raw(
+          `select building_key, min(grids ->> ?) as code, count(*)::int as addresses, (count(*) over ())::int as total
+           from addresses where building_key is not null
+           group by building_key having sum(households) = 0 and bool_or(kind = 'residential')
+           order by building_key limit ?`,
+          [key, limit],
+        )
+      ).rows;
+      return { count: rows[0]?.total ?? 0, items: rows.map((r) => ({ buildingKey: r.building_key, code: r.code, addresses: r.addresses })) };
+    },
+  };
+}
+
+export type AddressQueries = ReturnType<typeof createAddressQueries>;

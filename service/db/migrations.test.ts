@@ -1,0 +1,29 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from './engine';
+import { migrateDown, migrateLatest } from './migrate';
+import { engines, openTestDatabase } from '../test/db';
+
+const TABLES = ['addresses', 'grid_systems', 'grids', 'jobs', 'partition_reports'];
+
+async function tables(db: Database): Promise<string[]> {
+  const rows: { name: string }[] = (
+    await db.knex.raw(`select table_name as name from information_schema.tables where table_schema = 'public' and table_name = any(?::text[]) order by 1`, [TABLES])
+  ).rows;
+  return rows.map((r) => r.name);
+}
+
+describe.each(engines())('migrations on %s PostGIS', (engine) => {
+  let db: Database;
+  beforeAll(async () => {
+    db = await openTestDatabase(engine);
+  });
+  afterAll(async () => db?.close());
+
+  it('go all the way down and back up', async () => {
+    expect(await tables(db)).toEqual(TABLES);
+    await migrateDown(db.knex);
+    expect(await tables(db)).toEqual([]);
+    await migrateLatest(db.knex);
+    expect(await tables(db)).toEqual(TABLES);
+  });
+});
