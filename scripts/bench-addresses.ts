@@ -23,6 +23,7 @@ import { createApp, createServices } from '../service/app';
 import { loadConfig } from '../service/config';
 import { ChangeBus } from '../service/db/changes';
 import { openDatabase, type Database } from '../service/db/engine';
+import { transactor } from '../service/db/tx';
 import { createAddressQueries } from '../service/addresses/store';
 import { createSystemQueries } from '../service/systems/store';
 import { addressFeature } from '../service/demo/addresses';
@@ -158,7 +159,7 @@ async function main(): Promise<void> {
       const assign = performance.now() - t;
 
       t = performance.now();
-      await db.knex.transaction((trx) => services.addresses.onGridChange(trx, system, null));
+      await transactor(db.knex)((tx) => services.addresses.onGridChange(tx, system, null));
       const hook = performance.now() - t;
       if (r > 0) {
         joinMs.push(join);

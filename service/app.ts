@@ -1,23 +1,21 @@
 import Koa from 'koa';
 import { Router } from '@koa/router';
+import { addressRoutes, createAddressQueries, createAddressService } from './addresses';
 import type { Config } from './config';
 import type { ChangeBus } from './db/changes';
 import type { Database } from './db/engine';
-import { createAddressService } from './addresses/service';
-import { createGridService } from './grids/service';
-import { createJobs } from './jobs/service';
-import { createPartitionService } from './partition/service';
-import { createSystemService } from './systems/service';
+import { transactor } from './db/tx';
 import { notFound } from './errors';
-import { gridsRouter } from './grids/routes';
-import { addressesRouter } from './addresses/routes';
+import { createGridQueries, createGridService, gridRoutes } from './grids';
 import { accessLog, errorMiddleware } from './http/middleware';
-import { partitionRouter } from './partition/routes';
-import { pointRouter } from './point/routes';
-import { systemsRouter } from './systems/routes';
-import { createTiles } from './tiles';
-import { webRouter } from './web/router';
+import { mountRoutes, type Authorizer, type RouteDef } from './http/route';
+import { createJobQueries, createJobs, jobRoutes } from './jobs';
 import type { Logger } from './logger';
+import { createPartitionQueries, createPartitionService, partitionRoutes } from './partition';
+import { createPointQueries, lookupPoint, pointRoutes } from './point';
+import { createSystemQueries, createSystemService, systemRoutes } from './systems';
+import { createTiles } from './tiles';
+import { webRoutes } from './web/routes';
 import pkg from '../package.json';
 
 export interface AppDeps {
@@ -29,47 +27,84 @@ export interface AppDeps {
 
 export type Services = ReturnType<typeof createServices>;
 
-/** The use cases over one database; main.ts builds them once and shares them with the seed loader. */
+/**
+ * The composition root: each feature's use cases over its store, on one database. main.ts builds them
+ * once and shares them with the seed loader. Only here (and in stores) is the database handle seen.
+ */
 export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>) {
   const { db, changes, logger } = deps;
-  const systems = createSystemService(db.knex, changes);
+  const knex = db.knex;
+  const transact = transactor(knex);
+  const systemStore = (tx?: Parameters<typeof createSystemQueries>[0]) => createSystemQueries(tx ?? knex);
+  const systems = createSystemService({ transact, store: systemStore, changes });
   // Grid changes re-assign the addresses they can move, in the same transaction (issue #5).
-  const addresses = createAddressService(db.knex, changes);
-  const grids = createGridService(db.knex, systems, changes, [addresses.onGridChange]);
-  const jobs = createJobs(db.knex, logger);
-  const partition = createPartitionService({ knex: db.knex, systems, grids, jobs, changes, logger });
-  return { systems, grids, addresses, jobs, partition };
+  const addresses = createAddressService({ transact, store: (tx) => createAddressQueries(tx ?? knex), systemStore, changes });
+  const grids = createGridService({
+    transact,
+    store: (system, tx) => createGridQueries(tx ?? knex, system.key, system.id),
+    systems,
+    changes,
+    hooks: [addresses.onGridChange],
+  });
+  const jobs = createJobs(createJobQueries(knex), logger);
+  const partition = createPartitionService({ store: createPartitionQueries(knex), systems, grids, jobs, changes, logger });
+  const pointStore = createPointQueries(knex);
+  const point = { lookup: async (lon: number, lat: number) => lookupPoint(pointStore, await systemStore().list(), lon, lat) };
+  return { systems, grids, addresses, jobs, partition, point };
 }
 
+/** Until the access feature's authorizer is wired, every declared route is let through. */
+const letThrough: Authorizer = () => (_ctx, next) => next();
+
 /** Builds the application without listening; tests drive `app.callback()`, only main.ts listens. */
-export function createApp(deps: AppDeps & { services?: Services }): Koa {
+export function createApp(deps: AppDeps & { services?: Services; authorize?: Authorizer }): Koa {
   const { config, db, logger } = deps;
   const services = deps.services ?? createServices(deps);
+  const authorize = deps.authorize ?? letThrough;
   const app = new Koa();
   app.proxy = true;
   app.use(errorMiddleware(logger));
   app.use(accessLog(logger));
 
-  const meta = new Router();
-  meta.get('/healthz', async (ctx) => {
-    await db.knex.raw('select 1');
-    ctx.body = { status: 'ok', engine: db.engine };
-  });
-  meta.get('/version', (ctx) => {
-    ctx.body = { name: pkg.name, version: pkg.version, engine: db.engine, postgis: db.capabilities };
-  });
+  const meta: RouteDef[] = [
+    {
+      method: 'get',
+      path: '/healthz',
+      tag: 'meta',
+      summary: 'The database answers',
+      access: { public: true },
+      handler: async (ctx) => {
+        await db.knex.raw('select 1');
+        ctx.body = { status: 'ok', engine: db.engine };
+      },
+    },
+    {
+      method: 'get',
+      path: '/version',
+      tag: 'meta',
+      summary: 'Version, engine and PostGIS capabilities',
+      access: { public: true },
+      handler: (ctx) => {
+        ctx.body = { name: pkg.name, version: pkg.version, engine: db.engine, postgis: db.capabilities };
+      },
+    },
+  ];
 
+  const { addresses } = services;
   // Tiles first: they are most of the requests, and every router before them costs each one a path match.
-  for (const router of [
-    createTiles(deps).router,
+  const features: RouteDef[][] = [
+    createTiles(deps).routes,
     meta,
-    systemsRouter(services.systems, config.bodyLimitBytes),
-    gridsRouter(services.systems, services.grids, config.bodyLimitBytes, (key) => services.addresses.registerCounts(key)),
-    pointRouter(db.knex, services.addresses),
-    addressesRouter(services.addresses, config.bodyLimitBytes),
-    partitionRouter(services.partition, services.jobs, config.bodyLimitBytes),
-    webRouter(),
-  ]) {
+    systemRoutes(services.systems, config.bodyLimitBytes),
+    gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => addresses.registerCounts(key)),
+    pointRoutes({ lookup: services.point.lookup, nearestAddress: (lon, lat, within) => addresses.nearest(lon, lat, within) }),
+    addressRoutes(addresses, config.bodyLimitBytes),
+    partitionRoutes(services.partition, config.bodyLimitBytes),
+    jobRoutes(services.jobs),
+    webRoutes(),
+  ];
+  for (const routes of features) {
+    const router = mountRoutes(new Router(), routes, authorize);
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

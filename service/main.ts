@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const services = createServices({ db, changes, logger });
   await services.jobs.failInterrupted();
   if (config.demoCity === 'auto') {
-    const loaded = await loadDemoCityIfEmpty(db, services);
+    const loaded = await loadDemoCityIfEmpty(services);
     if (loaded) logger.info({ ...loaded }, 'empty database: loaded the demo city');
   }
   const app = createApp({ config, db, changes, logger, services });

@@ -1,16 +1,16 @@
-import type { Knex } from 'knex';
 import type { Feature, FeatureCollection, Point } from 'geojson';
 import type { ChangeBus } from '../db/changes';
-import { createAddressQueries, type AddressQueries, type AddressRecord, type AddressWrite, type Bbox, type ExistingAddress, type PlacedAddress, type StatusNote } from './store';
-import { createSystemQueries, type StoredSystem } from '../systems/store';
+import type { Transact, Tx } from '../db/tx';
+import type { SystemQueries } from '../systems';
+import { type AddressQueries, type AddressRecord, type AddressWrite, type ExistingAddress, type PlacedAddress, type StatusNote } from './store';
+import type { Bbox, StoredSystem } from '../kernel/types';
 import { badRequest, notFound, unprocessable } from '../errors';
 import type { CrsId } from '../geometry/crs/index';
 import { GridIndex, type Assignment } from './grid-index';
 import { parseAddressRecord, type AddressInput, type RowError, type SourceRecord } from './rows';
 import { metresPerDegree } from './shape';
 import { systemStats, type SystemStats } from './stats';
-import type { RegisterCounts } from '../grids/export';
-import type { GridChangeHook } from '../grids/service';
+import type { GridChangeHook, RegisterCounts } from '../grids';
 
 export interface AddressImportOptions {
   crs: CrsId;
@@ -65,7 +65,15 @@ export interface NearestAddress {
  * The address register: streamed import in any Chinese CRS, assignment to the grids of every system,
  * re-assignment inside grid changes, listing and statistics against the size rules (issue #5).
  */
-export function createAddressService(knex: Knex, changes: ChangeBus) {
+export interface AddressServiceDeps {
+  transact: Transact;
+  store: (tx?: Tx) => AddressQueries;
+  systemStore: (tx?: Tx) => SystemQueries;
+  changes: ChangeBus;
+}
+
+export function createAddressService(deps: AddressServiceDeps) {
+  const { transact, store, systemStore, changes } = deps;
   const levelOrder = (system: StoredSystem) => new Map(system.levels.map((l) => [l.key, l.order]));
   /**
    * Indexes of whole systems, kept between imports: reading 100 000 grids costs seconds, an import of
@@ -90,8 +98,8 @@ export function createAddressService(knex: Knex, changes: ChangeBus) {
     return out;
   }
 
-  async function requireSystem(trx: Knex | Knex.Transaction, key: string): Promise<StoredSystem> {
-    const s = await createSystemQueries(trx).get(key);
+  async function requireSystem(key: string): Promise<StoredSystem> {
+    const s = await systemStore().get(key);
     if (!s) throw notFound('system_not_found', `grid system "${key}" does not exist`);
     return s;
   }
@@ -102,10 +110,10 @@ export function createAddressService(knex: Knex, changes: ChangeBus) {
    * statement. Unchanged rows cost one lookup and no write, so a re-import changes nothing.
    */
   async function importRecords(records: AsyncIterable<SourceRecord>, options: AddressImportOptions): Promise<AddressImportReport> {
-    return knex.transaction(async (trx) => {
-      const q = createAddressQueries(trx);
+    return transact(async (trx) => {
+      const q = store(trx);
       await q.lockShared();
-      const systems = await createSystemQueries(trx).list();
+      const systems = await systemStore(trx).list();
       const indexes = await systemIndexes(q, systems);
       await q.createSeenTable();
       // Imports run one at a time (reads go on). A first load goes in without the GiST index, which is
@@ -215,7 +223,7 @@ export function createAddressService(knex: Knex, changes: ChangeBus) {
    * changes are written.
    */
   const onGridChange: GridChangeHook = async (trx, system, bbox) => {
-    const q = createAddressQueries(trx);
+    const q = store(trx);
     await q.lockExclusive();
     await q.bumpGeneration(system.id);
     const reachM = bbox ? await q.maxNearest() : 0;
@@ -246,7 +254,7 @@ export function createAddressService(knex: Knex, changes: ChangeBus) {
   };
 
   async function systemKeys(): Promise<Map<string, string>> {
-    return new Map((await createSystemQueries(knex).list()).map((s) => [String(s.id), s.key]));
+    return new Map((await systemStore().list()).map((s) => [String(s.id), s.key]));
   }
 
   function toFeature(a: AddressRecord, keys: Map<string, string>): Feature<Point> {
@@ -295,11 +303,11 @@ export function createAddressService(knex: Knex, changes: ChangeBus) {
      * ids and kind; ordered by insertion, paged by limit and offset.
      */
     async list(query: AddressListQuery): Promise<FeatureCollection<Point> & { numberReturned: number }> {
-      const q = createAddressQueries(knex);
+      const q = store();
       if ((query.grid || query.status) && !query.system) {
         throw badRequest('system_required', `${query.grid ? 'grid' : 'status'} needs system= to say which grid system it refers to`);
       }
-      const system = query.system ? await requireSystem(knex, query.system) : null;
+      const system = query.system ? await requireSystem(query.system) : null;
       let codes: string[] | undefined;
       let codesExtent: Bbox | undefined;
       if (system && query.grid) {
@@ -326,18 +334,18 @@ export function createAddressService(knex: Knex, changes: ChangeBus) {
 
     /** Counts per grid against the size rules, and the completeness lists (addresses-stats.ts). */
     async stats(key: string, limit: number): Promise<SystemStats> {
-      return systemStats(knex, await requireSystem(knex, key), limit);
+      return systemStats(store(), await requireSystem(key), limit);
     },
 
     /** Counts per grid code for the register export (网格责任人明细表). */
     async registerCounts(key: string): Promise<Map<string, RegisterCounts>> {
-      const stats = await systemStats(knex, await requireSystem(knex, key), 0);
+      const stats = await systemStats(store(), await requireSystem(key), 0);
       return new Map(stats.grids.map((g) => [g.code, { addresses: g.addresses, buildings: g.buildings, households: g.households, population: g.population }]));
     },
 
     /** The nearest address within `within` metres, with its grid in every system (for GET /api/point). */
     async nearest(lon: number, lat: number, within: number): Promise<NearestAddress | null> {
-      const a = await createAddressQueries(knex).nearest(lon, lat, within);
+      const a = await store().nearest(lon, lat, within);
       if (!a) return null;
       const keys = await systemKeys();
       return {
@@ -363,16 +371,6 @@ export function createAddressService(knex: Knex, changes: ChangeBus) {
 }
 
 export type AddressService = ReturnType<typeof createAddressService>;
-
-/**
- * Addresses inside a bbox (position, kind, households, population), for the address tile layer.
- * @param knex the database
- * @param bbox [minLon, minLat, maxLon, maxLat] in WGS 84
- * @param limit at most this many, in insertion order
- */
-export function addressesInBbox(knex: Knex, bbox: Bbox, limit = 100_000) {
-  return createAddressQueries(knex).inBbox(bbox, limit);
-}
 
 /** Marks a promise as handled now (it is awaited later), so a failure waits for that await instead of crashing the process. */
 function quiet<T>(p: Promise<T>): Promise<T> {

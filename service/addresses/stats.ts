@@ -1,6 +1,5 @@
-import type { Knex } from 'knex';
-import { createAddressQueries, type AddressRecord } from './store';
-import type { StoredSystem } from '../systems/store';
+import type { AddressQueries, AddressRecord } from './store';
+import type { StoredSystem } from '../kernel/types';
 
 export interface KindCounts {
   addresses: number;
@@ -53,8 +52,7 @@ export interface AddressSummary {
  * Counts per grid, rolled up the tree, against each level's household range and fan-out, with the
  * completeness lists (unassigned and ambiguous addresses, buildings without households, empty grids).
  */
-export async function systemStats(knex: Knex, system: StoredSystem, limit: number): Promise<SystemStats> {
-  const q = createAddressQueries(knex);
+export async function systemStats(q: AddressQueries, system: StoredSystem, limit: number): Promise<SystemStats> {
   // One after another: the embedded engine has a single connection.
   const tree = await q.gridTree(system.id);
   const aggregates = await q.aggregates(system.id);

@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
+import { knexOf, type Queryable } from '../db/tx';
+import type { Bbox } from '../kernel/types';
 import type { IndexGrid } from './grid-index';
 import type { AddressInput } from './rows';
 import { shapeFromWkb } from './shape';
-
-export type Bbox = [number, number, number, number];
 
 /** A stored assignment exception: plain "assigned" has none. */
 export type StatusNote = { status: 'ambiguous'; also_in: string[] } | { status: 'nearest'; distance_m: number };
@@ -135,7 +135,8 @@ const toRecord = (r: AddressRow): AddressRecord => ({
 
 const envelope = (b: Bbox) => ({ sql: 'ST_MakeEnvelope(?::float8, ?::float8, ?::float8, ?::float8, 4326)', bindings: [...b] });
 
-export function createAddressQueries(knex: Knex | Knex.Transaction) {
+export function createAddressQueries(db: Queryable) {
+  const knex = knexOf(db);
   return {
     async lockShared(): Promise<void> {
       await knex.raw('select pg_advisory_xact_lock_shared(?::bigint)', [ASSIGNMENT_LOCK]);
@@ -410,18 +411,6 @@ export function createAddressQueries(knex: Knex | Knex.Transaction) {
         ])
       ).rows;
       return rows.map(toRecord);
-    },
-
-    /** Addresses in a bbox, for the address tile layer: position, kind and counts only. */
-    async inBbox(bbox: Bbox, limit: number): Promise<{ externalId: string; kind: string; households: number; population: number; lon: number; lat: number }[]> {
-      const rows: { external_id: string; kind: string; households: number; population: number; x: number; y: number }[] = (
-        await knex.raw(
-          `select external_id, kind, households, population, ST_X(geom)::float8 as x, ST_Y(geom)::float8 as y
-           from addresses where geom && ${envelope(bbox).sql} order by id limit ?`,
-          [...envelope(bbox).bindings, limit],
-        )
-      ).rows;
-      return rows.map((r) => ({ externalId: r.external_id, kind: r.kind, households: r.households, population: r.population, lon: r.x, lat: r.y }));
     },
 
     /** The nearest address to a point within `within` metres (GiST KNN, then the geodesic distance). */

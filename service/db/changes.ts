@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { Knex } from 'knex';
 import type { Database } from './engine';
+import { knexOf, type Queryable } from './tx';
 
 /** What changed, so caches (tiles, reports) can drop exactly what it touches. */
 export interface ChangeEvent {
-  kind: 'grids' | 'system' | 'report' | 'addresses';
+  /** What changed: the core kinds below, or a feature's own (e.g. `incidents`); listeners ignore kinds they do not know. */
+  kind: 'grids' | 'system' | 'report' | 'addresses' | (string & {});
   system: string;
   /** Codes of grids whose geometry or attributes changed; empty when the whole system changed. */
   codes: string[];
@@ -53,7 +55,8 @@ export class ChangeBus {
    * Announces a change made in `trx`. Local listeners hear it after the transaction commits; other
    * processes hear it through NOTIFY, which PostgreSQL also delivers only on commit.
    */
-  async publish(trx: Knex.Transaction | Knex, event: Omit<ChangeEvent, 'origin'>): Promise<void> {
+  async publish(q: Queryable, event: Omit<ChangeEvent, 'origin'>): Promise<void> {
+    const trx = knexOf(q);
     const full: ChangeEvent = { ...event, origin: this.origin };
     let payload = JSON.stringify(full);
     if (payload.length > MAX_PAYLOAD) payload = JSON.stringify({ ...full, codes: [], bbox: null });

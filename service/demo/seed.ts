@@ -1,7 +1,6 @@
 import type { Services } from '../app';
 import { generateCity, type DemoCity } from './index';
 import type { SourceRecord } from '../addresses/rows';
-import type { Database } from '../db/engine';
 
 export interface SeedResult {
   systems: number;
@@ -35,8 +34,7 @@ async function* demoAddressRecords(city: DemoCity): AsyncGenerator<SourceRecord>
 }
 
 /** An empty database gets the demo city on first start (issue #2), so the map has something to show. */
-export async function loadDemoCityIfEmpty(db: Database, services: Pick<Services, 'systems' | 'grids' | 'addresses'>): Promise<SeedResult | null> {
-  const row = await db.knex('grid_systems').count({ n: '*' }).first();
-  if (Number(row?.n ?? 0) > 0) return null;
+export async function loadDemoCityIfEmpty(services: Pick<Services, 'systems' | 'grids' | 'addresses'>): Promise<SeedResult | null> {
+  if ((await services.systems.list()).length > 0) return null;
   return loadCity(services, generateCity({ seed: 1 }));
 }

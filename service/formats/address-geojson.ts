@@ -1,4 +1,4 @@
-import { badRequest } from '../errors';
+import { badRequest } from '../kernel/errors';
 
 /** What the reader found: a feature of the collection, or another top-level member (e.g. `crs`). */
 export type GeoJsonEvent = { kind: 'feature'; index: number; feature: unknown } | { kind: 'member'; name: string; value: unknown };

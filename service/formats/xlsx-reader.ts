@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { createInflateRaw } from 'node:zlib';
-import { badRequest } from '../errors';
+import { badRequest } from '../kernel/errors';
 
 /**
  * A streaming reader of the first worksheet of an XLSX workbook (Office Open XML, ECMA-376), written by

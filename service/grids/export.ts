@@ -2,7 +2,7 @@ import type { Feature, FeatureCollection, MultiPolygon, Polygon } from 'geojson'
 import { toCsv } from '../formats/csv';
 import { writeXlsx } from '../formats/xlsx';
 import { writeShapefileZip } from '../formats/shapefile';
-import { gridToFeature } from './service';
+import { gridToFeature } from './features';
 import type { GridSystem, Grid } from '../kernel/types';
 
 export type Lang = 'zh-CN' | 'en';

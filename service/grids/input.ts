@@ -1,5 +1,5 @@
 import type { Feature, MultiPolygon, Polygon, Position } from 'geojson';
-import type { GridWrite } from './store';
+import type { GridWrite } from '../kernel/types';
 import { checkCode } from '../systems/codes';
 import type { GeometryIssue, GridSystem, Level, Person } from '../kernel/types';
 

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import type { MultiPolygon, Polygon } from 'geojson';
-import type { GeometryIssue, Grid, Person } from '../kernel/types';
+import { knexOf, type Queryable } from '../db/tx';
+import type { GeometryIssue, Grid, GridWrite, Person } from '../kernel/types';
 
 interface GridRow {
   id: number;
@@ -17,21 +17,6 @@ interface GridRow {
   valid_to: Date | string | null;
   version: number;
   updated_at: Date | string;
-}
-
-/** A grid as written by import or edit; geometry is GeoJSON text already normalised by the domain. */
-export interface GridWrite {
-  code: string;
-  parentCode: string | null;
-  level: string;
-  name: string;
-  type: string | null;
-  people: Person[];
-  attributes: Record<string, unknown>;
-  geometry: Polygon | MultiPolygon;
-  geometryIssues: GeometryIssue[];
-  validFrom: string | null;
-  validTo: string | null;
 }
 
 export interface GridFilter {
@@ -88,7 +73,10 @@ const GEOM_SQL = 'ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(?), 4326))';
 // ST_MakeValid may return a collection with lines and points; a grid keeps only its polygonal part.
 const REPAIR_SQL = `ST_Multi(ST_CollectionExtract(ST_MakeValid(${GEOM_SQL}), 3))`;
 
-export function createGridQueries(knex: Knex | Knex.Transaction, systemKey: string, systemId: number) {
+export type GridQueries = ReturnType<typeof createGridQueries>;
+
+export function createGridQueries(db: Queryable, systemKey: string, systemId: number) {
+  const knex = knexOf(db);
   const select = (where: string, bindings: Knex.RawBinding[], order = 'g.code') =>
     knex.raw(`select ${COLUMNS} from grids g where g.system_id = ? ${where} order by ${order}`, [systemId, ...bindings]);
 
@@ -237,6 +225,90 @@ export function createGridQueries(knex: Knex | Knex.Transaction, systemKey: stri
         await knex.raw(`select id, ST_Area(geom::geography)::float8 as a from grids where id = any(?::bigint[])`, [ids])
       ).rows;
       return new Map(rows.map((r) => [Number(r.id), r.a]));
+    },
+
+    /**
+     * Validity flags for geometries about to be stored, from PostGIS (ST_IsValidDetail) so both engines
+     * and every later check agree on what "invalid" means. Keyed by the geometry's index.
+     */
+    async invalidity(geometries: string[]): Promise<Map<number, GeometryIssue>> {
+      const out = new Map<number, GeometryIssue>();
+      for (let i = 0; i < geometries.length; i += 2000) {
+        const rows: { n: number; reason: string; x: number | null; y: number | null }[] = (
+          await knex.raw(
+            `select n::int as n, (d).reason as reason, ST_X((d).location)::float8 as x, ST_Y((d).location)::float8 as y
+             from (select n, ST_IsValidDetail(ST_SetSRID(ST_GeomFromGeoJSON(g), 4326)) as d
+                   from unnest(?::text[]) with ordinality as t(g, n)) v
+             where not (d).valid`,
+            [geometries.slice(i, i + 2000)],
+          )
+        ).rows;
+        for (const r of rows) out.set(i + r.n - 1, { reason: r.reason, location: r.x === null ? null : [r.x, r.y!] });
+      }
+      return out;
+    },
+
+    /** Geodesic areas in m² of GeoJSON geometries not yet stored, in input order. */
+    async areasOfGeoJson(geometries: string[]): Promise<number[]> {
+      if (geometries.length === 0) return [];
+      const rows: { a: number | null }[] = (
+        await knex.raw(
+          `select ST_Area(ST_SetSRID(ST_GeomFromGeoJSON(g), 4326)::geography)::float8 as a from unnest(?::text[]) with ordinality as t(g, n) order by n`,
+          [geometries],
+        )
+      ).rows;
+      return rows.map((r) => r.a ?? 0);
+    },
+
+    /**
+     * The parent foreign key is checked at commit, once per row, with a plan made from the table's
+     * statistics; planned against a table that was empty, each check scans it (quadratic on 100,000
+     * grids). Fresh statistics make every check an index lookup.
+     */
+    async refreshStatistics(): Promise<void> {
+      await knex.raw('analyze grids');
+    },
+
+    /** Replaces stored geometries by their PostGIS ST_MakeValid repair (polygonal part kept). */
+    async repair(ids: number[]): Promise<void> {
+      await knex.raw(`update grids set geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(geom), 3)) where id = any(?::bigint[])`, [ids]);
+    },
+
+    /** The children of a grid with a point inside each and their height, for west→east, north→south numbering. */
+    async childrenForNumbering(parent: string): Promise<{ id: number; code: string; level: string; cx: number; cy: number; h: number }[]> {
+      return (
+        await knex.raw(
+          `select id, code, level, ST_X(ST_PointOnSurface(geom))::float8 as cx, ST_Y(ST_PointOnSurface(geom))::float8 as cy,
+                  (ST_YMax(geom) - ST_YMin(geom))::float8 as h
+           from grids where system_id = ? and parent_code = ? order by code`,
+          [systemId, parent],
+        )
+      ).rows;
+    },
+
+    /** The grids under (and including) each of `roots`, each with the root it descends from. */
+    async descendantsWithRoot(roots: string[]): Promise<{ id: number; code: string; root: string }[]> {
+      const rows: { id: number; code: string; root: string }[] = (
+        await knex.raw(
+          `with recursive down(id, code, root) as (
+             select id, code, code from grids where system_id = ? and code = any(?::text[])
+             union all
+             select g.id, g.code, down.root from grids g join down on g.parent_code = down.code where g.system_id = ?)
+           select id, code, root from down`,
+          [systemId, roots, systemId],
+        )
+      ).rows;
+      return rows.map((r) => ({ ...r, id: Number(r.id) }));
+    },
+
+    /** Gives grids new codes; two steps through temporary codes, so swapping two codes never collides. */
+    async recode(next: { id: number; code: string }[]): Promise<void> {
+      await knex.raw(`update grids set code = '~renumber~' || id where id = any(?::bigint[])`, [next.map((n) => n.id)]);
+      await knex.raw(
+        `update grids g set code = m.code, version = g.version + 1, updated_at = now()
+         from unnest(?::bigint[], ?::text[]) as m(id, code) where g.id = m.id`,
+        [next.map((n) => n.id), next.map((n) => n.code)],
+      );
     },
   };
 }

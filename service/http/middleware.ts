@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import { ZodError } from 'zod';
 import { AppError } from '../errors';
+import { FormatError } from '../formats/errors';
+import { CrsError } from '../geometry/crs/index';
+import { InputError } from '../kernel/errors';
 import type { Logger } from '../logger';
 
 /**
@@ -20,6 +23,11 @@ export function errorMiddleware(logger: Logger): Middleware {
         ctx.status = err.status;
         ctx.body = { error: { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) } };
         if (err.status >= 500) logger.error({ requestId, err: err.message }, 'request failed');
+      } else if (err instanceof InputError || err instanceof FormatError || err instanceof CrsError) {
+        // Bad input found below the HTTP layer (geometry, formats, CRS): one mapping for every route.
+        const details = err instanceof InputError ? err.details : undefined;
+        ctx.status = 400;
+        ctx.body = { error: { code: err.code, message: err.message, ...(details === undefined ? {} : { details }) } };
       } else if (err instanceof ZodError) {
         const details = err.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
         ctx.status = 400;

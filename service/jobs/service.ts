@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
 import { AppError, notFound } from '../errors';
 import type { Logger } from '../logger';
+import type { JobQueries, JobRow, JobStatus } from './store';
 
 export interface Job {
   id: string;
   kind: string;
   system: string | null;
-  status: 'queued' | 'running' | 'done' | 'failed';
+  status: JobStatus;
   progress: number;
   message: string | null;
   result: unknown;
@@ -21,53 +21,40 @@ export interface JobContext {
   progress(fraction: number, message?: string): Promise<void>;
 }
 
-interface JobRow {
-  id: string;
-  kind: string;
-  system: string | null;
-  status: Job['status'];
-  progress: number;
-  message: string | null;
-  result: unknown;
-  error: Job['error'];
-  created_at: Date | string;
-  finished_at: Date | string | null;
-}
-
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
 
+const toJob = (row: JobRow): Job => ({
+  id: row.id,
+  kind: row.kind,
+  system: row.system,
+  status: row.status,
+  progress: Number(row.progress),
+  message: row.message,
+  result: row.result,
+  error: row.error,
+  createdAt: iso(row.created_at)!,
+  finishedAt: iso(row.finished_at),
+});
+
 /** Background jobs run in this process; their state lives in the database. */
-export function createJobs(knex: Knex, logger: Logger) {
+export function createJobs(store: JobQueries, logger: Logger) {
   return {
     /** Jobs left running by a stopped process can never finish: mark them failed at start-up. */
     async failInterrupted(): Promise<void> {
-      await knex('jobs')
-        .whereIn('status', ['queued', 'running'])
-        .update({ status: 'failed', error: JSON.stringify({ code: 'job_interrupted', message: 'the service stopped while this job ran; start it again' }), finished_at: knex.fn.now() });
+      await store.failUnfinished({ code: 'job_interrupted', message: 'the service stopped while this job ran; start it again' });
     },
 
     async get(id: string): Promise<Job> {
       if (!/^[0-9a-f-]{36}$/.test(id)) throw notFound('job_not_found', `job "${id}" does not exist`);
-      const row: JobRow | undefined = await knex('jobs').where({ id }).first();
+      const row = await store.get(id);
       if (!row) throw notFound('job_not_found', `job "${id}" does not exist`);
-      return {
-        id: row.id,
-        kind: row.kind,
-        system: row.system,
-        status: row.status,
-        progress: Number(row.progress),
-        message: row.message,
-        result: row.result,
-        error: row.error,
-        createdAt: iso(row.created_at)!,
-        finishedAt: iso(row.finished_at),
-      };
+      return toJob(row);
     },
 
     /** Starts `run` after the current request; returns the job id at once. */
     async start(kind: string, system: string | null, run: (ctx: JobContext) => Promise<unknown>): Promise<string> {
       const id = randomUUID();
-      await knex('jobs').insert({ id, kind, system, status: 'queued' });
+      await store.insert(id, kind, system);
       setImmediate(async () => {
         let last = 0;
         const ctx: JobContext = {
@@ -75,21 +62,17 @@ export function createJobs(knex: Knex, logger: Logger) {
             const now = Date.now();
             if (now - last < 250 && fraction < 1) return;
             last = now;
-            await knex('jobs').where({ id }).update({ progress: Math.min(1, Math.max(0, fraction)), message: message ?? null });
+            await store.update(id, { progress: Math.min(1, Math.max(0, fraction)), message: message ?? null });
           },
         };
         try {
-          await knex('jobs').where({ id }).update({ status: 'running' });
-          const result = await run(ctx);
-          await knex('jobs').where({ id }).update({ status: 'done', progress: 1, result: JSON.stringify(result ?? null), finished_at: knex.fn.now() });
+          await store.update(id, { status: 'running' });
+          await store.finish(id, { result: await run(ctx) });
         } catch (err) {
           const error =
             err instanceof AppError ? { code: err.code, message: err.message } : { code: 'job_failed', message: `the job failed: ${(err as Error).message}` };
           if (!(err instanceof AppError)) logger.error({ job: id, err: (err as Error).stack }, 'job failed');
-          await knex('jobs')
-            .where({ id })
-            .update({ status: 'failed', error: JSON.stringify(error), finished_at: knex.fn.now() })
-            .catch(() => undefined);
+          await store.finish(id, { error }).catch(() => undefined);
         }
       });
       return id;

@@ -70,3 +70,21 @@ export interface Grid {
   version: number;
   updatedAt: string;
 }
+
+/** A system as stored: its definition plus the row id stores join on. */
+export interface StoredSystem extends GridSystem {
+  id: number;
+}
+
+/** A grid as written by import or edit (geometry already normalised by the input checks). */
+export type GridWrite = Omit<Grid, 'system' | 'version' | 'updatedAt'>;
+
+/** [minLon, minLat, maxLon, maxLat] in EPSG:4326. */
+export type Bbox = [number, number, number, number];
+
+/** The box around two boxes; null stands for "nothing" on either side. */
+export function unionBbox(a: Bbox | null, b: Bbox | null): Bbox | null {
+  if (!a) return b;
+  if (!b) return a;
+  return [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])];
+}

@@ -1,31 +1,17 @@
-import { createHash } from 'node:crypto';
-import type { Knex } from 'knex';
-import type { MultiPolygon, Polygon } from 'geojson';
-import type { ChangeBus, ChangeEvent } from '../db/changes';
-import type { StoredSystem } from '../systems/store';
-import { AppError, badRequest, conflict, notFound } from '../errors';
-import {
-  ISSUE_KINDS,
-  proposeFixes,
-  validatePartition,
-  type FixProposal,
-  type PartitionGrid,
-  type PartitionOptions,
-  type PartitionReport,
-} from '../geometry/partition/index';
+import type { ChangeBus } from '../db/changes';
+import { conflict, notFound } from '../errors';
+import { ISSUE_KINDS, validatePartition, type FixProposal, type PartitionGrid, type PartitionOptions, type PartitionReport } from '../geometry/partition/index';
+import type { GridService } from '../grids';
+import type { JobContext, Jobs } from '../jobs';
+import type { StoredSystem } from '../kernel/types';
 import type { Logger } from '../logger';
-import { featuresOf, type GridService } from '../grids/service';
-import type { JobContext, Jobs } from '../jobs/service';
-import type { SystemService } from '../systems/service';
+import type { SystemService } from '../systems';
+import { applyProposal } from './proposal';
+import { startRecheck } from './recheck';
+import { descendants, fixesFor, mergeReports, type StoredReport } from './report';
+import type { PartitionQueries } from './store';
 
-/** A stored report: the validator's report plus where it came from and the fixes it suggests. */
-export interface StoredReport extends PartitionReport {
-  scope: string | null;
-  durationMs: number;
-  /** True once grids changed in a way the incremental re-check could not follow (a whole-system replace). */
-  stale: boolean;
-  fixes: FixProposal[];
-}
+export type { StoredReport } from './report';
 
 export interface ValidateRequest {
   parent?: string;
@@ -41,68 +27,22 @@ const FAMILIES_PER_STEP = 200;
 const JOB_THRESHOLD = 5000;
 
 export function createPartitionService(deps: {
-  knex: Knex;
+  store: PartitionQueries;
   systems: SystemService;
   grids: GridService;
   jobs: Jobs;
   changes: ChangeBus;
   logger: Logger;
 }) {
-  const { knex, systems, grids, jobs, changes, logger } = deps;
-
-  async function loadGrids(system: StoredSystem, where: string, bindings: Knex.RawBinding[]): Promise<PartitionGrid[]> {
-    const rows: { code: string; parent_code: string | null; level: string; geojson: string | null }[] = (
-      await knex.raw(
-        `select code, parent_code, level, ST_AsGeoJSON(geom, 9) as geojson from grids where system_id = ? ${where} order by code`,
-        [system.id, ...bindings],
-      )
-    ).rows;
-    return rows.map((r) => ({ code: r.code, parentCode: r.parent_code, level: r.level, geometry: r.geojson ? JSON.parse(r.geojson) : null }));
-  }
+  const { store: queries, systems, grids, jobs, changes, logger } = deps;
+  const recheck = startRecheck({ store: queries, systems, changes, logger });
 
   /** The grids a validation needs: the whole system, or a subtree with its chain of ancestors. */
   async function gridsFor(system: StoredSystem, parent: string | undefined): Promise<PartitionGrid[]> {
-    if (!parent) return loadGrids(system, '', []);
+    if (!parent) return queries.grids(system, { all: true });
     const subtree = await grids.subtree(system.key, parent);
     const ancestors = await grids.ancestors(system.key, parent);
     return [...ancestors, ...subtree].map((g) => ({ code: g.code, parentCode: g.parentCode, level: g.level, geometry: g.geometry }));
-  }
-
-  function applyProposal(system: StoredSystem, current: PartitionGrid[], proposal: unknown): PartitionGrid[] {
-    const p = (proposal ?? {}) as { grids?: unknown; remove?: unknown };
-    if (typeof p !== 'object' || Array.isArray(p)) throw badRequest('invalid_proposal', 'a dry run body is {"grids": FeatureCollection, "remove": [codes]}');
-    const byCode = new Map(current.map((g) => [g.code, g]));
-    if (p.remove !== undefined) {
-      if (!Array.isArray(p.remove) || p.remove.some((c) => typeof c !== 'string')) throw badRequest('invalid_proposal', 'remove must be an array of grid codes');
-      const unknown = (p.remove as string[]).filter((c) => !byCode.has(c));
-      if (unknown.length) throw badRequest('unknown_grid', `cannot remove grids that do not exist in system ${system.key}: ${unknown.join(', ')}`);
-      for (const c of p.remove as string[]) byCode.delete(c);
-    }
-    if (p.grids !== undefined) {
-      const features = featuresOf(p.grids);
-      const seen = new Set<string>();
-      const problems: string[] = [];
-      features.forEach((f, i) => {
-        const props = ((f as { properties?: Record<string, unknown> }).properties ?? {}) as Record<string, unknown>;
-        const code = typeof props.code === 'string' || typeof props.code === 'number' ? String(props.code) : null;
-        const geometry = (f as { geometry?: Polygon | MultiPolygon | null }).geometry ?? null;
-        if (!code) return problems.push(`feature ${i}: properties.code is missing`);
-        if (seen.has(code)) return problems.push(`feature ${i} (code ${code}): code appears twice in the proposal`);
-        seen.add(code);
-        const type = (geometry as { type?: unknown } | null)?.type;
-        if (geometry && type !== 'Polygon' && type !== 'MultiPolygon') {
-          return problems.push(`feature ${i} (code ${code}): geometry type ${String(type)} is not allowed; expected Polygon or MultiPolygon`);
-        }
-        const before = byCode.get(code);
-        const parent = props.parent === undefined ? before?.parentCode ?? null : props.parent === null ? null : String(props.parent);
-        const level = typeof props.level === 'string' ? props.level : before?.level;
-        if (!level) return problems.push(`feature ${i} (code ${code}): properties.level is missing for a new grid`);
-        byCode.set(code, { code, parentCode: parent, level, geometry: geometry ?? before?.geometry ?? null });
-        return undefined;
-      });
-      if (problems.length) throw new AppError(422, 'invalid_proposal', `the proposal has ${problems.length} problem(s): ${problems.slice(0, 5).join('; ')}`, { errors: problems });
-    }
-    return [...byCode.values()];
   }
 
   /**
@@ -141,22 +81,10 @@ export function createPartitionService(deps: {
   }
 
   async function store(system: StoredSystem, scope: string | null, report: PartitionReport, durationMs: number, all: PartitionGrid[]): Promise<StoredReport> {
-    const fixes = fixesFor(system, all, report, 0);
-    const stored: StoredReport = { ...report, scope, durationMs, stale: false, fixes };
-    await knex('partition_reports').insert({ system_id: system.id, scope, report: JSON.stringify(stored), duration_ms: Math.round(durationMs) });
-    // Only the latest report per system and scope is served; older ones are history for at most a few runs.
-    await knex.raw(
-      `delete from partition_reports where system_id = ? and scope is not distinct from ? and id not in (
-         select id from partition_reports where system_id = ? and scope is not distinct from ? order by created_at desc, id desc limit 5)`,
-      [system.id, scope, system.id, scope],
-    );
-    await changes.publish(knex, { kind: 'report', system: system.key, codes: [], bbox: null });
+    const stored: StoredReport = { ...report, scope, durationMs, stale: false, fixes: fixesFor(system, all, report, 0) };
+    await queries.insertReport(system, scope, stored);
+    await changes.publish(queries.handle, { kind: 'report', system: system.key, codes: [], bbox: null });
     return stored;
-  }
-
-  async function latest(system: StoredSystem, scope: string | null): Promise<StoredReport | null> {
-    const row = await knex('partition_reports').where({ system_id: system.id }).whereRaw('scope is not distinct from ?', [scope]).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).first('report');
-    return row ? (typeof row.report === 'string' ? JSON.parse(row.report) : row.report) : null;
   }
 
   async function run(system: StoredSystem, request: ValidateRequest, ctx?: JobContext): Promise<StoredReport | PartitionReport> {
@@ -169,124 +97,14 @@ export function createPartitionService(deps: {
     return store(system, request.parent ?? null, report, duration, all);
   }
 
-  // Incremental re-check (issue #3): after grids change, re-validate only the families the change can
-  // touch — the changed grids' parents and the changed grids as parents — and merge into the latest report.
-  const pending = new Map<string, ChangeEvent[]>();
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<void> = Promise.resolve();
-
-  async function recheck(key: string, events: ChangeEvent[]): Promise<void> {
-    const system = await knex('grid_systems').where({ key }).first('id');
-    if (!system) return;
-    const full = await systems.require(key);
-    const report = await latest(full, null);
-    if (!report) return;
-    if (events.some((e) => e.bbox === null || e.kind === 'system')) {
-      if (!report.stale) {
-        await knex.raw(`update partition_reports set report = jsonb_set(report, '{stale}', 'true') where system_id = ? and scope is null`, [full.id]);
-        await changes.publish(knex, { kind: 'report', system: key, codes: [], bbox: null });
-      }
-      return;
-    }
-    await recheckFamilies(full, report, events);
-  }
-
-  /**
-   * The families a change can touch: each changed grid's parent (its siblings) and the changed grid as a
-   * parent (its children). A grid that no longer exists (deleted) is found through its change's bbox:
-   * every grid there that has children may have been its parent.
-   */
-  async function touchedFamilies(system: StoredSystem, events: ChangeEvent[]): Promise<{ families: Set<string>; top: boolean }> {
-    const families = new Set<string>();
-    let top = false;
-    const changed = [...new Set(events.flatMap((e) => e.codes))];
-    const rows: { code: string; parent_code: string | null; has_children: boolean }[] = (
-      await knex.raw(
-        `select g.code, g.parent_code, exists(select 1 from grids c where c.system_id = g.system_id and c.parent_code = g.code) as has_children
-         from grids g where g.system_id = ? and g.code = any(?::text[])`,
-        [system.id, changed],
-      )
-    ).rows;
-    const found = new Set(rows.map((r) => r.code));
-    const lost = events.filter((e) => e.codes.length === 0 || e.codes.some((c) => !found.has(c)));
-    if (lost.length > 0) {
-      const parents: { code: string }[] = (
-        await knex.raw(
-          `select g.code from grids g
-           where g.system_id = ? and exists(select 1 from grids c where c.system_id = g.system_id and c.parent_code = g.code)
-             and (${lost.map(() => 'g.geom && ST_MakeEnvelope(?, ?, ?, ?, 4326)').join(' or ')})`,
-          [system.id, ...lost.flatMap((e) => e.bbox!)],
-        )
-      ).rows;
-      for (const p of parents) families.add(p.code);
-    }
-    for (const r of rows) {
-      if (r.parent_code) families.add(r.parent_code);
-      else top = true;
-      if (r.has_children) families.add(r.code);
-    }
-    return { families, top };
-  }
-
-  async function recheckFamilies(system: StoredSystem, report: StoredReport, events: ChangeEvent[]): Promise<StoredReport> {
-    const started = performance.now();
-    const { families, top } = await touchedFamilies(system, events);
-    const codes = [...families];
-    const input = codes.length === 0 ? [] : await loadGrids(system, 'and (code = any(?::text[]) or parent_code = any(?::text[]))', [codes, codes]);
-    const partial: PartitionReport[] = [];
-    if (codes.length) partial.push(validatePartition(system, input, { ...report.options, parents: codes }));
-    if (top) partial.push(validatePartition(system, await loadGrids(system, 'and parent_code is null', []), report.options));
-    const redone = new Set<string | null>([...codes, ...(top ? [null] : [])]);
-    const keptIndex = new Map<number, number>();
-    const keptIssues = report.issues.filter((issue, i) => {
-      if (redone.has(issue.parent)) return false;
-      keptIndex.set(i, keptIndex.size);
-      return true;
-    });
-    const kept: PartitionReport = { ...report, parents: report.parents.filter((p) => !redone.has(p.parent)), issues: keptIssues };
-    const merged = mergeReports(system.key, [kept, ...partial], report.options);
-    // Fix proposals: those of untouched families keep their ids, re-indexed; re-checked families get new ones.
-    const fixes = report.fixes.filter((f) => keptIndex.has(f.issue)).map((f) => ({ ...f, issue: keptIndex.get(f.issue)! }));
-    let offset = keptIssues.length;
-    for (const r of partial) {
-      fixes.push(...fixesFor(system, input, r, offset));
-      offset += r.issues.length;
-    }
-    const stored: StoredReport = { ...merged, scope: null, durationMs: Math.round(performance.now() - started), stale: false, fixes };
-    await knex.raw(`update partition_reports set report = ?::jsonb, created_at = now() where id = (select id from partition_reports where system_id = ? and scope is null order by created_at desc, id desc limit 1)`, [JSON.stringify(stored), system.id]);
-    await changes.publish(knex, { kind: 'report', system: system.key, codes: [], bbox: null });
-    return stored;
-  }
-
-  changes.on((event) => {
-    if (event.kind !== 'grids' && event.kind !== 'system') return;
-    const list = pending.get(event.system) ?? [];
-    list.push(event);
-    pending.set(event.system, list);
-    if (timer) return;
-    timer = setTimeout(() => {
-      timer = null;
-      const batch = [...pending];
-      pending.clear();
-      running = running.then(async () => {
-        for (const [key, events] of batch) {
-          await recheck(key, events).catch((err) => logger.error({ system: key, err: (err as Error).message }, 'incremental re-check failed'));
-        }
-      });
-    }, 20);
-  });
-
   return {
     /** Resolves when queued incremental re-checks have run (tests and orderly shutdown). */
-    async settled(): Promise<void> {
-      while (timer || pending.size) await new Promise((r) => setTimeout(r, 10));
-      await running;
-    },
+    settled: recheck.settled,
 
     async validate(key: string, request: ValidateRequest): Promise<{ report: StoredReport | PartitionReport } | { job: string }> {
       const system = await systems.require(key);
       if (request.parent) await grids.get(key, request.parent);
-      const count = Number((await knex('grids').where({ system_id: system.id }).count({ n: '*' }).first())?.n ?? 0);
+      const count = await queries.gridCount(system);
       const asJob = request.mode === 'job' || (request.mode === 'auto' && count > JOB_THRESHOLD);
       if (!asJob) return { report: await run(system, request) };
       return { job: await jobs.start('validate', key, (ctx) => run(system, request, ctx)) };
@@ -296,7 +114,7 @@ export function createPartitionService(deps: {
       const system = await systems.require(key);
       // Read-your-writes: a report fetched right after an edit includes that edit's re-check.
       await this.settled();
-      const r = await latest(system, parent);
+      const r = await queries.latest(system, parent);
       if (!r) throw notFound('report_not_found', `system ${key} has no partition report${parent ? ` for ${parent}` : ''} yet; POST /api/systems/${key}/validate first`);
       return r;
     },
@@ -304,15 +122,15 @@ export function createPartitionService(deps: {
     /** Applies one fix proposal of the latest report after re-validating the grids it changes. */
     async applyFix(key: string, id: string): Promise<{ applied: FixProposal; report: StoredReport }> {
       const system = await systems.require(key);
-      const report = await latest(system, null);
+      const report = await queries.latest(system, null);
       const fix = report?.fixes.find((f) => f.id === id);
       if (!report || !fix) throw notFound('fix_not_found', `the latest report of system ${key} has no fix proposal "${id}"`);
       if (report.stale) throw conflict('report_stale', `the report of system ${key} is stale; validate again before applying fixes`);
       const changed = new Set(fix.result.map((r) => r.code));
       // Only the families the fix touches: the changed grids' parents with all their children.
-      const affected = await loadGrids(system, 'and code = any(?::text[])', [[...changed]]);
+      const affected = await queries.grids(system, { codes: [...changed] });
       const families = [...new Set(affected.map((g) => g.parentCode).filter((c): c is string => c !== null))];
-      const current = await loadGrids(system, 'and (code = any(?::text[]) or parent_code = any(?::text[]))', [families, families]);
+      const current = await queries.grids(system, { families });
       const proposed = current.map((g) => (changed.has(g.code) ? { ...g, geometry: fix.result.find((r) => r.code === g.code)!.geometry } : g));
       const before = validatePartition(system, current, { ...report.options, parents: families });
       const after = validatePartition(system, proposed, { ...report.options, parents: families });
@@ -323,67 +141,11 @@ export function createPartitionService(deps: {
           after: after.summary.counts,
         });
       }
-      for (const r of fix.result) await grids.patch(key, r.code, { geometry: r.geometry }, { repair: false, expectedVersion: null });
+      await grids.patchMany(key, fix.result.map((r) => ({ code: r.code, body: { geometry: r.geometry } })), { repair: false });
       await this.settled();
-      return { applied: fix, report: (await latest(system, null))! };
+      return { applied: fix, report: (await queries.latest(system, null))! };
     },
   };
 }
 
 export type PartitionService = ReturnType<typeof createPartitionService>;
-
-/**
- * Fix proposals for `report` with ids that stay the same while the defect stays the same (kind, grids and
- * area), so a client can apply a proposal it fetched before an unrelated edit. `offset` re-indexes issues.
- */
-function fixesFor(system: StoredSystem, grids: PartitionGrid[], report: PartitionReport, offset: number): FixProposal[] {
-  return proposeFixes(system, grids, report).map((f) => {
-    const issue = report.issues[f.issue]!;
-    const id = createHash('sha1')
-      .update(`${f.kind}|${f.absorb}|${issue.grids.join(',')}|${issue.parent}|${Math.round(f.area_m2 * 10)}`)
-      .digest('hex')
-      .slice(0, 12);
-    return { ...f, id, issue: f.issue + offset };
-  });
-}
-
-function descendants(byParent: Map<string | null, PartitionGrid[]>, code: string): string[] {
-  const out: string[] = [];
-  const stack = [code];
-  while (stack.length) {
-    for (const child of byParent.get(stack.pop()!) ?? []) {
-      out.push(child.code);
-      stack.push(child.code);
-    }
-  }
-  return out;
-}
-
-/** Joins reports of disjoint sets of families into one, recomputing the summary. */
-export function mergeReports(system: string, reports: PartitionReport[], options: Omit<PartitionOptions, 'parents'>): PartitionReport {
-  const parents = reports.flatMap((r) => r.parents);
-  const issues = reports.flatMap((r) => r.issues);
-  const counts = Object.fromEntries(ISSUE_KINDS.map((k) => [k, 0])) as PartitionReport['summary']['counts'];
-  const areas = { gap: 0, sliver: 0, overlap: 0, outside: 0 };
-  for (const i of issues) {
-    counts[i.kind]++;
-    if (i.kind in areas && i.area_m2 !== null) areas[i.kind as keyof typeof areas] += i.area_m2;
-  }
-  const parentArea = parents.reduce((s, p) => s + p.parentArea_m2, 0);
-  const covered = parents.reduce((s, p) => s + Math.min(p.coveredArea_m2, p.parentArea_m2), 0);
-  const round = (n: number) => Math.round(n * 100) / 100;
-  return {
-    system,
-    generatedAt: new Date().toISOString(),
-    options: reports[0]?.options ?? { areaTolerance: options.areaTolerance ?? 1, sliverWidth: options.sliverWidth ?? 2, edgeTolerance: options.edgeTolerance ?? 0.5 },
-    summary: {
-      parentsChecked: parents.length,
-      gridsChecked: reports.reduce((s, r) => s + r.summary.gridsChecked, 0),
-      coverageRatio: parentArea > 0 ? covered / parentArea : 1,
-      counts,
-      areas_m2: { gap: round(areas.gap), sliver: round(areas.sliver), overlap: round(areas.overlap), outside: round(areas.outside) },
-    },
-    parents,
-    issues,
-  };
-}

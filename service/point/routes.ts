@@ -1,9 +1,7 @@
-import { Router } from '@koa/router';
-import type { Knex } from 'knex';
 import { z } from 'zod';
-import type { AddressService } from '../addresses/service';
-import { lookupPoint } from './service';
 import { Flag, query } from '../http/params';
+import type { RouteDef } from '../http/route';
+import type { PointAnswer } from './service';
 
 const PointQuery = z.object({
   lon: z.coerce.number().min(-180).max(180),
@@ -13,12 +11,25 @@ const PointQuery = z.object({
   within: z.coerce.number().positive().max(10_000).default(200),
 });
 
-export function pointRouter(knex: Knex, addresses: AddressService): Router {
-  const router = new Router();
-  router.get('/api/point', async (ctx) => {
-    const { lon, lat, nearest_address, within } = query(ctx, PointQuery);
-    const answer = await lookupPoint(knex, lon, lat);
-    ctx.body = nearest_address ? { ...answer, nearestAddress: await addresses.nearest(lon, lat, within) } : answer;
-  });
-  return router;
+export interface PointRouteDeps {
+  lookup(lon: number, lat: number): Promise<PointAnswer>;
+  nearestAddress(lon: number, lat: number, within: number): Promise<unknown>;
+}
+
+export function pointRoutes(deps: PointRouteDeps): RouteDef[] {
+  return [
+    {
+      method: 'get',
+      path: '/api/point',
+      tag: 'point',
+      summary: 'For every system, the chain of grids containing a point, finest first (and the nearest address)',
+      access: { permission: 'point:read' },
+      request: { query: PointQuery },
+      handler: async (ctx) => {
+        const { lon, lat, nearest_address, within } = query(ctx, PointQuery);
+        const answer = await deps.lookup(lon, lat);
+        ctx.body = nearest_address ? { ...answer, nearestAddress: await deps.nearestAddress(lon, lat, within) } : answer;
+      },
+    },
+  ];
 }

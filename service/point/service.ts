@@ -1,5 +1,5 @@
-import type { Knex } from 'knex';
-import { createSystemQueries } from '../systems/store';
+import type { StoredSystem } from '../kernel/types';
+import type { PointHit, PointQueries } from './store';
 
 export interface ChainLink {
   code: string;
@@ -25,30 +25,14 @@ export interface PointAnswer {
   outside: string[];
 }
 
-interface Hit {
-  system_id: number;
-  code: string;
-  name: string;
-  level: string;
-  parent_code: string | null;
-}
-
 /**
  * For every grid system, the chain of grids containing a point, finest first (like MapIt's point lookup).
  * A point on a shared boundary is covered by both neighbours; the finest grid is then the one with the
  * lowest code, and the others are listed in `alsoIn` — the same rule address assignment uses.
  */
-export async function lookupPoint(knex: Knex, lon: number, lat: number): Promise<PointAnswer> {
-  const systems = await createSystemQueries(knex).list();
-  const hits: Hit[] = (
-    await knex.raw(
-      `select g.system_id, g.code, g.name, g.level, g.parent_code from grids g
-       where g.geom && ST_SetSRID(ST_MakePoint(?::float8, ?::float8), 4326)
-         and ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(?::float8, ?::float8), 4326))
-       order by g.system_id, g.code collate "C"`,
-      [lon, lat, lon, lat],
-    )
-  ).rows;
+// A parent that does not itself cover the point (a child poking outside it) still belongs to the chain.
+export async function lookupPoint(store: PointQueries, systems: StoredSystem[], lon: number, lat: number): Promise<PointAnswer> {
+  const hits = await store.covering(lon, lat);
   const answer: PointAnswer = { point: { lon, lat }, systems: [], outside: [] };
   for (const system of systems) {
     const own = hits.filter((h) => h.system_id === system.id);
@@ -62,19 +46,14 @@ export async function lookupPoint(knex: Knex, lon: number, lat: number): Promise
     const finest = own.filter((h) => (order.get(h.level) ?? 0) === finestOrder);
     const byCode = new Map(own.map((h) => [h.code, h]));
     const chain: ChainLink[] = [];
-    let at: Hit | undefined = finest[0];
+    let at: PointHit | undefined = finest[0];
     const visited = new Set<string>();
     while (at && !visited.has(at.code)) {
       visited.add(at.code);
       chain.push({ code: at.code, name: at.name, level: at.level, levelName: names.get(at.level) ?? at.level });
-      at = at.parent_code ? byCode.get(at.parent_code) ?? (await parentOf(knex, system.id, at.parent_code)) : undefined;
+      at = at.parent_code ? byCode.get(at.parent_code) ?? (await store.grids(system.id, [at.parent_code]))[0] : undefined;
     }
     answer.systems.push({ system: system.key, name: system.name, kind: system.kind, chain, alsoIn: finest.slice(1).map((h) => h.code) });
   }
   return answer;
-}
-
-/** A parent that does not itself cover the point (a child poking outside it) still belongs to the chain. */
-async function parentOf(knex: Knex, systemId: number, code: string): Promise<Hit | undefined> {
-  return knex('grids').where({ system_id: systemId, code }).first('system_id', 'code', 'name', 'level', 'parent_code');
 }

@@ -1,9 +1,9 @@
-import type { Knex } from 'knex';
 import type { ChangeBus } from '../db/changes';
-import { createSystemQueries, type StoredSystem } from './store';
+import type { Transact, Tx } from '../db/tx';
 import { conflict, notFound } from '../errors';
+import type { GridSystem, StoredSystem } from '../kernel/types';
 import { CreateSystemSchema, PatchSystemSchema } from './schema';
-import type { GridSystem } from '../kernel/types';
+import type { SystemQueries } from './store';
 
 export interface SystemSummary extends GridSystem {
   grids: number;
@@ -13,8 +13,9 @@ export interface SystemSummary extends GridSystem {
 
 const publicSystem = ({ id: _id, ...s }: StoredSystem): GridSystem => s;
 
-export function createSystemService(knex: Knex, changes: ChangeBus) {
-  const queries = createSystemQueries(knex);
+export function createSystemService(deps: { transact: Transact; store: (tx?: Tx) => SystemQueries; changes: ChangeBus }) {
+  const { transact, store, changes } = deps;
+  const queries = store();
 
   async function require(key: string): Promise<StoredSystem> {
     const s = await queries.get(key);
@@ -24,6 +25,9 @@ export function createSystemService(knex: Knex, changes: ChangeBus) {
 
   return {
     require,
+
+    /** The system, or null when it does not exist (background work on a system deleted meanwhile). */
+    find: (key: string): Promise<StoredSystem | null> => queries.get(key),
 
     async list(): Promise<SystemSummary[]> {
       const [systems, counts] = await Promise.all([queries.list(), queries.levelCounts()]);
@@ -41,8 +45,8 @@ export function createSystemService(knex: Knex, changes: ChangeBus) {
 
     async create(body: unknown): Promise<GridSystem> {
       const input = CreateSystemSchema.parse(body);
-      return knex.transaction(async (trx) => {
-        const q = createSystemQueries(trx);
+      return transact(async (trx) => {
+        const q = store(trx);
         if (await q.get(input.key)) throw conflict('system_exists', `grid system "${input.key}" already exists`);
         const created = await q.insert(input);
         await changes.publish(trx, { kind: 'system', system: created.key, codes: [], bbox: null });
@@ -53,8 +57,8 @@ export function createSystemService(knex: Knex, changes: ChangeBus) {
     async patch(key: string, body: unknown, ifMatch: number | null): Promise<GridSystem> {
       const input = PatchSystemSchema.parse(body);
       const expected = input.version ?? ifMatch;
-      return knex.transaction(async (trx) => {
-        const q = createSystemQueries(trx);
+      return transact(async (trx) => {
+        const q = store(trx);
         const current = await q.getForUpdate(key);
         if (!current) throw notFound('system_not_found', `grid system "${key}" does not exist`);
         if (expected !== null && expected !== undefined && expected !== current.version) {
@@ -62,7 +66,7 @@ export function createSystemService(knex: Knex, changes: ChangeBus) {
         }
         if (input.levels) {
           const kept = new Set(input.levels.map((l) => l.key));
-          const inUse = (await trx('grids').where({ system_id: current.id }).distinct('level')).map((r: { level: string }) => r.level);
+          const inUse = await q.levelsInUse(current.id);
           const dropped = inUse.filter((l) => !kept.has(l));
           if (dropped.length > 0) {
             throw conflict('level_in_use', `levels ${dropped.join(', ')} still have grids in system "${key}"; move or delete them first`, { levels: dropped });
@@ -82,8 +86,8 @@ export function createSystemService(knex: Knex, changes: ChangeBus) {
     },
 
     async remove(key: string): Promise<void> {
-      await knex.transaction(async (trx) => {
-        const q = createSystemQueries(trx);
+      await transact(async (trx) => {
+        const q = store(trx);
         const current = await q.getForUpdate(key);
         if (!current) throw notFound('system_not_found', `grid system "${key}" does not exist`);
         await q.remove(current.id);

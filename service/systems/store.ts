@@ -1,5 +1,5 @@
-import type { Knex } from 'knex';
-import type { GridSystem } from '../kernel/types';
+import { knexOf, type Queryable } from '../db/tx';
+import type { GridSystem, StoredSystem } from '../kernel/types';
 import type { CreateSystemInput } from './schema';
 
 interface SystemRow {
@@ -14,10 +14,6 @@ interface SystemRow {
   version: number;
   created_at: Date | string;
   updated_at: Date | string;
-}
-
-export interface StoredSystem extends GridSystem {
-  id: number;
 }
 
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
@@ -38,7 +34,10 @@ function toSystem(r: SystemRow): StoredSystem {
   };
 }
 
-export function createSystemQueries(knex: Knex | Knex.Transaction) {
+export type SystemQueries = ReturnType<typeof createSystemQueries>;
+
+export function createSystemQueries(db: Queryable) {
+  const knex = knexOf(db);
   return {
     async list(): Promise<StoredSystem[]> {
       const rows: SystemRow[] = await knex('grid_systems').select('*').orderBy('key');
@@ -80,6 +79,11 @@ export function createSystemQueries(knex: Knex | Knex.Transaction) {
       if (changes.codeScheme !== undefined) patch.code_scheme = JSON.stringify(changes.codeScheme);
       const [row] = await knex('grid_systems').where({ id }).update(patch).returning('*');
       return toSystem(row as SystemRow);
+    },
+
+    /** The levels that still have grids, so a patch cannot drop them. */
+    async levelsInUse(id: number): Promise<string[]> {
+      return (await knex('grids').where({ system_id: id }).distinct('level')).map((r: { level: string }) => r.level);
     },
 
     async remove(id: number): Promise<void> {

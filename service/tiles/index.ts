@@ -1,4 +1,3 @@
-import type { Router } from '@koa/router';
 import type { Config } from '../config';
 import type { ChangeBus } from '../db/changes';
 import type { Database } from '../db/engine';
@@ -6,7 +5,8 @@ import type { Logger } from '../logger';
 import { addressSourceProvider } from './address-provider';
 import { gridSourceProvider, type GridProviderOptions } from './grid-provider';
 import { problemsSourceProvider } from './problems-provider';
-import { tilesRouter } from './router';
+import type { RouteDef } from '../http/route';
+import { tileRoutes } from './routes';
 import { TileService } from './service';
 
 /**
@@ -18,9 +18,9 @@ import { TileService } from './service';
 export const GRID_PROVIDER_DEFAULTS: GridProviderOptions = { memoryVertexLimit: 20_000_000, shardVertexBudget: 2_000_000 };
 
 /** The tile service of the app, listening to changes from now on, and its routes. */
-export function createTiles(deps: { config: Config; db: Database; changes: ChangeBus; logger: Logger }): { service: TileService; router: Router } {
+export function createTiles(deps: { config: Config; db: Database; changes: ChangeBus; logger: Logger }): { service: TileService; routes: RouteDef[] } {
   const providers = [gridSourceProvider(deps.db, GRID_PROVIDER_DEFAULTS), problemsSourceProvider(deps.db), addressSourceProvider(deps.db)];
   const service = new TileService(providers, deps.logger, deps.config.tileCacheBytes);
   service.start(deps.changes);
-  return { service, router: tilesRouter(service, { basemapUrl: deps.config.basemapUrl }) };
+  return { service, routes: tileRoutes(service, { basemapUrl: deps.config.basemapUrl }) };
 }

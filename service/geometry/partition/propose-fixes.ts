@@ -1,5 +1,5 @@
 import type { MultiPolygon } from 'geojson';
-import { badRequest } from '../../errors';
+import { badRequest } from '../../kernel/errors';
 import { inspectGeometry } from './check-geometry';
 import { FamilyFrame } from './family-frame';
 import { type FlatPolygons, flatArea, flatBBox, flatToGeoJSON, mapFlat } from './flat-geometry';

@@ -1,4 +1,4 @@
-import { badRequest } from '../../errors';
+import { badRequest } from '../../kernel/errors';
 import { type GeometryInspection, inspectGeometry } from './check-geometry';
 import { type FamilyMeasures, type FamilyShapes, checkFamilyGeometry } from './family-check';
 import { type RepairedGeometry, repairGeometry } from './repair';

@@ -1,6 +1,6 @@
-import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { badRequest } from '../errors';
+import type { RouteDef } from '../http/route';
 import type { TileService } from './service';
 import type { TileSourceInfo } from './source';
 import { buildStyle } from './style';
@@ -15,60 +15,92 @@ const TILE_CACHE_CONTROL = 'public, max-age=0, must-revalidate';
 const MAX_LAYERS = 16;
 
 /** `/tiles` (catalog), `/tiles/{layers}.json` (TileJSON 3.0), `/tiles/{layers}/{z}/{x}/{y}.mvt|.pbf` and `/style.json`. */
-export function tilesRouter(tiles: TileService, options: { basemapUrl?: string }): Router {
-  const router = new Router();
-
-  router.get('/tiles', async (ctx) => {
-    const base = baseUrl(ctx);
-    const infos = await tiles.catalog();
-    cors(ctx);
-    ctx.set('Cache-Control', 'no-cache');
-    ctx.body = {
-      tiles: infos.map((i) => ({ id: i.id, kind: i.kind, name: i.name, description: i.description, tilejson: `${base}/tiles/${i.id}.json`, tiles: [tileUrl(base, [i.id])] })),
-    };
-  });
-
-  router.get('/tiles/:name', async (ctx) => {
-    const m = /^(.+)\.json$/.exec(ctx.params.name!);
-    if (!m) throw badRequest('invalid_tile', `"${ctx.params.name}" is neither {layers}.json nor a tile path {layers}/{z}/{x}/{y}.mvt`);
-    const ids = parseLayers(m[1]!);
-    cors(ctx);
-    ctx.set('Cache-Control', 'no-cache');
-    ctx.body = tileJson(await tiles.info(ids), baseUrl(ctx));
-  });
-
-  router.get('/tiles/:layers/:z/:x/:file', async (ctx) => {
-    const m = /^(.*)\.(mvt|pbf)$/.exec(ctx.params.file!);
-    if (!m) throw badRequest('invalid_tile', `tile "${ctx.params.file}" must be {y}.mvt or {y}.pbf`);
-    const tile = parseTile(ctx.params.z!, ctx.params.x!, m[1]!);
-    const served = await tiles.tile(parseLayers(ctx.params.layers!), tile);
-    const gzip = served.gzip !== null && acceptsGzip(ctx.get('accept-encoding'));
-    const etag = `"${served.hash}${gzip ? '-gz' : ''}"`;
-    cors(ctx);
-    ctx.set('ETag', etag);
-    ctx.set('Cache-Control', TILE_CACHE_CONTROL);
-    ctx.set('Vary', 'Accept-Encoding');
-    if (matches(ctx.get('if-none-match'), served.hash)) {
-      ctx.status = 304;
-      return;
-    }
-    if (!served.body) {
-      ctx.status = 204;
-      return;
-    }
-    ctx.type = MVT;
-    if (gzip) ctx.set('Content-Encoding', 'gzip');
-    ctx.body = gzip ? served.gzip : served.body;
-  });
-
-  router.get('/style.json', async (ctx) => {
-    const infos = await tiles.catalog();
-    cors(ctx);
-    ctx.set('Cache-Control', 'no-cache');
-    ctx.body = buildStyle(infos, baseUrl(ctx), options.basemapUrl);
-  });
-
-  return router;
+export function tileRoutes(tiles: TileService, options: { basemapUrl?: string }): RouteDef[] {
+  const tag = 'tiles';
+  const access = { permission: 'tiles:read' };
+  return [
+    {
+      method: 'get',
+      path: '/tiles',
+      tag,
+      access,
+      summary: 'Catalog of tile sources',
+      handler: async (ctx) => {
+        const base = baseUrl(ctx);
+        const infos = await tiles.catalog();
+        cors(ctx);
+        ctx.set('Cache-Control', 'no-cache');
+        ctx.body = {
+          tiles: infos.map((i) => ({
+            id: i.id,
+            kind: i.kind,
+            name: i.name,
+            description: i.description,
+            tilejson: `${base}/tiles/${i.id}.json`,
+            tiles: [tileUrl(base, [i.id])],
+          })),
+        };
+      },
+    },
+    {
+      method: 'get',
+      path: '/tiles/:name',
+      tag,
+      access,
+      summary: 'TileJSON 3.0 of one source or several combined ({layers}.json)',
+      handler: async (ctx) => {
+        const m = /^(.+)\.json$/.exec(ctx.params.name!);
+        if (!m) throw badRequest('invalid_tile', `"${ctx.params.name}" is neither {layers}.json nor a tile path {layers}/{z}/{x}/{y}.mvt`);
+        const ids = parseLayers(m[1]!);
+        cors(ctx);
+        ctx.set('Cache-Control', 'no-cache');
+        ctx.body = tileJson(await tiles.info(ids), baseUrl(ctx));
+      },
+    },
+    {
+      method: 'get',
+      path: '/tiles/:layers/:z/:x/:file',
+      tag,
+      access,
+      summary: 'One Mapbox Vector Tile ({y}.mvt or .pbf); 204 when empty, ETag/304',
+      handler: async (ctx) => {
+        const m = /^(.*)\.(mvt|pbf)$/.exec(ctx.params.file!);
+        if (!m) throw badRequest('invalid_tile', `tile "${ctx.params.file}" must be {y}.mvt or {y}.pbf`);
+        const tile = parseTile(ctx.params.z!, ctx.params.x!, m[1]!);
+        const served = await tiles.tile(parseLayers(ctx.params.layers!), tile);
+        const gzip = served.gzip !== null && acceptsGzip(ctx.get('accept-encoding'));
+        const etag = `"${served.hash}${gzip ? '-gz' : ''}"`;
+        cors(ctx);
+        ctx.set('ETag', etag);
+        ctx.set('Cache-Control', TILE_CACHE_CONTROL);
+        ctx.set('Vary', 'Accept-Encoding');
+        if (matches(ctx.get('if-none-match'), served.hash)) {
+          ctx.status = 304;
+          return;
+        }
+        if (!served.body) {
+          ctx.status = 204;
+          return;
+        }
+        ctx.type = MVT;
+        if (gzip) ctx.set('Content-Encoding', 'gzip');
+        ctx.body = gzip ? served.gzip : served.body;
+      },
+    },
+    {
+      method: 'get',
+      path: '/style.json',
+      tag,
+      access,
+      summary: 'A MapLibre style for every tile source',
+      handler: async (ctx) => {
+        const infos = await tiles.catalog();
+        cors(ctx);
+        ctx.set('Cache-Control', 'no-cache');
+        ctx.body = buildStyle(infos, baseUrl(ctx), options.basemapUrl);
+      },
+    },
+  ];
 }
 
 /** Absolute URLs from the request's host (behind a proxy, X-Forwarded-Proto/Host: the app trusts its proxy). */
@@ -117,7 +149,12 @@ function tileJson(infos: TileSourceInfo[], base: string): Record<string, unknown
     description: infos.map((i) => i.description).join('; '),
     version: '1.0.0',
     scheme: 'xyz',
-    tiles: [tileUrl(base, infos.map((i) => i.id))],
+    tiles: [
+      tileUrl(
+        base,
+        infos.map((i) => i.id),
+      ),
+    ],
     minzoom,
     maxzoom,
     bounds,

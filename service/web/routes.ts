@@ -4,8 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
-import { Router } from '@koa/router';
 import type { Context } from 'koa';
+import type { RouteDef } from '../http/route';
 
 interface Asset {
   type: string;
@@ -30,21 +30,39 @@ const ASSETS: Record<string, [file: string, type: string]> = {
 const TITLES = { 'zh-CN': 'gridatlas 网格地图', en: 'gridatlas grid map' };
 
 /** The map page at `/` (zh-CN, or English with ?lang=en) and the files it loads. */
-export function webRouter(): Router {
-  const router = new Router();
-  router.get('/', (ctx) => {
-    ctx.set('Vary', 'Accept-Encoding');
-    // zh-CN unless the URL asks for English: the browser's language does not change the page (issue #4).
-    send(ctx, files().pages[String(ctx.query.lang ?? '').toLowerCase().startsWith('en') ? 'en' : 'zh-CN'], 'no-cache');
+export function webRoutes(): RouteDef[] {
+  const tag = 'web';
+  const access = { public: true } as const;
+  const assetRoute = (prefix: string): RouteDef => ({
+    method: 'get',
+    path: `${prefix}/:file`,
+    tag,
+    access,
+    summary: 'A file the map page loads',
+    handler: (ctx, next) => {
+      const found = files().assets.get(ctx.path);
+      if (!found) return next();
+      ctx.set('Vary', 'Accept-Encoding');
+      // Revalidated on every load, so a new version of the page or of MapLibre is never mixed with an old one.
+      send(ctx, found, 'no-cache');
+    },
   });
-  router.get(['/web/:file', '/vendor/maplibre-gl/:file'], (ctx, next) => {
-    const found = files().assets.get(ctx.path);
-    if (!found) return next();
-    ctx.set('Vary', 'Accept-Encoding');
-    // Revalidated on every load, so a new version of the page or of MapLibre is never mixed with an old one.
-    send(ctx, found, 'no-cache');
-  });
-  return router;
+  return [
+    {
+      method: 'get',
+      path: '/',
+      tag,
+      access,
+      summary: 'The map page (zh-CN; ?lang=en for English)',
+      handler: (ctx) => {
+        ctx.set('Vary', 'Accept-Encoding');
+        // zh-CN unless the URL asks for English: the browser's language does not change the page (issue #4).
+        send(ctx, files().pages[String(ctx.query.lang ?? '').toLowerCase().startsWith('en') ? 'en' : 'zh-CN'], 'no-cache');
+      },
+    },
+    assetRoute('/web'),
+    assetRoute('/vendor/maplibre-gl'),
+  ];
 }
 
 let loaded: { assets: Map<string, Asset>; pages: Record<'zh-CN' | 'en', Asset> } | null = null;

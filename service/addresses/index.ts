@@ -1,0 +1,5 @@
+// The addresses feature: the address and household register, assignment to every system (issue #5).
+export { createAddressService, type AddressService } from './service';
+export { createAddressQueries, type AddressQueries } from './store';
+export { addressRoutes } from './routes';
+export { GridIndex } from './grid-index';

@@ -1,0 +1,111 @@
+import type { ChangeBus, ChangeEvent } from '../db/changes';
+import { validatePartition, type PartitionReport } from '../geometry/partition/index';
+import type { StoredSystem } from '../kernel/types';
+import type { Logger } from '../logger';
+import type { SystemService } from '../systems';
+import { fixesFor, mergeReports, type StoredReport } from './report';
+import type { PartitionQueries } from './store';
+
+/**
+ * Incremental re-check (issue #3): after grids change, re-validate only the families the change can
+ * touch — the changed grids' parents and the changed grids as parents — and merge into the latest report.
+ * Changes are batched for 20 ms; `settled()` waits for the queue (read-your-writes, tests, shutdown).
+ */
+export function startRecheck(deps: { store: PartitionQueries; systems: SystemService; changes: ChangeBus; logger: Logger }) {
+  const { store, systems, changes, logger } = deps;
+  const pending = new Map<string, ChangeEvent[]>();
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> = Promise.resolve();
+
+  async function recheck(key: string, events: ChangeEvent[]): Promise<void> {
+    const system = await systems.find(key);
+    if (!system) return;
+    const report = await store.latest(system, null);
+    if (!report) return;
+    if (events.some((e) => e.bbox === null || e.kind === 'system')) {
+      if (!report.stale) {
+        await store.markStale(system);
+        await changes.publish(store.handle, { kind: 'report', system: key, codes: [], bbox: null });
+      }
+      return;
+    }
+    await recheckFamilies(system, report, events);
+  }
+
+  /**
+   * The families a change can touch: each changed grid's parent (its siblings) and the changed grid as a
+   * parent (its children). A grid that no longer exists (deleted) is found through its change's bbox:
+   * every grid there that has children may have been its parent.
+   */
+  async function touchedFamilies(system: StoredSystem, events: ChangeEvent[]): Promise<{ families: Set<string>; top: boolean }> {
+    const families = new Set<string>();
+    let top = false;
+    const rows = await store.changedGrids(system, [...new Set(events.flatMap((e) => e.codes))]);
+    const found = new Set(rows.map((r) => r.code));
+    const lost = events.filter((e) => e.codes.length === 0 || e.codes.some((c) => !found.has(c)));
+    for (const code of await store.parentsNear(system, lost.map((e) => e.bbox!))) families.add(code);
+    for (const r of rows) {
+      if (r.parent_code) families.add(r.parent_code);
+      else top = true;
+      if (r.has_children) families.add(r.code);
+    }
+    return { families, top };
+  }
+
+  async function recheckFamilies(system: StoredSystem, report: StoredReport, events: ChangeEvent[]): Promise<StoredReport> {
+    const started = performance.now();
+    const { families, top } = await touchedFamilies(system, events);
+    const codes = [...families];
+    const input = codes.length === 0 ? [] : await store.grids(system, { families: codes });
+    const partial: PartitionReport[] = [];
+    if (codes.length) partial.push(validatePartition(system, input, { ...report.options, parents: codes }));
+    if (top) partial.push(validatePartition(system, await store.grids(system, { topLevel: true }), report.options));
+    const redone = new Set<string | null>([...codes, ...(top ? [null] : [])]);
+    const keptIndex = new Map<number, number>();
+    const keptIssues = report.issues.filter((issue, i) => {
+      if (redone.has(issue.parent)) return false;
+      keptIndex.set(i, keptIndex.size);
+      return true;
+    });
+    const kept: PartitionReport = { ...report, parents: report.parents.filter((p) => !redone.has(p.parent)), issues: keptIssues };
+    const merged = mergeReports(system.key, [kept, ...partial], report.options);
+    // Fix proposals: those of untouched families keep their ids, re-indexed; re-checked families get new ones.
+    const fixes = report.fixes.filter((f) => keptIndex.has(f.issue)).map((f) => ({ ...f, issue: keptIndex.get(f.issue)! }));
+    let offset = keptIssues.length;
+    for (const r of partial) {
+      fixes.push(...fixesFor(system, input, r, offset));
+      offset += r.issues.length;
+    }
+    const stored: StoredReport = { ...merged, scope: null, durationMs: Math.round(performance.now() - started), stale: false, fixes };
+    await store.replaceLatest(system, stored);
+    await changes.publish(store.handle, { kind: 'report', system: system.key, codes: [], bbox: null });
+    return stored;
+  }
+
+  const stop = changes.on((event) => {
+    if (event.kind !== 'grids' && event.kind !== 'system') return;
+    const list = pending.get(event.system) ?? [];
+    list.push(event);
+    pending.set(event.system, list);
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      const batch = [...pending];
+      pending.clear();
+      running = running.then(async () => {
+        for (const [key, events] of batch) {
+          await recheck(key, events).catch((err) => logger.error({ system: key, err: (err as Error).message }, 'incremental re-check failed'));
+        }
+      });
+    }, 20);
+  });
+
+  return {
+    stop,
+    /** Resolves when queued incremental re-checks have run. */
+    async settled(): Promise<void> {
+      while (timer || pending.size) await new Promise((r) => setTimeout(r, 10));
+      await running;
+    },
+  };
+}

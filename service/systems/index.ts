@@ -1,0 +1,6 @@
+// The systems feature: grid systems, their levels, code schemes and overlap policies (issue #2).
+export { createSystemService, type SystemService, type SystemSummary } from './service';
+export { createSystemQueries, type SystemQueries } from './store';
+export { systemRoutes } from './routes';
+export { checkCode, childCode, readingOrder, segmentFor } from './codes';
+export { CreateSystemSchema, LevelSchema, SystemKey, type CreateSystemInput } from './schema';
