@@ -27,7 +27,7 @@ import { ChangeBus } from '../service/db/changes';
 import { openDatabase, type Database } from '../service/db/engine';
 import { generateCityStream } from '../service/demo/index';
 import { createLogger } from '../service/logger';
-import { createGridTileQueries, type TileSystem } from '../service/tiles/grid-queries';
+import { createGridTileQueries, type TileSystem } from '../service/tiles/grid-store';
 import { GRID_PROVIDER_DEFAULTS } from '../service/tiles/index';
 import { MemoryGridSource } from '../service/tiles/memory-grid-source';
 import { encodeTile, type MvtPolygon } from '../service/tiles/mvt';

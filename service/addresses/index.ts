@@ -3,3 +3,4 @@ export { createAddressService, type AddressService } from './service';
 export { createAddressQueries, type AddressQueries } from './store';
 export { addressRoutes } from './routes';
 export { GridIndex } from './grid-index';
+export type { SourceRecord } from './rows';

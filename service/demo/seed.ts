@@ -1,6 +1,6 @@
 import type { Services } from '../app';
 import { generateCity, type DemoCity } from './index';
-import type { SourceRecord } from '../addresses/rows';
+import type { SourceRecord } from '../addresses';
 
 export interface SeedResult {
   systems: number;

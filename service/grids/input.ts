@@ -1,6 +1,6 @@
 import type { Feature, MultiPolygon, Polygon, Position } from 'geojson';
 import type { GridWrite } from '../kernel/types';
-import { checkCode } from '../systems/codes';
+import { checkCode } from '../systems';
 import type { GeometryIssue, GridSystem, Level, Person } from '../kernel/types';
 
 /** One problem with one input feature; an import lists every one, not just the first. */

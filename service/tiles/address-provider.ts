@@ -1,5 +1,5 @@
 import type { Database } from '../db/engine';
-import { createAddressTileQueries } from './address-queries';
+import { createAddressTileQueries } from './address-store';
 import { ADDRESS_SOURCE_ID, AddressSource } from './address-source';
 import type { TileSourceProvider } from './source';
 

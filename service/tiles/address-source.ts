@@ -1,6 +1,6 @@
 import type { ChangeEvent } from '../db/changes';
 import { AddressCells, type CellRange } from './address-cells';
-import type { AddressPointRow, AddressTileQueries } from './address-queries';
+import type { AddressPointRow, AddressTileQueries } from './address-store';
 import { Loaded } from './loaded';
 import { encodeTile, type MvtPoint, type MvtValue } from './mvt';
 import { TILE_BUFFER, TILE_EXTENT, type AddressSourceInfo, type FieldType, type Staleness, type TileSource } from './source';

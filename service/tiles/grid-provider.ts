@@ -1,5 +1,5 @@
 import type { Database } from '../db/engine';
-import { createGridTileQueries, type TileSystem } from './grid-queries';
+import { createGridTileQueries, type TileSystem } from './grid-store';
 import { gridSourceId } from './grid-source';
 import { MemoryGridSource } from './memory-grid-source';
 import { PostgisGridSource } from './postgis-grid-source';

@@ -1,4 +1,4 @@
-import type { TileSystem } from './grid-queries';
+import type { TileSystem } from './grid-store';
 import type { FieldType, GridSourceInfo } from './source';
 import type { LonLatBbox } from './tile-math';
 

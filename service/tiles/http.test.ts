@@ -12,7 +12,7 @@ import { createLogger } from '../logger';
 import { startTestApp, type TestApp } from '../test/app';
 import { engines } from '../test/db';
 import { withDatabase } from '../test/global-setup';
-import { createGridTileQueries } from './grid-queries';
+import { createGridTileQueries } from './grid-store';
 import { MemoryGridSource } from './memory-grid-source';
 import { PostgisGridSource } from './postgis-grid-source';
 import { binary } from './testing';

@@ -2,7 +2,7 @@ import type { MultiPolygon, Polygon } from 'geojson';
 import type { RawFeature } from 'geojson-vt';
 import type { ChangeEvent } from '../db/changes';
 import { bboxOf, GridIndex, sizesByLevel, type IndexedGrid } from './grid-index';
-import type { GridTileQueries, GridTileRow, TileSystem } from './grid-queries';
+import type { GridTileQueries, GridTileRow, TileSystem } from './grid-store';
 import { GRID_MAXZOOM, gridLayerName, gridSourceId, gridSourceInfo } from './grid-source';
 import { levelMinzooms, median } from './levels';
 import { encodeTile, type MvtLayer, type MvtPolygon } from './mvt';

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { ChangeEvent } from '../db/changes';
-import type { TileSystem } from './grid-queries';
+import type { TileSystem } from './grid-store';
 import { GRID_MAXZOOM, gridLayerName, gridSourceId, gridSourceInfo } from './grid-source';
 import { levelMinzooms } from './levels';
 import { TILE_BUFFER, TILE_EXTENT, type GridSourceInfo, type Staleness, type TileSource } from './source';

@@ -1,5 +1,5 @@
 import type { Database } from '../db/engine';
-import { createProblemQueries } from './problem-queries';
+import { createProblemQueries } from './problem-store';
 import { ProblemsSource, problemsSourceId } from './problems-source';
 import type { TileSourceProvider } from './source';
 

@@ -5,7 +5,7 @@ import { GRID_MAXZOOM } from './grid-source';
 import { labelPoint } from './label-point';
 import { Loaded } from './loaded';
 import { encodeTile, type MvtFeature, type MvtValue } from './mvt';
-import type { ProblemQueries, ProblemReport, ProblemSystem } from './problem-queries';
+import type { ProblemQueries, ProblemReport, ProblemSystem } from './problem-store';
 import { TILE_BUFFER, TILE_EXTENT, type FieldType, type ProblemsSourceInfo, type Staleness, type TileSource } from './source';
 import type { LonLatBbox, TileCoord } from './tile-math';
 
