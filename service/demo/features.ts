@@ -1,16 +1,11 @@
 import type { Feature, MultiPolygon } from 'geojson';
-import type { DemoPerson, GridProperties } from './types';
+import type { GridProperties } from './types';
 
 /** Every grid of the demo city starts on the same day. */
 const VALID_FROM = '2024-01-01';
 
-export interface GridRecord {
-  code: string;
-  name: string;
-  level: string;
-  parent: string | null;
-  type: string;
-  people: DemoPerson[];
+/** A grid as the generator builds it: its properties but the sums, and the lattice cells it covers. */
+export interface GridRecord extends Omit<GridProperties, 'households' | 'population' | 'valid_from'> {
   cells: readonly number[];
 }
 

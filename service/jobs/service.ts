@@ -1,17 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, notFound } from '../errors';
 import type { Logger } from '../logger';
-import type { JobQueries, JobRow, JobStatus } from './store';
+import type { JobQueries, JobRow } from './store';
 
-export interface Job {
-  id: string;
-  kind: string;
-  system: string | null;
-  status: JobStatus;
-  progress: number;
-  message: string | null;
-  result: unknown;
-  error: { code: string; message: string } | null;
+/** A job as the API shows it: the stored row with ISO times. */
+export interface Job extends Omit<JobRow, 'created_at' | 'finished_at'> {
   createdAt: string;
   finishedAt: string | null;
 }

@@ -1,17 +1,9 @@
 import type { Polygon } from 'geojson';
+import { createRandom } from '../../../kernel/random';
 import type { PartitionGrid, PartitionSystem } from '../types';
 
 /** Seeded uniform random numbers in [0, 1) (mulberry32): the same seed gives the same partition. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom = createRandom;
 
 export interface LatticeOptions {
   seed: number;
