@@ -5,7 +5,7 @@ import { createGridQueries, type GridFilter, type GridWrite } from '../db/querie
 import type { StoredSystem } from '../db/queries/systems';
 import { AppError, badRequest, conflict, notFound } from '../errors';
 import { childCode, readingOrder } from './codes';
-import { checkStructure, parseGridFeatures, type FeatureError } from './grid-input';
+import { checkStructure, parseGridFeatures, readPatchBody, type FeatureError } from './grid-input';
 import type { SystemService } from './systems';
 import type { GeometryIssue, Grid } from './types';
 
@@ -285,15 +285,14 @@ export function createGridService(knex: Knex, systems: SystemService, changes: C
     async patch(key: string, code: string, body: unknown, options: { repair: boolean; expectedVersion: number | null }): Promise<Grid> {
       const system = await systems.require(key);
       const current = await requireGrid(createGridQueries(knex, system.key, system.id), key, code);
-      const b = (body ?? {}) as { properties?: Record<string, unknown>; geometry?: unknown; version?: number };
-      if (typeof b !== 'object' || Array.isArray(b)) throw badRequest('invalid_request', 'expected an object with properties and/or geometry');
+      const b = readPatchBody(body, code);
       const merged = {
         ...gridToFeature(current).properties,
         geometry_issues: undefined,
-        ...(b.properties ?? {}),
+        ...b.properties,
       } as Record<string, unknown>;
       const feature = { type: 'Feature', properties: merged, geometry: b.geometry ?? current.geometry };
-      const expectedVersion = options.expectedVersion ?? (typeof b.properties?.version === 'number' ? b.properties.version : null) ?? b.version ?? null;
+      const expectedVersion = options.expectedVersion ?? (typeof b.properties.version === 'number' ? b.properties.version : null) ?? b.version ?? null;
       const geometryChanged = b.geometry !== undefined;
       const result = await writeOne(system, code, feature, { repair: options.repair, expectedVersion }, 'patch', geometryChanged ? null : current.geometryIssues);
       return result.grid;
