@@ -9,6 +9,7 @@ import { createJobs } from './domain/jobs';
 import { createPartitionService } from './domain/partition';
 import { createSystemService } from './domain/systems';
 import { notFound } from './errors';
+import { createSingleRun } from './ops/single-run';
 import { gridsRouter } from './http/grids';
 import { addressesRouter } from './http/addresses';
 import { accessLog, errorMiddleware } from './http/middleware';
@@ -37,7 +38,8 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   const addresses = createAddressService(db.knex, changes);
   const grids = createGridService(db.knex, systems, changes, [addresses.onGridChange]);
   const jobs = createJobs(db.knex, logger);
-  const partition = createPartitionService({ knex: db.knex, systems, grids, jobs, changes, logger });
+  const singleRun = createSingleRun(db, changes.origin);
+  const partition = createPartitionService({ knex: db.knex, systems, grids, jobs, changes, logger, singleRun });
   return { systems, grids, addresses, jobs, partition };
 }
 

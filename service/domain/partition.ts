@@ -14,6 +14,7 @@ import {
   type PartitionReport,
 } from '../geometry/partition/index';
 import type { Logger } from '../logger';
+import type { SingleRun } from '../ops/single-run';
 import { featuresOf, type GridService } from './grids';
 import type { JobContext, Jobs } from './jobs';
 import type { SystemService } from './systems';
@@ -47,8 +48,12 @@ export function createPartitionService(deps: {
   jobs: Jobs;
   changes: ChangeBus;
   logger: Logger;
+  /** With several processes on one database: each change is re-checked once (issue #16). */
+  singleRun?: SingleRun;
+  /** How long another process waits before taking over a change its maker did not re-check. */
+  takeoverMs?: number;
 }) {
-  const { knex, systems, grids, jobs, changes, logger } = deps;
+  const { knex, systems, grids, jobs, changes, logger, singleRun } = deps;
 
   async function loadGrids(system: StoredSystem, where: string, bindings: Knex.RawBinding[]): Promise<PartitionGrid[]> {
     const rows: { code: string; parent_code: string | null; level: string; geojson: string | null }[] = (
@@ -258,8 +263,34 @@ export function createPartitionService(deps: {
     return stored;
   }
 
+  /**
+   * Re-checks the changes this process wins the claim of, under a per-system lock: two processes never both
+   * re-check one change, nor interleave their read-merge-write of one report.
+   */
+  async function recheckOnce(key: string, events: ChangeEvent[]): Promise<void> {
+    if (!singleRun) return recheck(key, events);
+    const won = await singleRun.claim(events.flatMap((e) => (e.id ? [`recheck:${e.id}`] : [])));
+    const mine = events.filter((e) => !e.id || won.has(`recheck:${e.id}`));
+    if (mine.length === 0) return;
+    await singleRun.exclusive(`partition-report:${key}`, () => recheck(key, mine));
+    logger.debug({ system: key, changes: mine.length }, 'report re-checked');
+  }
+
+  const takeovers = new Set<NodeJS.Timeout>();
   changes.on((event) => {
     if (event.kind !== 'grids' && event.kind !== 'system') return;
+    // The process that made a change re-checks it (its reader then sees its own edit); another process
+    // claims it only after a delay, so it takes over only from a maker that stopped first.
+    if (singleRun && event.origin !== changes.origin) {
+      const t = setTimeout(() => {
+        takeovers.delete(t);
+        running = running.then(() =>
+          recheckOnce(event.system, [event]).catch((err) => logger.error({ system: event.system, err: (err as Error).message }, 'incremental re-check failed')),
+        );
+      }, deps.takeoverMs ?? 2000);
+      takeovers.add(t);
+      return;
+    }
     const list = pending.get(event.system) ?? [];
     list.push(event);
     pending.set(event.system, list);
@@ -270,13 +301,19 @@ export function createPartitionService(deps: {
       pending.clear();
       running = running.then(async () => {
         for (const [key, events] of batch) {
-          await recheck(key, events).catch((err) => logger.error({ system: key, err: (err as Error).message }, 'incremental re-check failed'));
+          await recheckOnce(key, events).catch((err) => logger.error({ system: key, err: (err as Error).message }, 'incremental re-check failed'));
         }
       });
     }, 20);
   });
 
   return {
+    /** Drops take-overs not yet due (orderly shutdown); the claims stay for another process to take. */
+    stop(): void {
+      for (const t of takeovers) clearTimeout(t);
+      takeovers.clear();
+    },
+
     /** Resolves when queued incremental re-checks have run (tests and orderly shutdown). */
     async settled(): Promise<void> {
       while (timer || pending.size) await new Promise((r) => setTimeout(r, 10));

@@ -24,3 +24,26 @@ export function poolUsage(knex: Knex): { used: number; free: number; pending: nu
   if (!pool || typeof pool.numUsed !== 'function') return undefined;
   return { used: pool.numUsed(), free: pool.numFree(), pending: pool.numPendingAcquires() };
 }
+
+/** Inserts a claim per key for `owner`; returns the keys no one had claimed before (now this owner's). */
+export async function claimWork(knex: Knex, keys: string[], owner: string): Promise<string[]> {
+  const rows: { key: string }[] = (
+    await knex.raw(`insert into work_claims (key, claimed_by) select unnest(?::text[]), ? on conflict (key) do nothing returning key`, [keys, owner])
+  ).rows;
+  return rows.map((r) => r.key);
+}
+
+export async function purgeClaims(knex: Knex, olderThanHours: number): Promise<void> {
+  await knex.raw(`delete from work_claims where claimed_at < now() - make_interval(hours => ?)`, [olderThanHours]);
+}
+
+/**
+ * Runs `work` while a transaction-scoped advisory lock named by `key` is held (server only: it needs one
+ * connection for the lock and others for the work). Released on commit, or when the connection dies.
+ */
+export async function withAdvisoryLock<T>(knex: Knex, key: string, work: () => Promise<T>): Promise<T> {
+  return knex.transaction(async (trx) => {
+    await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [key]);
+    return work();
+  });
+}
