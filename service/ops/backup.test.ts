@@ -11,6 +11,7 @@ import { createLogger } from '../logger';
 import { engines, openTestDatabase } from '../test/db';
 import { smallCity, smallSystem } from '../test/fixtures';
 import { withDatabase } from '../test/global-setup';
+import { restoreEmbedded } from './backup';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -73,7 +74,7 @@ describe('backup and restore round trip', () => {
       await restored.close();
     }
     // Never over a live directory.
-    await expect(script('restore.ts', [file], { DATA_DIR: dataDir })).rejects.toThrow(/not empty/);
+    await expect(restoreEmbedded(file, dataDir)).rejects.toThrow(/not empty/);
   });
 
   it.runIf(engines().includes('server'))('server: pg_dump restores into an empty database, identical', async () => {
