@@ -13,6 +13,8 @@ import { createSingleRun } from './ops/single-run';
 import { gridsRouter } from './http/grids';
 import { addressesRouter } from './http/addresses';
 import { accessLog, errorMiddleware } from './http/middleware';
+import { mountRoutes, type Authorizer, type RouteDef } from './http/route';
+import { httpMetrics, opsRoutes } from './ops/index';
 import { partitionRouter } from './http/partition';
 import { pointRouter } from './http/point';
 import { systemsRouter } from './http/systems';
@@ -49,6 +51,8 @@ export function createApp(deps: AppDeps & { services?: Services }): Koa {
   const services = deps.services ?? createServices(deps);
   const app = new Koa();
   app.proxy = true;
+  // Outermost, so the status it records is the one sent (issue #16).
+  app.use(httpMetrics());
   app.use(errorMiddleware(logger));
   app.use(accessLog(logger));
 
@@ -61,10 +65,18 @@ export function createApp(deps: AppDeps & { services?: Services }): Koa {
     ctx.body = { name: pkg.name, version: pkg.version, engine: db.engine, postgis: db.capabilities };
   });
 
+  // The route table of the OpenAPI document: the RouteDef routes mounted here (issue #16). Routers not yet
+  // converted to RouteDef are not in it.
+  const routeTable: RouteDef[] = [];
+  const passThrough: Authorizer = () => (_ctx, next) => next();
+  routeTable.push(...opsRoutes({ db, info: { title: 'gridatlas', version: pkg.version, description: pkg.description }, allRoutes: () => routeTable }));
+  const ops = mountRoutes(new Router(), routeTable, passThrough);
+
   // Tiles first: they are most of the requests, and every router before them costs each one a path match.
   for (const router of [
     createTiles(deps).router,
     meta,
+    ops,
     systemsRouter(services.systems, config.bodyLimitBytes),
     gridsRouter(services.systems, services.grids, config.bodyLimitBytes, (key) => services.addresses.registerCounts(key)),
     pointRouter(db.knex, services.addresses),

@@ -4,6 +4,7 @@ import { ChangeBus } from './db/changes';
 import { openDatabase } from './db/engine';
 import { loadDemoCityIfEmpty } from './db/seed';
 import { createLogger } from './logger';
+import { watchPool } from './ops/metrics';
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -11,6 +12,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   logger.info({ engine: db.engine, postgis: db.capabilities.postgisVersion, dataDir: db.engine === 'embedded' ? config.dataDir : undefined }, 'database ready');
+  watchPool(db.engine, db.knex);
   const changes = new ChangeBus(db);
   await changes.start();
   const services = createServices({ db, changes, logger });
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     server.close();
+    services.partition.stop();
     await changes.stop();
     await db.close();
     process.exit(0);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { AppError, notFound } from '../errors';
 import type { Logger } from '../logger';
+import { recordJob, setJobQueueDepth } from '../ops/metrics';
 
 export interface Job {
   id: string;
@@ -38,6 +39,13 @@ const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOS
 
 /** Background jobs run in this process; their state lives in the database. */
 export function createJobs(knex: Knex, logger: Logger) {
+  // This process's jobs, for the queue-depth gauge (issue #16).
+  const depth = { queued: 0, running: 0 };
+  const moved = (from: keyof typeof depth | null, to: keyof typeof depth | null) => {
+    if (from) depth[from]--;
+    if (to) depth[to]++;
+    setJobQueueDepth(depth);
+  };
   return {
     /** Jobs left running by a stopped process can never finish: mark them failed at start-up. */
     async failInterrupted(): Promise<void> {
@@ -68,7 +76,10 @@ export function createJobs(knex: Knex, logger: Logger) {
     async start(kind: string, system: string | null, run: (ctx: JobContext) => Promise<unknown>): Promise<string> {
       const id = randomUUID();
       await knex('jobs').insert({ id, kind, system, status: 'queued' });
+      moved(null, 'queued');
       setImmediate(async () => {
+        const started = performance.now();
+        let outcome: 'done' | 'failed' = 'failed';
         let last = 0;
         const ctx: JobContext = {
           async progress(fraction, message) {
@@ -79,9 +90,11 @@ export function createJobs(knex: Knex, logger: Logger) {
           },
         };
         try {
+          moved('queued', 'running');
           await knex('jobs').where({ id }).update({ status: 'running' });
           const result = await run(ctx);
           await knex('jobs').where({ id }).update({ status: 'done', progress: 1, result: JSON.stringify(result ?? null), finished_at: knex.fn.now() });
+          outcome = 'done';
         } catch (err) {
           const error =
             err instanceof AppError ? { code: err.code, message: err.message } : { code: 'job_failed', message: `the job failed: ${(err as Error).message}` };
@@ -90,6 +103,9 @@ export function createJobs(knex: Knex, logger: Logger) {
             .where({ id })
             .update({ status: 'failed', error: JSON.stringify(error), finished_at: knex.fn.now() })
             .catch(() => undefined);
+        } finally {
+          moved('running', null);
+          recordJob(kind, (performance.now() - started) / 1000, outcome);
         }
       });
       return id;

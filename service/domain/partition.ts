@@ -14,6 +14,7 @@ import {
   type PartitionReport,
 } from '../geometry/partition/index';
 import type { Logger } from '../logger';
+import { timed } from '../ops/metrics';
 import type { SingleRun } from '../ops/single-run';
 import { featuresOf, type GridService } from './grids';
 import type { JobContext, Jobs } from './jobs';
@@ -168,7 +169,7 @@ export function createPartitionService(deps: {
     const started = performance.now();
     const current = await gridsFor(system, request.parent);
     const all = request.proposal === undefined ? current : applyProposal(system, current, request.proposal);
-    const report = await validateInSteps(system, all, request.parent ?? null, request.options, ctx);
+    const report = await timed('partition_validate', () => validateInSteps(system, all, request.parent ?? null, request.options, ctx));
     const duration = performance.now() - started;
     if (request.proposal !== undefined) return { ...report, dryRun: true, fixes: fixesFor(system, all, report, 0) } as PartitionReport;
     return store(system, request.parent ?? null, report, duration, all);
@@ -272,7 +273,7 @@ export function createPartitionService(deps: {
     const won = await singleRun.claim(events.flatMap((e) => (e.id ? [`recheck:${e.id}`] : [])));
     const mine = events.filter((e) => !e.id || won.has(`recheck:${e.id}`));
     if (mine.length === 0) return;
-    await singleRun.exclusive(`partition-report:${key}`, () => recheck(key, mine));
+    await singleRun.exclusive(`partition-report:${key}`, () => timed('partition_recheck', () => recheck(key, mine)));
     logger.debug({ system: key, changes: mine.length }, 'report re-checked');
   }
 

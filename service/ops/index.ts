@@ -8,6 +8,7 @@ import type { ApiInfo } from './openapi';
 export { openApiDocument, missingRoutes, type ApiInfo, type OpenApiDocument } from './openapi';
 export { httpMetrics, recordJob, recordTileCache, setJobQueueDepth, timed, watchPool, registry } from './metrics';
 export { healthRoutes } from './health-routes';
+export { createSingleRun, type SingleRun } from './single-run';
 
 
 /**
