@@ -52,6 +52,7 @@ interface Result {
   errors: number;
   non2xx: number;
   timeouts: number;
+  statusCodeStats?: Record<string, { count: number }>;
 }
 
 /** autocannon in its own process, so load generation does not share the service's event loop. */
@@ -103,7 +104,8 @@ async function main(): Promise<void> {
     process.stderr.write(`service ready on ${engine} with the demo city in ${Math.round(performance.now() - started)} ms\n`);
     const system = await (await fetch(`${service.base}/api/systems/governance`)).json();
     const bbox = system.bbox as [number, number, number, number];
-    const validated = await fetch(`${service.base}/api/systems/governance/validate?mode=sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    // No body: a body would be a proposal to validate as a dry run, and no report would be stored.
+    const validated = await fetch(`${service.base}/api/systems/governance/validate?mode=sync`, { method: 'POST' });
     if (!validated.ok) throw new Error(`validate answered ${validated.status}`);
 
     const tiles = [12, 13, 14, 15].flatMap((z) => tilesCovering(bbox, z).map((t) => `/tiles/grids.governance/${t.z}/${t.x}/${t.y}.mvt`));
@@ -130,6 +132,16 @@ async function main(): Promise<void> {
       const r = results[i]!;
       console.log(`| ${k} | ${conns} | ${groups[k as keyof typeof groups].length} | ${Math.round(r.requests.average)} | ${r.latency.p50} | ${r.latency.p99} | ${r.errors + r.non2xx + r.timeouts} |`);
     });
+    // What the errors were: statuses other than 2xx/304, connection errors and timeouts.
+    split.forEach(([k], i) => {
+      const r = results[i]!;
+      const odd = Object.entries(r.statusCodeStats ?? {}).filter(([code]) => !/^(2\d\d|304)$/.test(code));
+      if (odd.length || r.errors || r.timeouts) console.log(`${k}: statuses ${JSON.stringify(Object.fromEntries(odd.map(([c, v]) => [c, v.count])))}, errors ${r.errors}, timeouts ${r.timeouts}`);
+    });
+    for (const [k, paths] of Object.entries(groups)) {
+      const res = await fetch(service.base + paths[0]!);
+      if (!res.ok) console.log(`${k}: ${paths[0]} answers ${res.status} ${(await res.text()).slice(0, 300)}`);
+    }
   } finally {
     service.child.kill('SIGTERM');
     await new Promise((r) => service.child.once('exit', r));
