@@ -22,6 +22,26 @@ describe.each(engines())('single run of shared work on %s PostGIS', (engine) => 
     expect([...(await b.claim(['k2', 'k3']))]).toEqual(['k3']);
     expect(await a.claim(['k1', 'k3'])).toEqual(new Set());
   });
+
+  it('runs work under one key one at a time, and takes over a lease its holder left', async () => {
+    const a = createSingleRun(db, 'process-a');
+    const b = createSingleRun(db, 'process-b');
+    const log: string[] = [];
+    const step = (who: string) => async () => {
+      log.push(`${who} in`);
+      await new Promise((r) => setTimeout(r, 100));
+      log.push(`${who} out`);
+      return who;
+    };
+    expect(await Promise.all([a.exclusive('report:x', step('a')), b.exclusive('report:x', step('b'))])).toEqual(['a', 'b']);
+    if (engine === 'server') {
+      expect(log).toEqual(['a in', 'a out', 'b in', 'b out']);
+      // A process that stopped inside its work left its lease a minute ago: the next one takes it.
+      await db.knex('work_claims').insert({ key: 'lease:report:y', claimed_by: 'gone', claimed_at: db.knex.raw(`now() - interval '61 seconds'`) });
+      expect(await b.exclusive('report:y', async () => 'taken')).toBe('taken');
+    }
+    expect(await db.knex('work_claims').where('key', 'like', 'lease:%').count({ n: '*' }).first()).toEqual({ n: 0 });
+  });
 });
 
 interface Instance {

@@ -38,12 +38,22 @@ export async function purgeClaims(knex: Knex, olderThanHours: number): Promise<v
 }
 
 /**
- * Runs `work` while a transaction-scoped advisory lock named by `key` is held (server only: it needs one
- * connection for the lock and others for the work). Released on commit, or when the connection dies.
+ * Takes the lease `key` for `holder` if no one holds it or its holder's lease is older than `seconds` (the
+ * holder stopped): a lock that holds no connection while the work runs, so it cannot starve the pool.
  */
-export async function withAdvisoryLock<T>(knex: Knex, key: string, work: () => Promise<T>): Promise<T> {
-  return knex.transaction(async (trx) => {
-    await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [key]);
-    return work();
-  });
+export async function takeLease(knex: Knex, key: string, holder: string, seconds: number): Promise<boolean> {
+  const rows = (
+    await knex.raw(
+      `insert into work_claims (key, claimed_by) values (?, ?)
+       on conflict (key) do update set claimed_by = excluded.claimed_by, claimed_at = now()
+       where work_claims.claimed_at < now() - make_interval(secs => ?)
+       returning key`,
+      [key, holder, seconds],
+    )
+  ).rows;
+  return rows.length > 0;
+}
+
+export async function releaseLease(knex: Knex, key: string, holder: string): Promise<void> {
+  await knex.raw('delete from work_claims where key = ? and claimed_by = ?', [key, holder]);
 }
