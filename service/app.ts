@@ -39,7 +39,7 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   // Grid changes re-assign the addresses they can move, in the same transaction (issue #5).
   const addresses = createAddressService(db.knex, changes);
   const grids = createGridService(db.knex, systems, changes, [addresses.onGridChange]);
-  const jobs = createJobs(db.knex, logger);
+  const jobs = createJobs(db.knex, logger, changes.origin);
   const singleRun = createSingleRun(db, changes.origin);
   const partition = createPartitionService({ knex: db.knex, systems, grids, jobs, changes, logger, singleRun });
   return { systems, grids, addresses, jobs, partition };

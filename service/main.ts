@@ -4,6 +4,7 @@ import { ChangeBus } from './db/changes';
 import { openDatabase } from './db/engine';
 import { loadDemoCityIfEmpty } from './db/seed';
 import { createLogger } from './logger';
+import { startHeartbeat } from './ops/heartbeat';
 import { watchPool } from './ops/metrics';
 
 async function main(): Promise<void> {
@@ -16,6 +17,8 @@ async function main(): Promise<void> {
   const changes = new ChangeBus(db);
   await changes.start();
   const services = createServices({ db, changes, logger });
+  // Beating before failing interrupted jobs: processes sharing the database see each other (issue #16).
+  const stopHeartbeat = await startHeartbeat(db.knex, changes.origin, (err) => logger.error({ err: err.message }, 'heartbeat failed'));
   await services.jobs.failInterrupted();
   if (config.demoCity === 'auto') {
     const loaded = await loadDemoCityIfEmpty(db, services);
@@ -37,6 +40,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     server.close();
     services.partition.stop();
+    await stopHeartbeat();
     await changes.stop();
     await db.close();
     process.exit(0);

@@ -35,10 +35,16 @@ interface JobRow {
   finished_at: Date | string | null;
 }
 
+/** A process whose heartbeat is older than this has stopped (it beats every 10 s). */
+export const PROCESS_STALE_SECONDS = 30;
+
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
 
-/** Background jobs run in this process; their state lives in the database. */
-export function createJobs(knex: Knex, logger: Logger) {
+/**
+ * Background jobs run in this process; their state lives in the database. `owner` names this process (its
+ * change-bus origin), whose heartbeat (service/ops/heartbeat.ts) says it is alive.
+ */
+export function createJobs(knex: Knex, logger: Logger, owner: string | null = null) {
   // This process's jobs, for the queue-depth gauge (issue #16).
   const depth = { queued: 0, running: 0 };
   const moved = (from: keyof typeof depth | null, to: keyof typeof depth | null) => {
@@ -47,10 +53,17 @@ export function createJobs(knex: Knex, logger: Logger) {
     setJobQueueDepth(depth);
   };
   return {
-    /** Jobs left running by a stopped process can never finish: mark them failed at start-up. */
+    /**
+     * Jobs left running by a stopped process can never finish: mark them failed at start-up. Jobs of
+     * another process whose heartbeat is fresh are still running there (issue #16).
+     */
     async failInterrupted(): Promise<void> {
       await knex('jobs')
         .whereIn('status', ['queued', 'running'])
+        .whereRaw(
+          `(owner is null or not exists (select 1 from work_claims w where w.key = 'process:' || jobs.owner and w.claimed_at > now() - make_interval(secs => ?)))`,
+          [PROCESS_STALE_SECONDS],
+        )
         .update({ status: 'failed', error: JSON.stringify({ code: 'job_interrupted', message: 'the service stopped while this job ran; start it again' }), finished_at: knex.fn.now() });
     },
 
@@ -75,7 +88,7 @@ export function createJobs(knex: Knex, logger: Logger) {
     /** Starts `run` after the current request; returns the job id at once. */
     async start(kind: string, system: string | null, run: (ctx: JobContext) => Promise<unknown>): Promise<string> {
       const id = randomUUID();
-      await knex('jobs').insert({ id, kind, system, status: 'queued' });
+      await knex('jobs').insert({ id, kind, system, status: 'queued', owner });
       moved(null, 'queued');
       setImmediate(async () => {
         const started = performance.now();

@@ -6,6 +6,10 @@ import type { Logger } from '../logger';
 import { engines, openTestDatabase } from '../test/db';
 import { smallCity, smallSystem } from '../test/fixtures';
 import { withDatabase } from '../test/global-setup';
+import { randomUUID } from 'node:crypto';
+import { createJobs } from '../domain/jobs';
+import { createLogger } from '../logger';
+import { startHeartbeat } from './heartbeat';
 import { createSingleRun } from './single-run';
 
 describe.each(engines())('single run of shared work on %s PostGIS', (engine) => {
@@ -41,6 +45,25 @@ describe.each(engines())('single run of shared work on %s PostGIS', (engine) => 
       expect(await b.exclusive('report:y', async () => 'taken')).toBe('taken');
     }
     expect(await db.knex('work_claims').where('key', 'like', 'lease:%').count({ n: '*' }).first()).toEqual({ n: 0 });
+  });
+
+  it('fails at start-up only the jobs of processes whose heartbeat stopped', async () => {
+    const logger = createLogger('silent');
+    const stopA = await startHeartbeat(db.knex, 'proc-a', (err) => {
+      throw err;
+    });
+    const ids = { alive: randomUUID(), dead: randomUUID(), old: randomUUID() };
+    await db.knex('jobs').insert([
+      { id: ids.alive, kind: 'validate', status: 'running', owner: 'proc-a' },
+      { id: ids.dead, kind: 'validate', status: 'running', owner: 'proc-gone' },
+      { id: ids.old, kind: 'validate', status: 'queued', owner: null },
+    ]);
+    const statuses = async () => Object.fromEntries(await Promise.all(Object.entries(ids).map(async ([k, id]) => [k, (await db.knex('jobs').where({ id }).first('status')).status])));
+    await createJobs(db.knex, logger, 'proc-b').failInterrupted();
+    expect(await statuses()).toEqual({ alive: 'running', dead: 'failed', old: 'failed' });
+    await stopA();
+    await createJobs(db.knex, logger, 'proc-c').failInterrupted();
+    expect((await statuses()).alive).toBe('failed');
   });
 });
 

@@ -57,3 +57,11 @@ export async function takeLease(knex: Knex, key: string, holder: string, seconds
 export async function releaseLease(knex: Knex, key: string, holder: string): Promise<void> {
   await knex.raw('delete from work_claims where key = ? and claimed_by = ?', [key, holder]);
 }
+
+export async function beat(knex: Knex, owner: string): Promise<void> {
+  await knex.raw(`insert into work_claims (key, claimed_by) values (?, ?) on conflict (key) do update set claimed_at = now()`, [`process:${owner}`, owner]);
+}
+
+export async function clearBeat(knex: Knex, owner: string): Promise<void> {
+  await knex.raw('delete from work_claims where key = ?', [`process:${owner}`]);
+}
