@@ -75,7 +75,8 @@ describe('backup and restore round trip', () => {
     }
     // Never over a live directory.
     await expect(restoreEmbedded(file, dataDir)).rejects.toThrow(/not empty/);
-  });
+    // Two script processes each open PGlite with PostGIS: ~20 s on a quiet machine, minutes on a busy one.
+  }, 300_000);
 
   it.runIf(engines().includes('server'))('server: pg_dump restores into an empty database, identical', async () => {
     const live = await openTestDatabase('server');
@@ -102,5 +103,5 @@ describe('backup and restore round trip', () => {
       await admin.raw(`drop database if exists ${target} with (force)`);
       await admin.destroy();
     }
-  });
+  }, 300_000);
 });
