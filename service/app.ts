@@ -10,6 +10,7 @@ import { createGridQueries, createGridService, gridRoutes } from './grids';
 import { accessLog, errorMiddleware } from './http/middleware';
 import { mountRoutes, type Authorizer, type RouteDef } from './http/route';
 import { createJobQueries, createJobs, jobRoutes } from './jobs';
+import { createSingleRun, httpMetrics, opsRoutes } from './ops';
 import type { Logger } from './logger';
 import { createPartitionQueries, createPartitionService, partitionRoutes } from './partition';
 import { createPointQueries, lookupPoint, pointRoutes } from './point';
@@ -46,8 +47,10 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
     changes,
     hooks: [addresses.onGridChange],
   });
-  const jobs = createJobs(createJobQueries(knex), logger);
-  const partition = createPartitionService({ store: createPartitionQueries(knex), systems, grids, jobs, changes, logger });
+  const jobs = createJobs(createJobQueries(knex), logger, changes.origin);
+  // With several processes on one database, each change is re-checked once (issue #16).
+  const singleRun = createSingleRun(db, changes.origin);
+  const partition = createPartitionService({ store: createPartitionQueries(knex), systems, grids, jobs, changes, logger, singleRun });
   const pointStore = createPointQueries(knex);
   const point = { lookup: async (lon: number, lat: number) => lookupPoint(pointStore, await systemStore().list(), lon, lat) };
   return { systems, grids, addresses, jobs, partition, point };
@@ -57,12 +60,14 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
 const letThrough: Authorizer = () => (_ctx, next) => next();
 
 /** Builds the application without listening; tests drive `app.callback()`, only main.ts listens. */
-export function createApp(deps: AppDeps & { services?: Services; authorize?: Authorizer }): Koa {
+export function createApp(deps: AppDeps & { services?: Services; authorize?: Authorizer }): Koa & { routeTable: readonly RouteDef[] } {
   const { config, db, logger } = deps;
   const services = deps.services ?? createServices(deps);
   const authorize = deps.authorize ?? letThrough;
   const app = new Koa();
   app.proxy = true;
+  // Outermost, so the status it records is the one sent (issue #16).
+  app.use(httpMetrics());
   app.use(errorMiddleware(logger));
   app.use(accessLog(logger));
 
@@ -101,8 +106,11 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
     addressRoutes(addresses, config.bodyLimitBytes),
     partitionRoutes(services.partition, config.bodyLimitBytes),
     jobRoutes(services.jobs),
+    opsRoutes({ db, info: { title: 'gridatlas', version: pkg.version, description: pkg.description }, allRoutes: () => routeTable }),
     webRoutes(),
   ];
+  // The whole route table: the OpenAPI document and the role × route matrix are generated from it.
+  const routeTable: RouteDef[] = features.flat();
   for (const routes of features) {
     const router = mountRoutes(new Router(), routes, authorize);
     app.use(router.routes());
@@ -111,5 +119,5 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
   app.use((ctx) => {
     throw notFound('route_not_found', `no route for ${ctx.method} ${ctx.path}`);
   });
-  return app;
+  return Object.assign(app, { routeTable });
 }

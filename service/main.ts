@@ -4,6 +4,7 @@ import { ChangeBus } from './db/changes';
 import { openDatabase } from './db/engine';
 import { loadDemoCityIfEmpty } from './demo/seed';
 import { createLogger } from './logger';
+import { startHeartbeat, watchPool } from './ops';
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -11,9 +12,12 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   logger.info({ engine: db.engine, postgis: db.capabilities.postgisVersion, dataDir: db.engine === 'embedded' ? config.dataDir : undefined }, 'database ready');
+  watchPool(db.engine, db.knex);
   const changes = new ChangeBus(db);
   await changes.start();
   const services = createServices({ db, changes, logger });
+  // Beating before failing interrupted jobs: processes sharing the database see each other (issue #16).
+  const stopHeartbeat = await startHeartbeat(db.knex, changes.origin, (err) => logger.error({ err: err.message }, 'heartbeat failed'));
   await services.jobs.failInterrupted();
   if (config.demoCity === 'auto') {
     const loaded = await loadDemoCityIfEmpty(services);
@@ -34,6 +38,8 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     server.close();
+    services.partition.stop();
+    await stopHeartbeat();
     await changes.stop();
     await db.close();
     process.exit(0);

@@ -14,6 +14,8 @@ export interface ChangeEvent {
   bbox: [number, number, number, number] | null;
   /** The process that made the change, so it does not apply its own change twice. */
   origin: string;
+  /** Unique per change, the same in every process that hears it: work it causes is claimed by it (issue #16). */
+  id?: string;
 }
 
 const CHANNEL = 'gridatlas_changes';
@@ -27,6 +29,7 @@ const MAX_PAYLOAD = 7900;
 export class ChangeBus {
   readonly origin = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   private readonly emitter = new EventEmitter();
+  private seq = 0;
   private unlisten: (() => Promise<void>) | null = null;
 
   constructor(private readonly db: Database) {
@@ -55,9 +58,9 @@ export class ChangeBus {
    * Announces a change made in `trx`. Local listeners hear it after the transaction commits; other
    * processes hear it through NOTIFY, which PostgreSQL also delivers only on commit.
    */
-  async publish(q: Queryable, event: Omit<ChangeEvent, 'origin'>): Promise<void> {
+  async publish(q: Queryable, event: Omit<ChangeEvent, 'origin' | 'id'>): Promise<void> {
     const trx = knexOf(q);
-    const full: ChangeEvent = { ...event, origin: this.origin };
+    const full: ChangeEvent = { ...event, origin: this.origin, id: `${this.origin}:${++this.seq}` };
     let payload = JSON.stringify(full);
     if (payload.length > MAX_PAYLOAD) payload = JSON.stringify({ ...full, codes: [], bbox: null });
     if (this.db.engine === 'server') await trx.raw('select pg_notify(?, ?)', [CHANNEL, payload]);

@@ -20,13 +20,15 @@ const MAX_DECIMALS = 15;
 
 /**
  * Writes a DBF table: numbers as N, booleans as L, everything else as C text (nested objects and arrays as
- * JSON). Text is encoded in `encoding` and measured in encoded bytes; values longer than 254 bytes are cut
- * at a character boundary. null, undefined and '' are written blank (and read back as null).
+ * JSON). Text is encoded in `encoding` and measured in encoded bytes; a value longer than 254 bytes is an
+ * error, never cut (issue #16: a silent cut loses data). null, undefined and '' are written blank (and read
+ * back as null).
  * @param properties one property object per record
  * @param encoding 'utf-8' or 'gbk'; GBK cannot hold every Unicode character and writes '?' for those
  * @param date the "last updated" date of the header
  * @returns the .dbf bytes; field names are those of `dbfFieldNames`
- * @throws {FormatError} dbf_too_many_fields beyond 255 distinct property keys
+ * @throws {FormatError} dbf_too_many_fields beyond 255 distinct property keys; dbf_value_too_long for a text
+ *   value over 254 bytes, with the record index, property key and byte length in `details`
  * @example writeDbf([{ 名称: '东城网格', 户数: 320 }], 'gbk', new Date()) // a table with fields 名称 (C 8) and 户数 (N 3)
  */
 export function writeDbf(properties: GeoJsonProperties[], encoding: DbfEncoding, date: Date): Buffer {
@@ -114,12 +116,19 @@ function describeColumn(key: string, values: unknown[], encoding: DbfEncoding): 
     return { key, type: 'N', length, decimals };
   }
   let length = 1;
-  for (const value of values) {
+  values.forEach((value, record) => {
     const text = cellText(value);
-    if (text === null) continue;
+    if (text === null) return;
     const size = byteLength(text, encoding);
-    length = Math.max(length, size <= MAX_TEXT_BYTES ? size : byteLength(truncateText(text, MAX_TEXT_BYTES, encoding), encoding));
-  }
+    if (size > MAX_TEXT_BYTES) {
+      throw new FormatError(
+        'dbf_value_too_long',
+        `record ${record}, field "${key}": ${size} bytes in ${encoding}, but a DBF text field holds at most ${MAX_TEXT_BYTES}`,
+        { record, field: key, bytes: size },
+      );
+    }
+    length = Math.max(length, size);
+  });
   return { key, type: 'C', length, decimals: 0 };
 }
 
@@ -137,8 +146,7 @@ function writeCell(out: Buffer, at: number, column: Column, value: unknown, enco
     case 'C': {
       const text = cellText(value);
       if (text === null) return;
-      const encoded = iconv.encode(text, encoding);
-      (encoded.length <= column.length ? encoded : iconv.encode(truncateText(text, column.length, encoding), encoding)).copy(out, at);
+      iconv.encode(text, encoding).copy(out, at);
     }
   }
 }

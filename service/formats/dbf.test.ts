@@ -110,13 +110,17 @@ describe('readDbf', () => {
 describe('writeDbf', () => {
   const date = new Date(Date.UTC(2024, 4, 1));
 
-  it('measures text in encoded bytes and cuts values over 254 bytes at a character boundary', () => {
-    const long = '网'.repeat(200); // 600 bytes in UTF-8, 400 in GBK
+  it('measures text in encoded bytes and refuses a value over 254 bytes instead of cutting it (issue #16)', () => {
+    // 254 bytes fit exactly: 84 × 3 + 2 in UTF-8, 127 × 2 in GBK.
+    const fits = { 'utf-8': '网'.repeat(84) + 'ab', gbk: '网'.repeat(127) };
     for (const encoding of ['utf-8', 'gbk'] as const) {
-      const bytes = writeDbf([{ name: long }, { name: 'ab' }], encoding, date);
-      expect(bytes[32 + 16]).toBe(encoding === 'utf-8' ? 252 : 254);
-      const [first] = readDbf(bytes, encoding, 'x.dbf').records;
-      expect(first!.name).toBe('网'.repeat(encoding === 'utf-8' ? 84 : 127));
+      const bytes = writeDbf([{ name: 'ab' }, { name: fits[encoding] }], encoding, date);
+      expect(bytes[32 + 16]).toBe(254);
+      expect(readDbf(bytes, encoding, 'x.dbf').records[1]!.name).toBe(fits[encoding]);
+      const long = fits[encoding] + '网'; // 257 or 256 bytes
+      expect(() => writeDbf([{ name: 'ab' }, { name: long }], encoding, date)).toThrow(
+        expect.objectContaining({ code: 'dbf_value_too_long', details: { record: 1, field: 'name', bytes: encoding === 'utf-8' ? 257 : 256 } }),
+      );
     }
   });
 

@@ -16,16 +16,20 @@ export type FormatErrorCode =
   | 'shapefile_unsupported_encoding'
   | 'dbf_invalid'
   | 'dbf_too_many_fields'
+  | 'dbf_value_too_long'
   | 'csv_unterminated_quote'
   | 'csv_row_length';
 
 /** A file format problem: an upload that cannot be parsed, or data that cannot be written in the format. */
 export class FormatError extends Error {
   readonly code: FormatErrorCode;
+  /** Where in the data, for callers that can name it better (e.g. a record's grid code). */
+  readonly details: { record?: number; field?: string; bytes?: number } | undefined;
 
-  constructor(code: FormatErrorCode, message: string) {
+  constructor(code: FormatErrorCode, message: string, details?: { record?: number; field?: string; bytes?: number }) {
     super(message);
     this.name = 'FormatError';
     this.code = code;
+    this.details = details;
   }
 }

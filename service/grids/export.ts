@@ -1,5 +1,7 @@
 import type { Feature, FeatureCollection, MultiPolygon, Polygon } from 'geojson';
+import { unprocessable } from '../errors';
 import { toCsv } from '../formats/csv';
+import { FormatError } from '../formats/errors';
 import { writeXlsx } from '../formats/xlsx';
 import { writeShapefileZip } from '../formats/shapefile';
 import { gridToFeature } from './features';
@@ -96,8 +98,20 @@ export function shapefileFeatures(grids: Grid[]): FeatureCollection<Polygon | Mu
   return { type: 'FeatureCollection', features };
 }
 
+/** @throws {AppError} 422 dbf_value_too_long naming the grid and field whose text a DBF cannot hold. */
 export async function exportShapefile(system: GridSystem, grids: Grid[], encoding: 'utf-8' | 'gbk'): Promise<Buffer> {
-  return writeShapefileZip(shapefileFeatures(grids), { name: system.key, encoding });
+  try {
+    return await writeShapefileZip(shapefileFeatures(grids), { name: system.key, encoding });
+  } catch (err) {
+    if (!(err instanceof FormatError) || err.code !== 'dbf_value_too_long') throw err;
+    const { record, field, bytes } = err.details ?? {};
+    const code = record === undefined ? undefined : grids[record]?.code;
+    throw unprocessable(
+      'dbf_value_too_long',
+      `grid ${code} of system ${system.key}: field "${field}" is ${bytes} bytes in ${encoding}, more than a shapefile's DBF text field holds (254); shorten it or export GeoJSON, which holds it whole`,
+      { grid: code, field, bytes, maxBytes: 254 },
+    );
+  }
 }
 
 export function exportGeoJson(system: GridSystem, grids: Grid[]): FeatureCollection & { system: GridSystem } {

@@ -1,7 +1,7 @@
 import type { Feature, MultiPolygon, Polygon, Position } from 'geojson';
-import type { GridWrite } from '../kernel/types';
+import { badRequest } from '../errors';
+import type { GeometryIssue, GridSystem, GridWrite, Level, Person } from '../kernel/types';
 import { checkCode } from '../systems';
-import type { GeometryIssue, GridSystem, Level, Person } from '../kernel/types';
 
 /** One problem with one input feature; an import lists every one, not just the first. */
 export interface FeatureError {
@@ -276,4 +276,60 @@ export function normaliseGeometry(
     out.push(polygon);
   }
   return { geometry: { type: 'MultiPolygon', coordinates: out }, issues };
+}
+
+/**
+ * Fields of a grid that PATCH also accepts at the top level of the body, as documented aliases of
+ * `properties.<name>` (issue #16: a flat `{"name": …}` was silently ignored). `type` is not among them: at the
+ * top level it is GeoJSON's `"Feature"`; the grid's type goes in `properties.type`.
+ */
+export const PATCH_FLAT_FIELDS = ['code', 'name', 'level', 'parent', 'valid_from', 'valid_to', 'people'] as const;
+
+/** Members a PATCH body may carry besides the flat fields: GeoJSON's own, and the expected version. */
+const PATCH_MEMBERS = new Set(['type', 'id', 'bbox', 'properties', 'geometry', 'version']);
+
+export interface PatchInput {
+  properties: Record<string, unknown>;
+  geometry: unknown;
+  version: number | undefined;
+}
+
+/**
+ * Reads a PATCH body: a GeoJSON Feature (or part of one) whose flat grid fields are moved into
+ * `properties`. An unknown top-level field, a field given both flat and in `properties`, or a feature `id`
+ * other than the grid's code is a 400 naming the field, never ignored.
+ */
+export function readPatchBody(body: unknown, code: string): PatchInput {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('invalid_request', 'expected an object with properties and/or geometry');
+  const b = body as Record<string, unknown>;
+  const flat = new Set<string>(PATCH_FLAT_FIELDS);
+  const unknown = Object.keys(b).filter((k) => !PATCH_MEMBERS.has(k) && !flat.has(k));
+  if (unknown.length > 0) {
+    throw badRequest(
+      'unknown_field',
+      `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; a grid's own attributes go in properties, and the top level accepts ${[...PATCH_MEMBERS, ...flat].join(', ')}`,
+      unknown.map((field) => ({ field, message: 'unknown field' })),
+    );
+  }
+  if (b.type !== undefined && b.type !== 'Feature') {
+    throw badRequest('invalid_request', `type: at the top level it is GeoJSON's "Feature", not "${String(b.type)}"; the grid's type goes in properties.type`, [{ field: 'type', message: 'expected "Feature"' }]);
+  }
+  if (b.properties !== undefined && (b.properties === null || typeof b.properties !== 'object' || Array.isArray(b.properties))) {
+    throw badRequest('invalid_request', 'properties: expected an object', [{ field: 'properties', message: 'expected an object' }]);
+  }
+  if (b.id !== undefined && String(b.id) !== code) {
+    throw badRequest('invalid_request', `id "${String(b.id)}" differs from the code in the URL "${code}"; rename with properties.code`, [{ field: 'id', message: 'differs from the URL' }]);
+  }
+  if (b.version !== undefined && (typeof b.version !== 'number' || !Number.isInteger(b.version))) {
+    throw badRequest('invalid_request', 'version: expected an integer', [{ field: 'version', message: 'expected an integer' }]);
+  }
+  const properties = { ...((b.properties as Record<string, unknown> | undefined) ?? {}) };
+  for (const field of PATCH_FLAT_FIELDS) {
+    if (b[field] === undefined) continue;
+    if (properties[field] !== undefined) {
+      throw badRequest('invalid_request', `${field} is given both at the top level and in properties; give it once`, [{ field, message: 'given twice' }]);
+    }
+    properties[field] = b[field];
+  }
+  return { properties, geometry: b.geometry, version: b.version as number | undefined };
 }

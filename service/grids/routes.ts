@@ -154,9 +154,11 @@ export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit
           ctx.set('Content-Disposition', `attachment; filename="${fileBase}.geojson"`);
           ctx.body = exportGeoJson(system, all);
         } else if (q.format === 'shapefile') {
+          // Written before the headers are set: a 422 (a value the DBF cannot hold) must not arrive as an attachment.
+          const zip = await exportShapefile(system, all, q.encoding);
           ctx.type = 'application/zip';
           ctx.set('Content-Disposition', `attachment; filename="${fileBase}.zip"`);
-          ctx.body = await exportShapefile(system, all, q.encoding);
+          ctx.body = zip;
         } else if (q.format === 'xlsx') {
           ctx.type = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
           ctx.set('Content-Disposition', `attachment; filename="${fileBase}-register.xlsx"`);

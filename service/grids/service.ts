@@ -6,7 +6,7 @@ import { unionBbox, type Bbox, type GeometryIssue, type Grid, type StoredSystem 
 import type { SystemService } from '../systems';
 import { gridToFeature, rejectFeatures } from './features';
 import { importGrids, type ImportOptions, type ImportResult } from './import';
-import { checkStructure, parseGridFeatures } from './input';
+import { checkStructure, parseGridFeatures, readPatchBody } from './input';
 import { renumberChildren, type RenumberResult } from './renumber';
 import type { GridFilter, GridQueries } from './store';
 
@@ -161,15 +161,14 @@ export function createGridService(deps: GridServiceDeps) {
 
   async function patchIn(tx: Tx, system: StoredSystem, code: string, body: unknown, options: { repair: boolean; expectedVersion: number | null }) {
     const current = await requireGrid(store(system, tx), system.key, code);
-    const b = (body ?? {}) as { properties?: Record<string, unknown>; geometry?: unknown; version?: number };
-    if (typeof b !== 'object' || Array.isArray(b)) throw badRequest('invalid_request', 'expected an object with properties and/or geometry');
+    const b = readPatchBody(body, code);
     const merged = {
       ...gridToFeature(current).properties,
       geometry_issues: undefined,
-      ...(b.properties ?? {}),
+      ...b.properties,
     } as Record<string, unknown>;
     const feature = { type: 'Feature', properties: merged, geometry: b.geometry ?? current.geometry };
-    const expectedVersion = options.expectedVersion ?? (typeof b.properties?.version === 'number' ? b.properties.version : null) ?? b.version ?? null;
+    const expectedVersion = options.expectedVersion ?? (typeof b.properties.version === 'number' ? b.properties.version : null) ?? b.version ?? null;
     const geometryChanged = b.geometry !== undefined;
     const parsed = parseOne(system, code, feature);
     return writeIn(tx, system, code, parsed, { repair: options.repair, expectedVersion }, 'patch', geometryChanged ? null : current.geometryIssues);

@@ -13,7 +13,9 @@ import type { Logger } from '../logger';
  */
 export function errorMiddleware(logger: Logger): Middleware {
   return async (ctx, next) => {
-    const requestId = ctx.get('x-request-id') || randomUUID();
+    // A caller's id is kept (to follow a request through a proxy) only if it is short and plain.
+    const given = ctx.get('x-request-id');
+    const requestId = /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     ctx.state.requestId = requestId;
     ctx.set('X-Request-Id', requestId);
     try {
@@ -51,6 +53,7 @@ export function accessLog(logger: Logger): Middleware {
   return async (ctx, next) => {
     const start = performance.now();
     await next();
-    logger.debug({ method: ctx.method, url: ctx.url, status: ctx.status, ms: Math.round(performance.now() - start) }, 'request');
+    const route = typeof ctx._matchedRoute === 'string' ? ctx._matchedRoute : undefined;
+    logger.debug({ requestId: ctx.state.requestId, method: ctx.method, url: ctx.url, route, status: ctx.status, ms: Math.round(performance.now() - start) }, 'request');
   };
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, notFound } from '../errors';
 import type { Logger } from '../logger';
+import { recordJob, setJobQueueDepth } from '../ops';
 import type { JobQueries, JobRow } from './store';
 
 /** A job as the API shows it: the stored row with ISO times. */
@@ -29,12 +30,28 @@ const toJob = (row: JobRow): Job => ({
   finishedAt: iso(row.finished_at),
 });
 
-/** Background jobs run in this process; their state lives in the database. */
-export function createJobs(store: JobQueries, logger: Logger) {
+/** A process whose heartbeat is older than this has stopped (it beats every 10 s). */
+export const PROCESS_STALE_SECONDS = 30;
+
+/**
+ * Background jobs run in this process; their state lives in the database. `owner` names this process (its
+ * change-bus origin), whose heartbeat (service/ops/heartbeat.ts) says it is alive.
+ */
+export function createJobs(store: JobQueries, logger: Logger, owner: string | null = null) {
+  // This process's jobs, for the queue-depth gauge (issue #16).
+  const depth = { queued: 0, running: 0 };
+  const moved = (from: keyof typeof depth | null, to: keyof typeof depth | null) => {
+    if (from) depth[from]--;
+    if (to) depth[to]++;
+    setJobQueueDepth(depth);
+  };
   return {
-    /** Jobs left running by a stopped process can never finish: mark them failed at start-up. */
+    /**
+     * Jobs left running by a stopped process can never finish: mark them failed at start-up. Jobs of
+     * another process whose heartbeat is fresh are still running there (issue #16).
+     */
     async failInterrupted(): Promise<void> {
-      await store.failUnfinished({ code: 'job_interrupted', message: 'the service stopped while this job ran; start it again' });
+      await store.failUnfinished({ code: 'job_interrupted', message: 'the service stopped while this job ran; start it again' }, PROCESS_STALE_SECONDS);
     },
 
     async get(id: string): Promise<Job> {
@@ -47,8 +64,11 @@ export function createJobs(store: JobQueries, logger: Logger) {
     /** Starts `run` after the current request; returns the job id at once. */
     async start(kind: string, system: string | null, run: (ctx: JobContext) => Promise<unknown>): Promise<string> {
       const id = randomUUID();
-      await store.insert(id, kind, system);
+      await store.insert(id, kind, system, owner);
+      moved(null, 'queued');
       setImmediate(async () => {
+        const started = performance.now();
+        let outcome: 'done' | 'failed' = 'failed';
         let last = 0;
         const ctx: JobContext = {
           async progress(fraction, message) {
@@ -59,13 +79,18 @@ export function createJobs(store: JobQueries, logger: Logger) {
           },
         };
         try {
+          moved('queued', 'running');
           await store.update(id, { status: 'running' });
           await store.finish(id, { result: await run(ctx) });
+          outcome = 'done';
         } catch (err) {
           const error =
             err instanceof AppError ? { code: err.code, message: err.message } : { code: 'job_failed', message: `the job failed: ${(err as Error).message}` };
           if (!(err instanceof AppError)) logger.error({ job: id, err: (err as Error).stack }, 'job failed');
           await store.finish(id, { error }).catch(() => undefined);
+        } finally {
+          moved('running', null);
+          recordJob(kind, (performance.now() - started) / 1000, outcome);
         }
       });
       return id;

@@ -24,8 +24,8 @@ export function createJobQueries(db: Queryable) {
       return knex('jobs').where({ id }).first();
     },
 
-    async insert(id: string, kind: string, system: string | null): Promise<void> {
-      await knex('jobs').insert({ id, kind, system, status: 'queued' });
+    async insert(id: string, kind: string, system: string | null, owner: string | null): Promise<void> {
+      await knex('jobs').insert({ id, kind, system, status: 'queued', owner });
     },
 
     async update(id: string, fields: { status?: JobStatus; progress?: number; message?: string | null }): Promise<void> {
@@ -39,9 +39,18 @@ export function createJobQueries(db: Queryable) {
       await knex('jobs').where({ id }).update({ ...fields, finished_at: knex.fn.now() });
     },
 
-    /** Marks unfinished jobs failed with `error`. */
-    async failUnfinished(error: { code: string; message: string }): Promise<void> {
-      await knex('jobs').whereIn('status', ['queued', 'running']).update({ status: 'failed', error: JSON.stringify(error), finished_at: knex.fn.now() });
+    /**
+     * Marks unfinished jobs failed with `error`, except those of a process whose heartbeat is fresher than
+     * `staleSeconds`: they are still running there (issue #16).
+     */
+    async failUnfinished(error: { code: string; message: string }, staleSeconds: number): Promise<void> {
+      await knex('jobs')
+        .whereIn('status', ['queued', 'running'])
+        .whereRaw(
+          `(owner is null or not exists (select 1 from work_claims w where w.key = 'process:' || jobs.owner and w.claimed_at > now() - make_interval(secs => ?)))`,
+          [staleSeconds],
+        )
+        .update({ status: 'failed', error: JSON.stringify(error), finished_at: knex.fn.now() });
     },
   };
 }

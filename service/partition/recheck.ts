@@ -2,6 +2,7 @@ import type { ChangeBus, ChangeEvent } from '../db/changes';
 import { validatePartition, type PartitionReport } from '../geometry/partition/index';
 import type { StoredSystem } from '../kernel/types';
 import type { Logger } from '../logger';
+import { timed, type SingleRun } from '../ops';
 import type { SystemService } from '../systems';
 import { fixesFor, mergeReports, type StoredReport } from './report';
 import type { PartitionQueries } from './store';
@@ -11,8 +12,17 @@ import type { PartitionQueries } from './store';
  * touch — the changed grids' parents and the changed grids as parents — and merge into the latest report.
  * Changes are batched for 20 ms; `settled()` waits for the queue (read-your-writes, tests, shutdown).
  */
-export function startRecheck(deps: { store: PartitionQueries; systems: SystemService; changes: ChangeBus; logger: Logger }) {
-  const { store, systems, changes, logger } = deps;
+export function startRecheck(deps: {
+  store: PartitionQueries;
+  systems: SystemService;
+  changes: ChangeBus;
+  logger: Logger;
+  /** With several processes on one database: each change is re-checked once (issue #16). */
+  singleRun?: SingleRun;
+  /** How long another process waits before taking over a change its maker did not re-check. */
+  takeoverMs?: number;
+}) {
+  const { store, systems, changes, logger, singleRun } = deps;
   const pending = new Map<string, ChangeEvent[]>();
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
@@ -82,8 +92,34 @@ export function startRecheck(deps: { store: PartitionQueries; systems: SystemSer
     return stored;
   }
 
-  const stop = changes.on((event) => {
+  /**
+   * Re-checks the changes this process wins the claim of, under a per-system lock: two processes never both
+   * re-check one change, nor interleave their read-merge-write of one report.
+   */
+  async function recheckOnce(key: string, events: ChangeEvent[]): Promise<void> {
+    if (!singleRun) return recheck(key, events);
+    const won = await singleRun.claim(events.flatMap((e) => (e.id ? [`recheck:${e.id}`] : [])));
+    const mine = events.filter((e) => !e.id || won.has(`recheck:${e.id}`));
+    if (mine.length === 0) return;
+    await singleRun.exclusive(`partition-report:${key}`, () => timed('partition_recheck', () => recheck(key, mine)));
+    logger.debug({ system: key, changes: mine.length }, 'report re-checked');
+  }
+
+  const takeovers = new Set<NodeJS.Timeout>();
+  const unsubscribe = changes.on((event) => {
     if (event.kind !== 'grids' && event.kind !== 'system') return;
+    // The process that made a change re-checks it (its reader then sees its own edit); another process
+    // claims it only after a delay, so it takes over only from a maker that stopped first.
+    if (singleRun && event.origin !== changes.origin) {
+      const t = setTimeout(() => {
+        takeovers.delete(t);
+        running = running.then(() =>
+          recheckOnce(event.system, [event]).catch((err) => logger.error({ system: event.system, err: (err as Error).message }, 'incremental re-check failed')),
+        );
+      }, deps.takeoverMs ?? 2000);
+      takeovers.add(t);
+      return;
+    }
     const list = pending.get(event.system) ?? [];
     list.push(event);
     pending.set(event.system, list);
@@ -94,14 +130,19 @@ export function startRecheck(deps: { store: PartitionQueries; systems: SystemSer
       pending.clear();
       running = running.then(async () => {
         for (const [key, events] of batch) {
-          await recheck(key, events).catch((err) => logger.error({ system: key, err: (err as Error).message }, 'incremental re-check failed'));
+          await recheckOnce(key, events).catch((err) => logger.error({ system: key, err: (err as Error).message }, 'incremental re-check failed'));
         }
       });
     }, 20);
   });
 
   return {
-    stop,
+    /** Stops listening and drops take-overs not yet due (orderly shutdown); the claims stay for another process. */
+    stop(): void {
+      unsubscribe();
+      for (const t of takeovers) clearTimeout(t);
+      takeovers.clear();
+    },
     /** Resolves when queued incremental re-checks have run. */
     async settled(): Promise<void> {
       while (timer || pending.size) await new Promise((r) => setTimeout(r, 10));

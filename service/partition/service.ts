@@ -5,6 +5,7 @@ import type { GridService } from '../grids';
 import type { JobContext, Jobs } from '../jobs';
 import type { StoredSystem } from '../kernel/types';
 import type { Logger } from '../logger';
+import { timed, type SingleRun } from '../ops';
 import type { SystemService } from '../systems';
 import { applyProposal } from './proposal';
 import { startRecheck } from './recheck';
@@ -33,9 +34,13 @@ export function createPartitionService(deps: {
   jobs: Jobs;
   changes: ChangeBus;
   logger: Logger;
+  /** With several processes on one database: each change is re-checked once (issue #16). */
+  singleRun?: SingleRun;
+  /** How long another process waits before taking over a change its maker did not re-check. */
+  takeoverMs?: number;
 }) {
   const { store: queries, systems, grids, jobs, changes, logger } = deps;
-  const recheck = startRecheck({ store: queries, systems, changes, logger });
+  const recheck = startRecheck({ store: queries, systems, changes, logger, singleRun: deps.singleRun, takeoverMs: deps.takeoverMs });
 
   /** The grids a validation needs: the whole system, or a subtree with its chain of ancestors. */
   async function gridsFor(system: StoredSystem, parent: string | undefined): Promise<PartitionGrid[]> {
@@ -91,7 +96,7 @@ export function createPartitionService(deps: {
     const started = performance.now();
     const current = await gridsFor(system, request.parent);
     const all = request.proposal === undefined ? current : applyProposal(system, current, request.proposal);
-    const report = await validateInSteps(system, all, request.parent ?? null, request.options, ctx);
+    const report = await timed('partition_validate', () => validateInSteps(system, all, request.parent ?? null, request.options, ctx));
     const duration = performance.now() - started;
     if (request.proposal !== undefined) return { ...report, dryRun: true, fixes: fixesFor(system, all, report, 0) } as PartitionReport;
     return store(system, request.parent ?? null, report, duration, all);
@@ -100,6 +105,7 @@ export function createPartitionService(deps: {
   return {
     /** Resolves when queued incremental re-checks have run (tests and orderly shutdown). */
     settled: recheck.settled,
+    stop: recheck.stop,
 
     async validate(key: string, request: ValidateRequest): Promise<{ report: StoredReport | PartitionReport } | { job: string }> {
       const system = await systems.require(key);

@@ -3,4 +3,4 @@ export { createSystemService, type SystemService, type SystemSummary } from './s
 export { createSystemQueries, type SystemQueries } from './store';
 export { systemRoutes } from './routes';
 export { checkCode, childCode, readingOrder, segmentFor } from './codes';
-export { CreateSystemSchema, LevelSchema, SystemKey, type CreateSystemInput } from './schema';
+export { CreateSystemSchema, LevelSchema, PatchSystemSchema, SystemKey, type CreateSystemInput } from './schema';

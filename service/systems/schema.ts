@@ -8,7 +8,8 @@ const range = z
 export const LevelSchema = z.object({
   key: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'a level key is lower-case letters, digits, "-" or "_", starting with a letter'),
   name: z.string().min(1).max(100),
-  order: z.number().int().min(1).max(20),
+  /** Position from the top (1 = coarsest); defaults to the level's position in the array (issue #16). */
+  order: z.number().int().min(1).max(20).optional(),
   households: range.optional(),
   children: range.optional(),
   codeSegment: z.object({ length: z.number().int().min(1).max(20), charset: z.enum(['digits', 'letters', 'alnum']) }).optional(),
@@ -18,6 +19,7 @@ const levels = z
   .array(LevelSchema)
   .min(1)
   .max(20)
+  .transform((ls) => ls.map((l, i) => ({ ...l, order: l.order ?? i + 1 })))
   .superRefine((ls, ctx) => {
     const keys = new Set<string>();
     const orders = new Set<number>();

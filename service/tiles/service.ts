@@ -6,6 +6,7 @@ import type { Logger } from '../logger';
 import { TileCache, type ServedTile } from './cache';
 import { TILE_BUFFER, TILE_EXTENT, type TileSource, type TileSourceInfo, type TileSourceProvider } from './source';
 import type { TileCoord } from './tile-math';
+import { recordTileCache } from '../ops';
 
 export type { ServedTile };
 
@@ -65,6 +66,7 @@ export class TileService {
     const key = `${ids.join(',')}/${tile.z}/${tile.x}/${tile.y}`;
     // Only tiles of known sources within their zooms are cached, and stale ones are gone: a hit needs no checks.
     const hit = this.cache.get(key);
+    recordTileCache(hit !== undefined && hit !== null);
     if (hit) return hit;
     const sources = await this.resolve(ids);
     for (const s of sources) {

@@ -1,0 +1,171 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import knexFactory from 'knex';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import type { EngineKind } from '../db/engine';
+import { engines, openTestDatabase } from '../test/db';
+import { cityOrigin, gridFeature, rect, smallCity, smallSystem } from '../test/fixtures';
+import { withDatabase } from '../test/global-setup';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Service {
+  child: ChildProcess;
+  base: string;
+}
+
+/**
+ * The real service as its own process (node + tsx's loader, no wrapper process, so SIGKILL reaches the
+ * service itself), on an ephemeral loopback port read from its "listening" log line.
+ */
+async function startService(env: Record<string, string>): Promise<Service> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL' && k !== 'DATA_DIR'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'service/main.ts'], {
+    cwd: root,
+    env: { ...clean, PORT: '0', HOST: '127.0.0.1', DEMO_CITY: 'off', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const base = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`service did not start in 60 s: ${stderr}`)), 60_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /"message":"gridatlas listening"[^\n]*"url":"http:\/\/localhost:(\d+)\/"|"url":"http:\/\/localhost:(\d+)\/"[^\n]*"message":"gridatlas listening"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(`http://127.0.0.1:${m[1] ?? m[2]}`);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`service exited with ${code}: ${stderr}`)));
+  });
+  return { child, base };
+}
+
+async function api(base: string, method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(base + url, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: res.status, body: await res.json() };
+}
+
+/** A district east of the small city with one street and `n` communities: one import, one transaction. */
+function bigImport(n: number) {
+  const { x, y, d } = cityOrigin;
+  const x0 = x + 3 * d;
+  const cell = d / 100;
+  const side = Math.ceil(Math.sqrt(n));
+  const features = [gridFeature('E', 'district', null, rect(x0, y, x0 + side * cell, y + side * cell)), gridFeature('E01', 'street', 'E', rect(x0, y, x0 + side * cell, y + side * cell))];
+  for (let i = 0; i < n; i++) {
+    const cx = x0 + (i % side) * cell;
+    const cy = y + Math.floor(i / side) * cell;
+    features.push(gridFeature(`E01C${String(i).padStart(5, '0')}`, 'community', 'E01', rect(cx, cy, cx + cell, cy + cell), { households: 300 }));
+  }
+  return JSON.stringify({ type: 'FeatureCollection', features });
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += fs.statSync(path.join(entry.parentPath, entry.name)).size;
+  }
+  return total;
+}
+
+/** Posts the body and resolves with the outcome: an answer, or the error of a connection cut by the kill. */
+function post(base: string, url: string, body: string, uploaded: () => void): Promise<{ status?: number; error?: string }> {
+  return new Promise((resolve) => {
+    const req = http.request(base + url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode }));
+      res.on('error', (err) => resolve({ error: err.message }));
+    });
+    req.on('error', (err) => resolve({ error: err.message }));
+    req.end(body, uploaded);
+  });
+}
+
+async function until(what: string, check: () => Promise<boolean> | boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+// Issue #16 "crash safety": kill -9 in the middle of an import; after a restart nothing is half-written
+// and every earlier record is intact.
+describe.each(engines())('kill -9 during a grid import on %s PostGIS', (engine: EngineKind) => {
+  const children: ChildProcess[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const c of cleanups) await c();
+  });
+
+  it('keeps earlier records and leaves no part of the interrupted import', async () => {
+    let env: Record<string, string>;
+    // Fires once the import's transaction is writing: the embedded data files grow, or the server runs its insert.
+    let writing: () => Promise<boolean>;
+    // Takes the measure `writing` compares against, just before the import is sent.
+    let arm = () => undefined as void;
+    if (engine === 'embedded') {
+      const dataDir = path.join(inject('testRoot'), `crash-${process.pid}`);
+      fs.cpSync(inject('embeddedTemplate'), dataDir, { recursive: true });
+      cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
+      env = { DATA_DIR: dataDir };
+      let baseline = 0;
+      writing = async () => dirBytes(path.join(dataDir, 'base')) > baseline + 256 * 1024;
+      arm = () => void (baseline = dirBytes(path.join(dataDir, 'base')));
+    } else {
+      const db = await openTestDatabase('server');
+      const name = (await db.knex.raw('select current_database() as n')).rows[0].n as string;
+      await db.close().catch(() => undefined);
+      // close() dropped the database: create it again, empty, for the service to migrate.
+      const admin = knexFactory({ client: 'pg', connection: process.env.DATABASE_URL!, pool: { min: 0, max: 1 } });
+      await admin.raw(`create database ${name}`);
+      const watcher = knexFactory({ client: 'pg', connection: withDatabase(process.env.DATABASE_URL!, name), pool: { min: 0, max: 1 } });
+      cleanups.push(async () => {
+        await watcher.destroy();
+        await admin.raw(`drop database if exists ${name} with (force)`);
+        await admin.destroy();
+      });
+      env = { DATABASE_URL: withDatabase(process.env.DATABASE_URL!, name) };
+      writing = async () =>
+        // A transaction of the service that holds a transaction id has written a row.
+        (await watcher.raw(`select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and backend_xid is not null`)).rows[0].n > 0;
+    }
+
+    let service = await startService(env);
+    children.push(service.child);
+    expect((await api(service.base, 'POST', '/api/systems', smallSystem)).status).toBe(201);
+    expect((await api(service.base, 'POST', `/api/systems/${smallSystem.key}/import`, { type: 'FeatureCollection', features: smallCity() })).status).toBe(200);
+    const before = (await api(service.base, 'GET', `/api/systems/${smallSystem.key}/grids`)).body.features;
+    expect(before).toHaveLength(7);
+
+    const body = bigImport(10_000);
+    arm();
+    let uploaded = false;
+    const outcome = post(service.base, `/api/systems/${smallSystem.key}/import`, body, () => (uploaded = true));
+    await until('the import to start writing', async () => uploaded && (await writing()), 30_000);
+    service.child.kill('SIGKILL');
+    const result = await outcome;
+    // The kill landed inside the import: no answer ever came.
+    expect(result.status).toBeUndefined();
+    expect(result.error).toBeTruthy();
+    await new Promise((r) => (service.child.exitCode !== null || service.child.signalCode !== null ? r(null) : service.child.once('exit', r)));
+
+    service = await startService(env);
+    children.push(service.child);
+    const after = (await api(service.base, 'GET', `/api/systems/${smallSystem.key}/grids`)).body.features;
+    expect(after).toEqual(before);
+    expect((await api(service.base, 'GET', `/api/systems/${smallSystem.key}/grids/E`)).status).toBe(404);
+    // The database is whole, not just readable: it takes writes again.
+    expect((await api(service.base, 'PATCH', `/api/systems/${smallSystem.key}/grids/D01A`, { name: '恢复后' })).status).toBe(200);
+    service.child.kill('SIGTERM');
+    await new Promise((r) => service.child.once('exit', r));
+    // Two service start-ups and a 10,000-grid import: ~30 s on a quiet machine, minutes on a busy one.
+  }, 300_000);
+});
