@@ -1,5 +1,6 @@
 import Koa from 'koa';
 import { Router } from '@koa/router';
+import { createBoards } from './boards';
 import type { Config } from './config';
 import type { ChangeBus } from './db/changes';
 import type { Database } from './db/engine';
@@ -12,6 +13,7 @@ import { notFound } from './errors';
 import { gridsRouter } from './http/grids';
 import { addressesRouter } from './http/addresses';
 import { accessLog, errorMiddleware } from './http/middleware';
+import type { Authorizer } from './http/route';
 import { partitionRouter } from './http/partition';
 import { pointRouter } from './http/point';
 import { systemsRouter } from './http/systems';
@@ -25,7 +27,11 @@ export interface AppDeps {
   db: Database;
   changes: ChangeBus;
   logger: Logger;
+  /** Enforces each route's access declaration; until access control lands (issue #10), everyone passes. */
+  authorize?: Authorizer;
 }
+
+const passThrough: Authorizer = () => (_ctx, next) => next();
 
 export type Services = ReturnType<typeof createServices>;
 
@@ -68,6 +74,14 @@ export function createApp(deps: AppDeps & { services?: Services }): Koa {
     pointRouter(db.knex, services.addresses),
     addressesRouter(services.addresses, config.bodyLimitBytes),
     partitionRouter(services.partition, services.jobs, config.bodyLimitBytes),
+    createBoards({
+      systems: services.systems,
+      grids: services.grids,
+      registerCounts: (key) => services.addresses.registerCounts(key),
+      changes: deps.changes,
+      chromiumPath: config.chromiumPath,
+      authorize: deps.authorize ?? passThrough,
+    }).router,
     webRouter(),
   ]) {
     app.use(router.routes());
