@@ -93,7 +93,7 @@ footer { margin-top: 5mm; border-top: 1px solid #ccc; padding-top: 2mm; font-siz
 </style></head>
 <body><main class="sheet">
 <header><div class="kind">${esc(t.board)}</div><h1>${esc(c.grid.name)}</h1><div class="code">${esc(t.code)} ${esc(c.grid.code)} · ${esc(c.system.name)}</div></header>
-<section class="map">${c.map}<div class="legend"><i style="background:#f6c56b"></i>${esc(t.legendFocus)}<i style="background:#e4e4e0"></i>${esc(t.legendContext)}</div></section>
+<section class="map">${c.map}<div class="legend"><i style="background:#f6c56b"></i>${esc(t.legendFocus)}<i style="background:#e4e4e0"></i>${esc(t.legendContext)}${c.chain.length ? `<i style="border:2px solid #7a1f1f"></i>${esc(c.chain[c.chain.length - 1]!.name)}` : ''}</div></section>
 <div class="cols">
 <section>
 <h2>${esc(t.counts)}</h2>

@@ -109,7 +109,7 @@ function boundsOf(shapes: MapShape[]): Bounds | null {
 
 function northArrow(width: number): string {
   const x = width - 24;
-  return `<g transform="translate(${x} 14)"><path d="M0 0L7 20L0 15L-7 20Z" fill="#333"/><text x="0" y="32" font-size="11" text-anchor="middle" fill="#333">N</text></g>`;
+  return `<g transform="translate(${x} 14)"><rect x="-11" y="-4" width="22" height="42" fill="#fff" fill-opacity="0.8"/><path d="M0 0L7 20L0 15L-7 20Z" fill="#333"/><text x="0" y="32" font-size="11" text-anchor="middle" fill="#333">N</text></g>`;
 }
 
 /** A bar of a round length (1, 2 or 5 × 10ⁿ m) near a fifth of the width, true at the map's centre latitude. */
@@ -122,7 +122,7 @@ function scaleBar(scale: number, cy: number, height: number, lang: 'zh-CN' | 'en
   const length = metres / metresPerPixel;
   const text = metres >= 1000 ? `${metres / 1000} ${lang === 'en' ? 'km' : '公里'}` : `${metres} ${lang === 'en' ? 'm' : '米'}`;
   const y = height - 14;
-  return `<g transform="translate(12 ${y})"><rect x="0" y="-4" width="${length.toFixed(1)}" height="4" fill="#333"/><text x="0" y="-8" font-size="10" fill="#333">${text}</text></g>`;
+  return `<g transform="translate(12 ${y})"><rect x="-4" y="-20" width="${(length + 8).toFixed(1)}" height="24" fill="#fff" fill-opacity="0.8"/><rect x="0" y="-4" width="${length.toFixed(1)}" height="4" fill="#333"/><text x="0" y="-8" font-size="10" fill="#333">${text}</text></g>`;
 }
 
 export function escapeXml(text: string): string {

@@ -63,11 +63,6 @@ function countColour(rgb: Buffer, [r, g, b]: [number, number, number], tolerance
   return n;
 }
 
-const buffer = (r: NodeJS.ReadableStream, cb: (err: Error | null, body: Buffer) => void) => {
-  const chunks: Buffer[] = [];
-  r.on('data', (c: Buffer) => chunks.push(c));
-  r.on('end', () => cb(null, Buffer.concat(chunks)));
-};
 
 // The focus fill #f6c56b at 85% over the map's #f7f7f2, and the neighbours' grey #e4e4e0.
 const FOCUS: [number, number, number] = [246, 205, 127];
@@ -89,11 +84,23 @@ describe.runIf(missing.length === 0)('board PDFs in Chromium', () => {
   });
   afterAll(async () => t?.close());
 
+  async function pdfOf(url: string): Promise<Buffer> {
+    const res = await t.request
+      .get(url)
+      .buffer(true)
+      .parse((r, cb) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => cb(null, Buffer.concat(chunks)));
+      })
+      .expect(200)
+      .expect('content-type', 'application/pdf');
+    return res.body as Buffer;
+  }
+
   it('prints a one-page A4 board with its map, people, counts and QR code', async () => {
     const grid = grids[37]!.properties;
-    const res = await t.request.get(`/api/boards/governance/${grid.code}?format=pdf`).buffer(true).parse(buffer).expect(200);
-    expect(res.type).toBe('application/pdf');
-    const pdf = readPdf(res.body as Buffer, `board-${grid.code}`);
+    const pdf = readPdf(await pdfOf(`/api/boards/governance/${grid.code}?format=pdf`), `board-${grid.code}`);
     expect(pdf.pages).toBe(1);
     const lead = grid.people.find((p) => p.role === 'responsible')!;
     for (const text of ['网格公示牌', grid.name, grid.code, lead.name, maskPhone(lead.phone)!, '户数', '人口', '扫码上报事件', `grid=${grid.code}`]) {
@@ -110,8 +117,7 @@ describe.runIf(missing.length === 0)('board PDFs in Chromium', () => {
 
   it('prints the board in English', async () => {
     const grid = grids[0]!.properties;
-    const res = await t.request.get(`/api/boards/governance/${grid.code}?format=pdf&lang=en`).buffer(true).parse(buffer).expect(200);
-    const pdf = readPdf(res.body as Buffer, `board-${grid.code}-en`);
+    const pdf = readPdf(await pdfOf(`/api/boards/governance/${grid.code}?format=pdf&lang=en`), `board-${grid.code}-en`);
     expect(pdf.pages).toBe(1);
     expect(pdf.text).toContain('Grid public board');
     expect(pdf.text).toContain('Households');
@@ -119,8 +125,7 @@ describe.runIf(missing.length === 0)('board PDFs in Chromium', () => {
 
   it('prints a street responsibility map on A3 landscape with every grid of the street in the table', async () => {
     const street = streets[0]!.properties;
-    const res = await t.request.get(`/api/boards/governance/${street.code}/responsibility?format=pdf`).buffer(true).parse(buffer).expect(200);
-    const pdf = readPdf(res.body as Buffer, `responsibility-${street.code}`);
+    const pdf = readPdf(await pdfOf(`/api/boards/governance/${street.code}/responsibility?format=pdf`), `responsibility-${street.code}`);
     const listed = grids.filter((g) => g.properties.code.startsWith(street.code));
     expect(listed.length).toBeGreaterThan(10);
     // The map on the first page, the table after it.

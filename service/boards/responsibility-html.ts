@@ -29,6 +29,8 @@ export interface ResponsibilityContent {
   rows: ResponsibilityRow[];
   hotline: string | null;
   map: string;
+  /** The fill of each parent's grids on the map, for the legend. */
+  legend: { name: string; fill: string }[];
   generatedOn: string;
 }
 
@@ -94,19 +96,20 @@ header h1 { margin: 0; font-size: 22pt; }
 header .meta { font-size: 10pt; color: #555; text-align: right; }
 .map { break-after: page; }
 .map svg { width: 400mm; height: 240mm; display: block; border: 1px solid #ccc; }
+.legend { font-size: 10pt; margin-top: 2mm; }
+.legend i { display: inline-block; width: 10pt; height: 10pt; vertical-align: -1pt; margin: 0 1mm 0 4mm; border: 1px solid #888; }
 table.detail { border-collapse: collapse; width: 100%; font-size: 9.5pt; }
 table.detail th, table.detail td { border: 1px solid #999; padding: 1mm 1.5mm; }
 table.detail th { background: #f1e3e3; }
 table.detail td.n { text-align: right; font-variant-numeric: tabular-nums; }
 table.detail thead { display: table-header-group; }
 table.detail tr { break-inside: avoid; }
-table.detail tfoot td { font-weight: bold; }
 footer { margin-top: 3mm; font-size: 8.5pt; color: #666; }
 @media screen { body { background: #eee; } .sheet { background: #fff; padding: 10mm; margin: 5mm auto; box-shadow: 0 0 4px #999; width: 420mm; } }
 </style></head>
 <body><main class="sheet">
 <header><h1>${esc(title)}</h1><div class="meta">${esc(c.root.levelName)} ${esc(c.root.code)} · ${esc(c.system.name)}<br>${esc(t.gridsCount)} ${c.rows.length} · ${esc(t.households)} ${households.toLocaleString('en-US')} · ${esc(t.population)} ${population.toLocaleString('en-US')}${c.hotline ? ` · ${esc(t.hotline)} ${esc(c.hotline)}` : ''}</div></header>
-<section class="map">${c.map}</section>
+<section class="map">${c.map}<div class="legend">${c.legend.map((l) => `<i style="background:${l.fill}"></i>${esc(l.name)}`).join('')}</div></section>
 <table class="detail">
 <thead><tr>${header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>
 <tbody>

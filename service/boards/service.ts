@@ -60,6 +60,8 @@ export function createBoardService(deps: BoardServiceDeps) {
     const shapes: MapShape[] = [
       ...neighbours.filter((n) => n.code !== code).map((n): MapShape => ({ geometry: n.geometry, role: 'context', label: n.name })),
       { geometry: grid.geometry, role: 'focus', label: grid.name },
+      // The parent's boundary shows where the grid lies in its community.
+      ...(ancestors[0] ? [{ geometry: ancestors[0].geometry, role: 'outline' } as MapShape] : []),
     ];
     const url = reportUrl(options.origin, key, code);
     return {
@@ -72,7 +74,7 @@ export function createBoardService(deps: BoardServiceDeps) {
       hotline: publishedHotline([grid, ...ancestors]),
       counts: stats.hasAddresses ? { households: c?.households ?? 0, population: c?.population ?? 0, buildings: c?.buildings ?? 0 } : null,
       groups: publishedGroups(grid),
-      map: mapSvg(shapes, { width: 760, height: 440, lang: options.lang, padding: 0.22 }),
+      map: mapSvg(shapes, { width: 760, height: 520, lang: options.lang, padding: 0.22 }),
       qr: await qrSvg(url),
       reportUrl: url,
       generatedOn: today(),
@@ -126,6 +128,7 @@ export function createBoardService(deps: BoardServiceDeps) {
       rows,
       hotline: publishedHotline([root!, ...ancestors]),
       map: mapSvg(shapes, { width: 1500, height: 900, lang: options.lang }),
+      legend: parents.map((p, i) => ({ name: byCode.get(p)?.name ?? p, fill: PALETTE[i % PALETTE.length]! })),
       generatedOn: today(),
     };
   }
