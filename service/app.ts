@@ -77,8 +77,7 @@ export function createApp(deps: AppDeps & { services?: Services }): Koa {
     createBoards({
       systems: services.systems,
       grids: services.grids,
-      registerCounts: (key) => services.addresses.registerCounts(key),
-      changes: deps.changes,
+      knex: db.knex,
       chromiumPath: config.chromiumPath,
       authorize: deps.authorize ?? passThrough,
     }).router,

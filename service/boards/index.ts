@@ -1,11 +1,10 @@
 import type { Router } from '@koa/router';
-import type { ChangeBus } from '../db/changes';
-import type { RegisterCounts } from '../domain/export';
+import type { Knex } from 'knex';
 import type { Authorizer } from '../http/route';
-import { cachedCounts } from './counts';
 import { createPdfRenderer, type PdfRenderer } from './renderer';
 import { boardsRouter } from './routes';
 import { createBoardService, type BoardServiceDeps } from './service';
+import { createBoardStore } from './store';
 
 export { createPdfRenderer, type PdfRenderer } from './renderer';
 export { maskPhone } from './published';
@@ -14,8 +13,7 @@ export type { BoardService } from './service';
 export interface BoardsDeps {
   systems: BoardServiceDeps['systems'];
   grids: BoardServiceDeps['grids'];
-  registerCounts: (system: string) => Promise<Map<string, RegisterCounts>>;
-  changes: ChangeBus;
+  knex: Knex;
   chromiumPath: string | undefined;
   authorize: Authorizer;
 }
@@ -26,7 +24,7 @@ export function createBoards(deps: BoardsDeps): { router: Router; renderer: PdfR
   const service = createBoardService({
     systems: deps.systems,
     grids: deps.grids,
-    counts: cachedCounts(deps.registerCounts, deps.changes),
+    store: createBoardStore(deps.knex),
     renderer,
   });
   return { router: boardsRouter(service, deps.authorize), renderer };

@@ -139,13 +139,14 @@ describe.runIf(missing.length === 0)('board PDFs in Chromium', () => {
     expect(palette.filter((c) => countColour(rgb, c) > 500).length).toBeGreaterThanOrEqual(2);
   });
 
-  it('draws a board for every grid and a responsibility map for every street of the demo city', async () => {
+  it('draws a responsibility map for every street and a board for every level of the demo city', async () => {
     for (const street of streets) {
       const html = (await t.request.get(`/api/boards/governance/${street.properties.code}/responsibility`).expect(200)).text;
       expect(html).toContain(street.properties.name);
     }
     const all: Feature[] = (await t.request.get('/api/systems/governance/grids').expect(200)).body.features;
-    for (const g of all) {
+    // Every grid above the finest level and every third of the finest: the generated grids are alike.
+    for (const g of all.filter((f, i) => f.properties.level !== 'grid' || i % 3 === 0)) {
       const html = (await t.request.get(`/api/boards/governance/${g.properties.code}`).expect(200)).text;
       expect(html).toContain(`<h1>${g.properties.name}</h1>`);
     }

@@ -35,15 +35,19 @@ const city = [
   gridFeature('D02B', 'community', 'D02', rect(X0 + D, Y0 + D, X0 + 2 * D, Y0 + 2 * D)),
 ];
 
-/** Three addresses in D01A (6 households, 15 people) and one in D02B. */
+/**
+ * Three addresses in D01A and a business 100 m west of it, placed there by distance (就近划入): 8
+ * households, 17 people in all; one address in D02B.
+ */
 const addresses = [
   [X0 + 0.2 * D, Y0 + 0.2 * D, 1, 2],
   [X0 + 0.5 * D, Y0 + 0.5 * D, 2, 5],
   [X0 + 0.7 * D, Y0 + 0.3 * D, 3, 8],
   [X0 + 1.5 * D, Y0 + 1.5 * D, 4, 9],
+  [X0 - 0.001, Y0 + 0.5 * D, 2, 2],
 ].map(([lon, lat, households, population], i) => ({
   type: 'Feature',
-  properties: { external_id: `B${i}`, kind: 'residential', door: `${i + 1}号`, street: '测试路', building: `${i + 1}栋`, households, population },
+  properties: { external_id: `B${i}`, kind: i === 4 ? 'business' : 'residential', door: `${i + 1}号`, street: '测试路', building: `${i + 1}栋`, households, population },
   geometry: { type: 'Point', coordinates: [lon, lat] },
 }));
 
@@ -65,8 +69,9 @@ describe.each(engines())('boards over HTTP on %s PostGIS', (engine) => {
       expect(html).toContain(text);
     }
     // Counts from the address statistics, special groups from attributes; key persons are never shown.
-    expect(html).toMatch(/<b>6<\/b><span>户数<\/span>/);
-    expect(html).toMatch(/<b>15<\/b><span>人口<\/span>/);
+    expect(html).toMatch(/<b>8<\/b><span>户数<\/span>/);
+    expect(html).toMatch(/<b>17<\/b><span>人口<\/span>/);
+    expect(html).toMatch(/<b>4<\/b><span>楼栋数<\/span>/);
     expect(html).toMatch(/<b>12<\/b><span>党员<\/span>/);
     expect(html).toMatch(/<b>3<\/b><span>独居老人<\/span>/);
     expect(html).not.toContain('13800000001');
@@ -114,7 +119,7 @@ describe.each(engines())('boards over HTTP on %s PostGIS', (engine) => {
       ['2', 'D01B'],
     ]);
     expect(html).toContain('<th>所属街道</th>');
-    expect(html).toContain('<td>张伟</td><td>网格长</td><td>138****0001</td><td>李娜</td><td class="n">6</td><td class="n">15</td><td class="n">12</td><td class="n">3</td>');
+    expect(html).toContain('<td>张伟</td><td>网格长</td><td>138****0001</td><td>李娜</td><td class="n">8</td><td class="n">17</td><td class="n">12</td><td class="n">3</td>');
     expect(html).toContain('<td>王芳、刘洋</td>');
     expect(html).not.toContain('13800000001');
     // Numbered shapes on the map, one per row.
@@ -143,8 +148,8 @@ describe.each(engines())('boards over HTTP on %s PostGIS', (engine) => {
     const sheet = await zip.file('xl/worksheets/sheet1.xml')!.async('string');
     expect(sheet).toContain('<t xml:space="preserve">网格编码</t>');
     expect(sheet).toContain('<c r="B2" t="inlineStr"><is><t xml:space="preserve">D01A</t></is></c>');
-    expect(sheet).toContain('<c r="I2"><v>6</v></c>');
-    expect(sheet).toContain('<c r="J2"><v>15</v></c>');
+    expect(sheet).toContain('<c r="I2"><v>8</v></c>');
+    expect(sheet).toContain('<c r="J2"><v>17</v></c>');
     expect(sheet).toContain('138****0001');
     expect(sheet).not.toContain('13800000001');
   });
@@ -163,6 +168,14 @@ describe.each(engines())('boards over HTTP on %s PostGIS', (engine) => {
     expect(after.missing.map((g: { code: string }) => g.code)).toEqual(['D02B']);
     expect((await t.request.get('/api/systems/test-gov/staffing?level=grid').expect(400)).body.error.code).toBe('unknown_level');
     expect((await t.request.get('/api/systems/test-gov/staffing?under=NOPE').expect(404)).body.error.code).toBe('grid_not_found');
+  });
+
+  it('counts a street or district board over its whole subtree', async () => {
+    expect((await t.request.get('/api/boards/test-gov/D01').expect(200)).text).toMatch(/<b>8<\/b><span>户数<\/span>/);
+    expect((await t.request.get('/api/boards/test-gov/D').expect(200)).text).toMatch(/<b>12<\/b><span>户数<\/span>/);
+    const streets = (await t.request.get('/api/boards/test-gov/D/responsibility?level=street').expect(200)).text;
+    expect(streets).toContain('<td class="n">8</td><td class="n">17</td>');
+    expect(streets).toContain('<td class="n">4</td><td class="n">9</td>');
   });
 
   it('recounts after the addresses change', async () => {

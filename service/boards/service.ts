@@ -5,18 +5,18 @@ import type { Grid } from '../domain/types';
 import { badRequest, unprocessable } from '../errors';
 import { writeXlsx } from '../formats/xlsx';
 import { boardHtml, type BoardContent } from './board-html';
-import type { GridCounts } from './counts';
 import { mapSvg, type MapShape } from './map-svg';
 import { publishedGroups, publishedHotline, publishedPeople } from './published';
 import { qrSvg } from './qr';
 import type { PdfRenderer } from './renderer';
 import { responsibilityHtml, responsibilityTable, type ResponsibilityContent } from './responsibility-html';
 import { staffingReport, type StaffingReport } from './staffing';
+import type { AddressCounts, BoardStore } from './store';
 
 export interface BoardServiceDeps {
   systems: Pick<SystemService, 'require'>;
   grids: Pick<GridService, 'get' | 'ancestors' | 'subtree' | 'list'>;
-  counts: (system: string) => Promise<GridCounts>;
+  store: BoardStore;
   renderer: PdfRenderer;
 }
 
@@ -45,7 +45,7 @@ export function reportUrl(origin: string, system: string, code: string): string 
 
 /** Public boards, responsibility maps and the staffing report (issue #17). */
 export function createBoardService(deps: BoardServiceDeps) {
-  const { systems, grids, counts, renderer } = deps;
+  const { systems, grids, store, renderer } = deps;
 
   async function board(key: string, code: string, options: BoardOptions): Promise<BoardContent> {
     const system = await systems.require(key);
@@ -55,8 +55,7 @@ export function createBoardService(deps: BoardServiceDeps) {
     const [x0, y0, x1, y1] = bboxOf([grid]);
     const margin = Math.max(x1 - x0, y1 - y0);
     const neighbours = await grids.list(key, { level: grid.level, bbox: [x0 - margin, y0 - margin, x1 + margin, y1 + margin] });
-    const stats = await counts(key);
-    const c = stats.hasAddresses ? stats.byCode.get(code) : undefined;
+    const counts = await store.countsUnder(system.id, code);
     const shapes: MapShape[] = [
       ...neighbours.filter((n) => n.code !== code).map((n): MapShape => ({ geometry: n.geometry, role: 'context', label: n.name })),
       { geometry: grid.geometry, role: 'focus', label: grid.name },
@@ -72,7 +71,7 @@ export function createBoardService(deps: BoardServiceDeps) {
       responsible: publishedPeople(grid.people, 'responsible'),
       helpers: publishedPeople(grid.people, 'helper'),
       hotline: publishedHotline([grid, ...ancestors]),
-      counts: stats.hasAddresses ? { households: c?.households ?? 0, population: c?.population ?? 0, buildings: c?.buildings ?? 0 } : null,
+      counts: counts.hasAddresses ? { households: counts.total.households, population: counts.total.population, buildings: counts.total.buildings } : null,
       groups: publishedGroups(grid),
       map: mapSvg(shapes, { width: 760, height: 520, lang: options.lang, padding: 0.22 }),
       qr: await qrSvg(url),
@@ -99,9 +98,10 @@ export function createBoardService(deps: BoardServiceDeps) {
     const levelName = (l: string) => (options.lang === 'en' ? l : system.levels.find((x) => x.key === l)?.name ?? l);
     const parents = [...new Set(listed.map((g) => g.parentCode ?? ''))];
     const parentLevel = byCode.get(parents[0] ?? '')?.level ?? root!.level;
-    const stats = await counts(key);
+    const counts = await store.countsUnder(system.id, code);
+    const rolled = rollUp(counts.byCode, [root!, ...below]);
     const rows = listed.map((g, i) => {
-      const c = stats.byCode.get(g.code);
+      const c = rolled.get(g.code);
       return {
         index: i + 1,
         code: g.code,
@@ -109,8 +109,8 @@ export function createBoardService(deps: BoardServiceDeps) {
         parentName: byCode.get(g.parentCode ?? '')?.name ?? '',
         responsible: publishedPeople(g.people, 'responsible'),
         helpers: publishedPeople(g.people, 'helper'),
-        households: stats.hasAddresses ? c?.households ?? 0 : null,
-        population: stats.hasAddresses ? c?.population ?? 0 : null,
+        households: counts.hasAddresses ? c?.households ?? 0 : null,
+        population: counts.hasAddresses ? c?.population ?? 0 : null,
         groups: publishedGroups(g),
       };
     });
@@ -170,6 +170,22 @@ export function createBoardService(deps: BoardServiceDeps) {
 }
 
 export type BoardService = ReturnType<typeof createBoardService>;
+
+/** Counts per grid including its descendants: an address counts in its own grid and every ancestor. */
+function rollUp(direct: Map<string, AddressCounts>, tree: Grid[]): Map<string, AddressCounts> {
+  const parents = new Map(tree.map((g) => [g.code, g.parentCode]));
+  const out = new Map<string, AddressCounts>();
+  for (const [code, c] of direct) {
+    for (let at: string | null | undefined = code, depth = 0; at && parents.has(at) && depth < 50; at = parents.get(at), depth++) {
+      const sum = out.get(at) ?? { addresses: 0, households: 0, population: 0 };
+      sum.addresses += c.addresses;
+      sum.households += c.households;
+      sum.population += c.population;
+      out.set(at, sum);
+    }
+  }
+  return out;
+}
 
 function bboxOf(list: Grid[]): [number, number, number, number] {
   const b: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
