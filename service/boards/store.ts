@@ -24,8 +24,9 @@ export function createBoardStore(knex: Knex | Knex.Transaction) {
   return {
     /**
      * Addresses, households and population per grid under `code` (included), by each address's grid in
-     * the system. The GiST index finds the addresses inside the subtree's box; those placed by distance
-     * (就近划入, `nearest_m` set: a partial index) may lie outside it and are taken too.
+     * the system. The GiST index finds the addresses inside the subtree's box and, for those placed by
+     * distance (就近划入, `nearest_m` set), within the largest such distance of it (degrees of longitude
+     * are shorter than of latitude, so the box grows by the longitude span: a little more than needed).
      */
     async countsUnder(systemId: number, code: string): Promise<SubtreeCounts> {
       const key = String(systemId);
@@ -36,11 +37,13 @@ export function createBoardStore(knex: Knex | Knex.Transaction) {
              union all
              select g.code, down.depth + 1 from grids g join down on g.parent_code = down.code
              where g.system_id = ? and down.depth < 50),
-           box as (select ST_Envelope(geom) as geom from grids where system_id = ? and code = ?)
+           box as (select ST_Envelope(geom) as geom from grids where system_id = ? and code = ?),
+           reach as (select box.geom as inside, ST_Expand(box.geom, coalesce((select max(nearest_m) from addresses where nearest_m is not null), 0)
+                       / (111320 * greatest(cos(radians(ST_YMax(box.geom))), 0.1))) as near from box)
            select t.code, count(*)::int as addresses, coalesce(sum(t.households), 0)::int as households,
              coalesce(sum(t.population), 0)::int as population, count(distinct t.building_key)::int as buildings
            from (select a.grids ->> ? as code, a.households, a.population, a.building_key
-                 from addresses a, box where a.geom && box.geom or a.nearest_m is not null) t
+                 from addresses a, reach where a.geom && reach.near and (a.geom && reach.inside or a.nearest_m is not null)) t
            where t.code in (select code from down)
            group by grouping sets ((t.code), ())`,
           [systemId, code, systemId, systemId, code, key],
