@@ -166,9 +166,24 @@ describe.runIf(missing.length === 0)('board PDFs in Chromium', () => {
       const pdfs = await Promise.all([0, 1, 2, 3].map((i) => renderer.pdf(html(i))));
       for (const pdf of pdfs) expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
       expect(hits).toBe(0);
+      expect(renderer.launches).toBe(1);
     } finally {
       await renderer.close();
       server.close();
+    }
+  });
+
+  it('closes the browser when idle and launches it again for the next PDF', async () => {
+    const renderer = createPdfRenderer({ executablePath: CHROMIUM, idleMs: 50 });
+    try {
+      const first = await renderer.pdf('<p>one</p>');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const second = await renderer.pdf('<p>two</p>');
+      expect(first.subarray(0, 5).toString()).toBe('%PDF-');
+      expect(second.subarray(0, 5).toString()).toBe('%PDF-');
+      expect(renderer.launches).toBe(2);
+    } finally {
+      await renderer.close();
     }
   });
 });

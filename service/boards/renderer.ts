@@ -6,6 +6,8 @@ import { AppError } from '../errors';
 export interface PdfRenderer {
   pdf(html: string): Promise<Buffer>;
   close(): Promise<void>;
+  /** Browsers launched so far: one while requests keep coming, another after an idle close or a crash. */
+  readonly launches: number;
 }
 
 export interface PdfRendererOptions {
@@ -35,12 +37,14 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
   let active = 0;
   const waiting: (() => void)[] = [];
   let idleTimer: NodeJS.Timeout | null = null;
+  let launches = 0;
 
   function launch(): Promise<Browser> {
     const path = options.executablePath;
     if (!path) return Promise.reject(unavailable('PDF output is off: set CHROMIUM_PATH to a Chromium executable (Debian: apt-get install chromium)'));
     if (!fs.existsSync(path)) return Promise.reject(unavailable(`no Chromium at CHROMIUM_PATH=${path}: install Debian's chromium or point CHROMIUM_PATH at one`));
     if (!browser) {
+      launches++;
       const started = chromium.launch({ executablePath: path, headless: true, args: FLAGS }).then(
         (b) => {
           b.on('disconnected', () => {
@@ -85,6 +89,10 @@ export function createPdfRenderer(options: PdfRendererOptions): PdfRenderer {
   }
 
   return {
+    get launches() {
+      return launches;
+    },
+
     async pdf(html: string): Promise<Buffer> {
       await acquire();
       try {
