@@ -22,8 +22,6 @@ export interface ResponsibilityContent {
   lang: Lang;
   system: { key: string; name: string };
   root: { code: string; name: string; levelName: string };
-  /** Name of the listed grids' level, e.g. 网格. */
-  levelName: string;
   /** Name of the level of the rows' parents, e.g. 社区. */
   parentLevelName: string;
   rows: ResponsibilityRow[];

@@ -123,7 +123,6 @@ export function createBoardService(deps: BoardServiceDeps) {
       lang: options.lang,
       system: { key: system.key, name: system.name },
       root: { code: root!.code, name: root!.name, levelName: levelName(root!.level) },
-      levelName: levelName(level),
       parentLevelName: levelName(parentLevel),
       rows,
       hotline: publishedHotline([root!, ...ancestors]),
