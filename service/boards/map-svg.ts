@@ -40,7 +40,7 @@ export function mapSvg(shapes: MapShape[], options: MapOptions): string {
   const { width, height } = options;
   const focus = shapes.filter((s) => s.role === 'focus');
   const bounds = boundsOf(focus.length ? focus : shapes);
-  const open = `<svg xmlns="http://www.w3.org/2000/svg" class="map" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img">`;
+  const open = `<svg xmlns="http://www.w3.org/2000/svg" class="grid-map" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img">`;
   if (!bounds) return `${open}<rect width="${width}" height="${height}" fill="#f4f4f4"/></svg>`;
 
   const pad = options.padding ?? 0.05;

@@ -32,7 +32,7 @@ interface Feature {
 }
 
 /** The PDF's pages, its text, and page `page` as RGB pixels at `dpi`; page images also saved as PNG. */
-function readPdf(pdf: Buffer, name: string, dpi = 40): { pages: number; text: string; pixels: (page: number) => { width: number; height: number; rgb: Buffer } } {
+function readPdf(pdf: Buffer, name: string, dpi = 40): { pages: number; text: string; pageText: (page: number) => string; pixels: (page: number) => { width: number; height: number; rgb: Buffer } } {
   fs.mkdirSync(ARTEFACTS, { recursive: true });
   const file = path.join(ARTEFACTS, `${name}.pdf`);
   fs.writeFileSync(file, pdf);
@@ -43,6 +43,7 @@ function readPdf(pdf: Buffer, name: string, dpi = 40): { pages: number; text: st
   return {
     pages,
     text,
+    pageText: (page) => execFileSync('pdftotext', ['-f', String(page), '-l', String(page), '-layout', file, '-'], { encoding: 'utf8' }),
     pixels(page) {
       const out = path.join(ARTEFACTS, `${name}-p${page}`);
       execFileSync('pdftoppm', ['-r', String(dpi), '-f', String(page), '-l', String(page), '-singlefile', file, out]);
@@ -70,6 +71,7 @@ const CONTEXT: [number, number, number] = [228, 228, 224];
 
 describe.runIf(missing.length === 0)('board PDFs in Chromium', () => {
   let t: TestApp;
+  let all: Feature[];
   let grids: Feature[];
   let streets: Feature[];
 
@@ -78,7 +80,7 @@ describe.runIf(missing.length === 0)('board PDFs in Chromium', () => {
     // As on a first start (DEMO_CITY=auto): the whole demo city through the import paths.
     const seeded = await loadDemoCityIfEmpty(t.db, createServices({ db: t.db, changes: t.changes, logger: createLogger('error') }));
     expect(seeded?.grids).toBeGreaterThan(400);
-    const all: Feature[] = (await t.request.get('/api/systems/governance/grids').expect(200)).body.features;
+    all = (await t.request.get('/api/systems/governance/grids').expect(200)).body.features;
     grids = all.filter((f) => f.properties.level === 'grid');
     streets = all.filter((f) => f.properties.level === 'street');
   });
@@ -128,9 +130,12 @@ describe.runIf(missing.length === 0)('board PDFs in Chromium', () => {
     const pdf = readPdf(await pdfOf(`/api/boards/governance/${street.code}/responsibility?format=pdf`), `responsibility-${street.code}`);
     const listed = grids.filter((g) => g.properties.code.startsWith(street.code));
     expect(listed.length).toBeGreaterThan(10);
-    // The map on the first page, the table after it.
+    // The map with its legend (the street's communities) on the first page, the table from the second on.
     expect(pdf.pages).toBeGreaterThanOrEqual(2);
-    expect(pdf.text).toContain('网格责任人分布图及明细表');
+    expect(pdf.pageText(1)).toContain('网格责任人分布图及明细表');
+    const communities = new Set(listed.map((g) => all.find((c) => c.properties.code === g.properties.code.slice(0, 12))!.properties.name));
+    for (const name of communities) expect(pdf.pageText(1)).toContain(name);
+    expect(pdf.pageText(2)).toContain(listed[0]!.properties.code);
     for (const g of listed) expect(pdf.text).toContain(g.properties.code);
     const { width, height, rgb } = pdf.pixels(1);
     expect(width / height).toBeCloseTo(420 / 297, 1);
@@ -144,7 +149,6 @@ describe.runIf(missing.length === 0)('board PDFs in Chromium', () => {
       const html = (await t.request.get(`/api/boards/governance/${street.properties.code}/responsibility`).expect(200)).text;
       expect(html).toContain(street.properties.name);
     }
-    const all: Feature[] = (await t.request.get('/api/systems/governance/grids').expect(200)).body.features;
     // Every grid above the finest level and every third of the finest: the generated grids are alike.
     for (const g of all.filter((f, i) => f.properties.level !== 'grid' || i % 3 === 0)) {
       const html = (await t.request.get(`/api/boards/governance/${g.properties.code}`).expect(200)).text;

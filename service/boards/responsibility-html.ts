@@ -93,7 +93,7 @@ header { display: flex; justify-content: space-between; align-items: flex-end; b
 header h1 { margin: 0; font-size: 22pt; }
 header .meta { font-size: 10pt; color: #555; text-align: right; }
 .map { break-after: page; }
-.map svg { width: 400mm; height: 240mm; display: block; border: 1px solid #ccc; }
+.map svg { width: 400mm; height: 232mm; display: block; border: 1px solid #ccc; }
 .legend { font-size: 10pt; margin-top: 2mm; }
 .legend i { display: inline-block; width: 10pt; height: 10pt; vertical-align: -1pt; margin: 0 1mm 0 4mm; border: 1px solid #888; }
 table.detail { border-collapse: collapse; width: 100%; font-size: 9.5pt; }

@@ -126,7 +126,7 @@ export function createBoardService(deps: BoardServiceDeps) {
       parentLevelName: levelName(parentLevel),
       rows,
       hotline: publishedHotline([root!, ...ancestors]),
-      map: mapSvg(shapes, { width: 1500, height: 900, lang: options.lang }),
+      map: mapSvg(shapes, { width: 1600, height: 900, lang: options.lang }),
       legend: parents.map((p, i) => ({ name: byCode.get(p)?.name ?? p, fill: PALETTE[i % PALETTE.length]! })),
       generatedOn: today(),
     };
