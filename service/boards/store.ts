@@ -18,7 +18,7 @@ export interface SubtreeCounts {
 /**
  * Reads for the boards. They count the address register (migrations/002_addresses.ts) for one subtree
  * only, as the address tiles do, instead of the whole system's statistics: a street's table must not
- * wait for a city's (23 s for 1 million addresses on the 100,000-grid city, scripts/bench-boards.ts).
+ * wait for a city's (tens of seconds for 1 million addresses on the 100,000-grid city: scripts/bench-boards.ts).
  */
 export function createBoardStore(knex: Knex | Knex.Transaction) {
   return {
