@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import { Router } from '@koa/router';
 import { addressRoutes, createAddressQueries, createAddressService } from './addresses';
+import { createBoards } from './boards';
 import type { Config } from './config';
 import type { ChangeBus } from './db/changes';
 import type { Database } from './db/engine';
@@ -106,6 +107,7 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
     addressRoutes(addresses, config.bodyLimitBytes),
     partitionRoutes(services.partition, config.bodyLimitBytes),
     jobRoutes(services.jobs),
+    createBoards({ systems: services.systems, grids: services.grids, db: db.knex, chromiumPath: config.chromiumPath }).routes,
     opsRoutes({ db, info: { title: 'gridatlas', version: pkg.version, description: pkg.description }, allRoutes: () => routeTable }),
     webRoutes(),
   ];

@@ -3,5 +3,5 @@ export { createGridService, type GridChangeHook, type GridService } from './serv
 export { createGridQueries, type GridFilter, type GridQueries } from './store';
 export { gridRoutes, type RegisterCountsOf } from './routes';
 export { featuresOf, gridToFeature, toCollection } from './features';
-export type { RegisterCounts } from './export';
+export type { Lang, RegisterCounts } from './export';
 export type { ImportOptions, ImportResult } from './import';

@@ -24,3 +24,4 @@ export function createTiles(deps: { config: Config; db: Database; changes: Chang
   service.start(deps.changes);
   return { service, routes: tileRoutes(service, { basemapUrl: deps.config.basemapUrl }) };
 }
+export { labelPoint } from './label-point';
