@@ -70,9 +70,9 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
     return { acted, named: [...acted, ...named, ...parents], parents };
   }
 
-  /** The operations applied in memory to the stored families they touch. */
-  async function evaluate(q: ChangesetQueries, system: StoredSystem, ops: Operation[]): Promise<Evaluated> {
-    const { acted, named, parents } = namedCodes(ops);
+  /** The operations applied in memory to the stored families they (or `loadFor`) touch. */
+  async function evaluate(q: ChangesetQueries, system: StoredSystem, ops: Operation[], loadFor: Operation[] = ops): Promise<Evaluated> {
+    const { acted, named, parents } = namedCodes(loadFor);
     const baseList = await q.families(system.id, acted, parents);
     const base = new Map(baseList.map((g) => [g.code, g]));
     const lookup = [...new Set([...named, ...baseList.map((g) => g.parentCode).filter((c): c is string => c !== null)])];
@@ -95,7 +95,7 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
         out.push(op);
         continue;
       }
-      const { plan } = await evaluate(q, system, out);
+      const { plan } = await evaluate(q, system, out, [...out, op]);
       const areaOf = (code: string): Area => {
         const g = plan.grids.get(code);
         if (!g) throw notFound('grid_not_found', `grid "${code}" does not exist in system "${system.key}"`);
@@ -349,7 +349,7 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
         }
         const e = await evaluate(q, system, c.operations);
         await q.attribute({ changesetId: c.id, proposedBy: c.proposedBy, approvedBy: c.reviewedBy });
-        await grids.applyOperations(key, lowerPlan(e.plan, c.baseVersions), { tx });
+        await grids.applyOperations(system, lowerPlan(e.plan, c.baseVersions), { tx });
         transition(c, 'apply', by);
       }),
 

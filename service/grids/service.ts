@@ -141,10 +141,12 @@ export function createGridService(deps: GridServiceDeps) {
     /**
      * Applies several creates, patches and removes to one system as one change (issue #14): every write in
      * one transaction, the change hooks run once over all of them. Pass `tx` to join a caller's
-     * transaction (a changeset is marked applied in the same one); creates should come parents first.
+     * transaction (a changeset is marked applied in the same one) with the system already read, since
+     * the pool may have no second connection (PGlite); creates should come parents first.
      */
-    async applyOperations(key: string, ops: GridOperation[], options: { tx?: Tx } = {}): Promise<{ codes: string[] }> {
-      const system = await systems.require(key);
+    async applyOperations(systemOrKey: string | StoredSystem, ops: GridOperation[], options: { tx?: Tx } = {}): Promise<{ codes: string[] }> {
+      const system = typeof systemOrKey === 'string' ? await systems.require(systemOrKey) : systemOrKey;
+      const key = system.key;
       const run = async (tx: Tx) => {
         const q = store(system, tx);
         const codes = new Set<string>();
