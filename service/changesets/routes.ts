@@ -4,8 +4,7 @@ import { readJson } from '../http/body';
 import { query } from '../http/params';
 import type { RouteDef } from '../http/route';
 import type { GridFeature, Operation } from './operations';
-import type { ChangesetService } from './service';
-import type { Changeset, GridVersion } from './store';
+import type { Changeset, ChangesetService, GridVersion } from './service';
 import { STATUSES } from './workflow';
 
 const Position = z.array(z.number()).min(2).max(3);

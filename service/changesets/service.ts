@@ -11,6 +11,8 @@ import { bboxOf, diffCollection, findingsOf, geometryPairs, lowerPlan, moveTable
 import type { Changeset, ChangesetQueries, GridVersion } from './store';
 import { allowedActions, nextStatus, type ChangesetAction, type ChangesetStatus } from './workflow';
 
+export type { Changeset, GridVersion } from './store';
+
 export interface ChangesetServiceDeps {
   transact: Transact;
   store: (tx?: Tx) => ChangesetQueries;
