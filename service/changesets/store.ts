@@ -370,7 +370,7 @@ export function createChangesetQueries(db: Queryable) {
            jsonb_build_object('type', g.type, 'people', g.people, 'attributes', g.attributes, 'valid_from', g.valid_from, 'valid_to', g.valid_to),
            g.geom, now(), ${setting(SETTING.changeset)}::bigint, ${setting(SETTING.proposedBy)}, ${setting(SETTING.approvedBy)}
          from grids g where g.system_id = ? ${which}
-           and not exists (select 1 from grid_versions v where v.grid_id = g.id and v.valid_to is null and v.version = g.version and v.code = g.code)`,
+           and not exists (select 1 from grid_versions v where v.system_id = g.system_id and v.grid_id = g.id and v.valid_to is null and v.version = g.version and v.code = g.code)`,
         codes === null ? [systemId] : [systemId, codes],
       );
     },
