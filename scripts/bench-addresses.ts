@@ -159,7 +159,7 @@ async function main(): Promise<void> {
       const assign = performance.now() - t;
 
       t = performance.now();
-      await transactor(db.knex)((tx) => services.addresses.onGridChange(tx, system, null));
+      await transactor(db.knex)((tx) => services.addresses.onGridChange(tx, system, null, []));
       const hook = performance.now() - t;
       if (r > 0) {
         joinMs.push(join);

@@ -2,6 +2,7 @@ import Koa from 'koa';
 import { Router } from '@koa/router';
 import { addressRoutes, createAddressQueries, createAddressService } from './addresses';
 import { createBoards } from './boards';
+import { changesetRoutes, createChangesetQueries, createChangesetService, recordHistory } from './changesets';
 import type { Config } from './config';
 import type { ChangeBus } from './db/changes';
 import type { Database } from './db/engine';
@@ -46,15 +47,17 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
     store: (system, tx) => createGridQueries(tx ?? knex, system.key, system.id),
     systems,
     changes,
-    hooks: [addresses.onGridChange],
+    // Every grid write also records the grid's new version (issue #14 history).
+    hooks: [addresses.onGridChange, recordHistory((tx) => createChangesetQueries(tx))],
   });
   const jobs = createJobs(createJobQueries(knex), logger, changes.origin);
   // With several processes on one database, each change is re-checked once (issue #16).
   const singleRun = createSingleRun(db, changes.origin);
   const partition = createPartitionService({ store: createPartitionQueries(knex), systems, grids, jobs, changes, logger, singleRun });
+  const changesets = createChangesetService({ transact, store: (tx) => createChangesetQueries(tx ?? knex), systems, grids });
   const pointStore = createPointQueries(knex);
   const point = { lookup: async (lon: number, lat: number) => lookupPoint(pointStore, await systemStore().list(), lon, lat) };
-  return { systems, grids, addresses, jobs, partition, point };
+  return { systems, grids, addresses, jobs, partition, point, changesets };
 }
 
 /** Until the access feature's authorizer is wired, every declared route is let through. */
@@ -106,6 +109,7 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
     pointRoutes({ lookup: services.point.lookup, nearestAddress: (lon, lat, within) => addresses.nearest(lon, lat, within) }),
     addressRoutes(addresses, config.bodyLimitBytes),
     partitionRoutes(services.partition, config.bodyLimitBytes),
+    changesetRoutes(services.changesets, config.bodyLimitBytes),
     jobRoutes(services.jobs),
     createBoards({ systems: services.systems, grids: services.grids, db: db.knex, chromiumPath: config.chromiumPath }).routes,
     opsRoutes({ db, info: { title: 'gridatlas', version: pkg.version, description: pkg.description }, allRoutes: () => routeTable }),

@@ -2,5 +2,7 @@
 export { createAddressService, type AddressService } from './service';
 export { createAddressQueries, type AddressQueries } from './store';
 export { addressRoutes } from './routes';
-export { GridIndex } from './grid-index';
+export { GridIndex, type IndexGrid } from './grid-index';
+export { shapeFromGeoJson } from './shape';
+export { widen } from './assignment';
 export type { SourceRecord } from './rows';

@@ -1,5 +1,5 @@
 // The grids feature: grids of a system, import/export, walking the tree, renumbering (issue #2).
-export { createGridService, type GridChangeHook, type GridService } from './service';
+export { createGridService, type GridChangeHook, type GridOperation, type GridService } from './service';
 export { createGridQueries, type GridFilter, type GridQueries } from './store';
 export { gridRoutes, type RegisterCountsOf } from './routes';
 export { featuresOf, gridToFeature, toCollection } from './features';

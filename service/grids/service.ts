@@ -12,11 +12,23 @@ import type { GridFilter, GridQueries } from './store';
 
 /**
  * Work that must happen in the same transaction as a change to grids, e.g. re-assigning the addresses
- * the changed area can affect (issue #5). `bbox` covers old and new geometries; null means the system.
+ * the changed area can affect (issue #5), or recording grid history (issue #14). `bbox` covers old and
+ * new geometries; null means the system. `codes` are the changed grids' codes, old and new; empty means
+ * the whole system.
  */
 export interface GridChangeHook {
-  (tx: Tx, system: StoredSystem, bbox: Bbox | null): Promise<void>;
+  (tx: Tx, system: StoredSystem, bbox: Bbox | null, codes: string[]): Promise<void>;
 }
+
+/**
+ * One step of `applyOperations`: create a grid from an import-style Feature, patch one (the PATCH body:
+ * properties and/or geometry; `properties.code` recodes), or remove one. `expectedVersion` guards
+ * against a grid that changed since the caller read it.
+ */
+export type GridOperation =
+  | { op: 'create'; feature: Feature }
+  | { op: 'patch'; code: string; body: { properties?: Record<string, unknown>; geometry?: unknown }; expectedVersion: number | null }
+  | { op: 'remove'; code: string; expectedVersion: number | null };
 
 export interface GridServiceDeps {
   transact: Transact;
@@ -38,7 +50,7 @@ export function createGridService(deps: GridServiceDeps) {
   const write: GridWriteContext = {
     ...deps,
     async changed(tx, system, codes, bbox) {
-      for (const hook of deps.hooks ?? []) await hook(tx, system, bbox);
+      for (const hook of deps.hooks ?? []) await hook(tx, system, bbox, codes);
       await changes.publish(tx, { kind: 'grids', system: system.key, codes, bbox });
     },
   };
@@ -126,6 +138,43 @@ export function createGridService(deps: GridServiceDeps) {
       });
     },
 
+    /**
+     * Applies several creates, patches and removes to one system as one change (issue #14): every write in
+     * one transaction, the change hooks run once over all of them. Pass `tx` to join a caller's
+     * transaction (a changeset is marked applied in the same one) with the system already read, since
+     * the pool may have no second connection (PGlite); creates should come parents first.
+     */
+    async applyOperations(systemOrKey: string | StoredSystem, ops: GridOperation[], options: { tx?: Tx } = {}): Promise<{ codes: string[] }> {
+      const system = typeof systemOrKey === 'string' ? await systems.require(systemOrKey) : systemOrKey;
+      const key = system.key;
+      const run = async (tx: Tx) => {
+        const q = store(system, tx);
+        const codes = new Set<string>();
+        let bbox: Bbox | null = null;
+        for (const op of ops) {
+          if (op.op === 'remove') {
+            const current = await requireGrid(q, key, op.code);
+            if (op.expectedVersion !== null && op.expectedVersion !== current.version) {
+              throw conflict('version_conflict', `grid ${op.code} is at version ${current.version}, not ${op.expectedVersion}; reload and retry`);
+            }
+            bbox = unionBbox(bbox, await q.bboxOf([op.code]));
+            await q.remove([op.code]);
+            codes.add(op.code);
+            continue;
+          }
+          const written =
+            op.op === 'create'
+              ? await writeIn(tx, system, String(op.feature.properties?.code), parseOne(system, String(op.feature.properties?.code), op.feature), { repair: false, expectedVersion: null }, 'put', null, false)
+              : await patchIn(tx, system, op.code, op.body, { repair: false, expectedVersion: op.expectedVersion }, false);
+          bbox = unionBbox(bbox, written.bbox);
+          for (const c of written.codes) codes.add(c);
+        }
+        await write.changed(tx, system, [...codes], bbox);
+        return { codes: [...codes] };
+      };
+      return options.tx ? run(options.tx) : transact(run);
+    },
+
     async renumber(key: string, code: string, options: { dryRun: boolean }): Promise<RenumberResult> {
       return renumberChildren(write, await systems.require(key), code, options);
     },
@@ -159,7 +208,7 @@ export function createGridService(deps: GridServiceDeps) {
     return parsed.grids[0]!;
   }
 
-  async function patchIn(tx: Tx, system: StoredSystem, code: string, body: unknown, options: { repair: boolean; expectedVersion: number | null }) {
+  async function patchIn(tx: Tx, system: StoredSystem, code: string, body: unknown, options: { repair: boolean; expectedVersion: number | null }, announce = true) {
     const current = await requireGrid(store(system, tx), system.key, code);
     const b = readPatchBody(body, code);
     const merged = {
@@ -171,7 +220,7 @@ export function createGridService(deps: GridServiceDeps) {
     const expectedVersion = options.expectedVersion ?? (typeof b.properties.version === 'number' ? b.properties.version : null) ?? b.version ?? null;
     const geometryChanged = b.geometry !== undefined;
     const parsed = parseOne(system, code, feature);
-    return writeIn(tx, system, code, parsed, { repair: options.repair, expectedVersion }, 'patch', geometryChanged ? null : current.geometryIssues);
+    return writeIn(tx, system, code, parsed, { repair: options.repair, expectedVersion }, 'patch', geometryChanged ? null : current.geometryIssues, announce);
   }
 
   async function writeIn(
@@ -182,7 +231,8 @@ export function createGridService(deps: GridServiceDeps) {
     options: { repair: boolean; expectedVersion: number | null },
     verb: 'put' | 'patch',
     keepIssues: GeometryIssue[] | null = null,
-  ): Promise<{ grid: Grid; created: boolean }> {
+    announce = true,
+  ): Promise<{ grid: Grid; created: boolean; codes: string[]; bbox: Bbox | null }> {
     const q = store(system, tx);
     const current = await q.get(code);
     if (!current && verb === 'patch') throw notFound('grid_not_found', `grid "${code}" does not exist in system "${system.key}"`);
@@ -214,8 +264,9 @@ export function createGridService(deps: GridServiceDeps) {
       await q.insertMany([row], options.repair);
     }
     const bbox = unionBbox(bboxBefore, await q.bboxOf([g.code]));
-    await write.changed(tx, system, [...new Set([code, g.code])], bbox);
-    return { grid: (await q.get(g.code))!, created: !current };
+    const codes = [...new Set([code, g.code])];
+    if (announce) await write.changed(tx, system, codes, bbox);
+    return { grid: (await q.get(g.code))!, created: !current, codes, bbox };
   }
 }
 

@@ -1,0 +1,411 @@
+import { knexOf, type Queryable } from '../db/tx';
+import type { Bbox } from '../kernel/types';
+import type { Area, Operation, PlanGrid } from './operations';
+import type { Proof } from './proof';
+import type { ChangesetStatus } from './workflow';
+
+export interface ChangesetEvent {
+  at: string;
+  by: string;
+  action: string;
+  comment?: string;
+}
+
+export interface Changeset {
+  id: number;
+  system: string;
+  reason: string;
+  status: ChangesetStatus;
+  operations: Operation[];
+  /** The version of every stored grid the changeset touches, when it was based on them. */
+  baseVersions: Record<string, number>;
+  proof: Proof | null;
+  acceptedFindings: string[];
+  events: ChangesetEvent[];
+  proposedBy: string;
+  reviewedBy: string | null;
+  reviewComment: string | null;
+  createdAt: string;
+  updatedAt: string;
+  appliedAt: string | null;
+}
+
+/** One stored version of a grid (issue #14 history): valid from its write until the next one. */
+export interface GridVersion {
+  code: string;
+  version: number;
+  parentCode: string | null;
+  level: string;
+  name: string;
+  properties: Record<string, unknown>;
+  geometry: Area;
+  validFrom: string;
+  validTo: string | null;
+  changesetId: number | null;
+  proposedBy: string | null;
+  approvedBy: string | null;
+}
+
+/** A grid as the impact needs it: where it is and whether it takes addresses by distance (leaf). */
+export interface AreaGrid {
+  code: string;
+  level: string;
+  parentCode: string | null;
+  leaf: boolean;
+  geometry: Area;
+}
+
+export interface AreaAddress {
+  externalId: string;
+  lon: number;
+  lat: number;
+  nearestM: number | null;
+  code: string | null;
+  households: number;
+  population: number;
+}
+
+interface ChangesetRow {
+  id: number;
+  reason: string;
+  status: ChangesetStatus;
+  operations: Operation[];
+  base_versions: Record<string, number>;
+  proof: Proof | null;
+  accepted_findings: string[];
+  events: ChangesetEvent[];
+  proposed_by: string;
+  reviewed_by: string | null;
+  review_comment: string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+  applied_at: Date | string | null;
+}
+
+const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
+
+function toChangeset(system: string, r: ChangesetRow): Changeset {
+  return {
+    id: Number(r.id),
+    system,
+    reason: r.reason,
+    status: r.status,
+    operations: r.operations,
+    baseVersions: r.base_versions,
+    proof: r.proof,
+    acceptedFindings: r.accepted_findings,
+    events: r.events,
+    proposedBy: r.proposed_by,
+    reviewedBy: r.reviewed_by,
+    reviewComment: r.review_comment,
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+    appliedAt: r.applied_at === null ? null : iso(r.applied_at),
+  };
+}
+
+const VERSION_COLUMNS = `code, version, parent_code, level, name, properties, ST_AsGeoJSON(geom, 9) as geojson, valid_from, valid_to,
+  changeset_id, proposed_by, approved_by`;
+
+function toVersion(r: {
+  code: string;
+  version: number;
+  parent_code: string | null;
+  level: string;
+  name: string;
+  properties: Record<string, unknown>;
+  geojson: string;
+  valid_from: Date | string;
+  valid_to: Date | string | null;
+  changeset_id: number | null;
+  proposed_by: string | null;
+  approved_by: string | null;
+}): GridVersion {
+  return {
+    code: r.code,
+    version: r.version,
+    parentCode: r.parent_code,
+    level: r.level,
+    name: r.name,
+    properties: r.properties,
+    geometry: JSON.parse(r.geojson),
+    validFrom: iso(r.valid_from),
+    validTo: r.valid_to === null ? null : iso(r.valid_to),
+    changesetId: r.changeset_id === null ? null : Number(r.changeset_id),
+    proposedBy: r.proposed_by,
+    approvedBy: r.approved_by,
+  };
+}
+
+/** Who a transaction's grid writes are attributed to in the history, set by a changeset's apply. */
+export interface Attribution {
+  changesetId: number;
+  proposedBy: string;
+  approvedBy: string | null;
+}
+
+// Transaction-local settings: the history hook, run by the grid service inside the apply's transaction,
+// reads them without the grid service knowing about changesets.
+const SETTING = { changeset: 'gridatlas.changeset_id', proposedBy: 'gridatlas.proposed_by', approvedBy: 'gridatlas.approved_by' };
+const setting = (name: string) => `nullif(current_setting('${name}', true), '')`;
+
+/**
+ * Changesets and grid history, plus the reads of current grids and addresses a proof needs. Takes the
+ * pool or a transaction.
+ */
+export function createChangesetQueries(db: Queryable) {
+  const knex = knexOf(db);
+  return {
+    async insert(systemId: number, systemKey: string, c: { reason: string; proposedBy: string; operations: Operation[]; baseVersions: Record<string, number>; proof: Proof; events: ChangesetEvent[] }): Promise<Changeset> {
+      const rows: ChangesetRow[] = (
+        await knex.raw(
+          `insert into changesets (system_id, reason, operations, base_versions, proof, events, proposed_by)
+           values (?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?::jsonb, ?) returning *`,
+          [systemId, c.reason, JSON.stringify(c.operations), JSON.stringify(c.baseVersions), JSON.stringify(c.proof), JSON.stringify(c.events), c.proposedBy],
+        )
+      ).rows;
+      return toChangeset(systemKey, rows[0]!);
+    },
+
+    /** One changeset of a system; `lock` holds it for the rest of the transaction (apply, transitions). */
+    async get(systemId: number, systemKey: string, id: number, lock = false): Promise<Changeset | null> {
+      const rows: ChangesetRow[] = (await knex.raw(`select * from changesets where system_id = ? and id = ? ${lock ? 'for update' : ''}`, [systemId, id])).rows;
+      return rows[0] ? toChangeset(systemKey, rows[0]) : null;
+    },
+
+    async list(systemId: number, systemKey: string, status?: ChangesetStatus): Promise<Changeset[]> {
+      const rows: ChangesetRow[] = (
+        await knex.raw(`select * from changesets where system_id = ? ${status ? 'and status = ?' : ''} order by id`, status ? [systemId, status] : [systemId])
+      ).rows;
+      return rows.map((r) => toChangeset(systemKey, r));
+    },
+
+    async update(c: Changeset): Promise<void> {
+      await knex.raw(
+        `update changesets set status = ?, operations = ?::jsonb, base_versions = ?::jsonb, proof = ?::jsonb, accepted_findings = ?::jsonb,
+           events = ?::jsonb, reviewed_by = ?, review_comment = ?, updated_at = now(),
+           applied_at = case when ? = 'applied' then now() else applied_at end
+         where id = ?`,
+        [
+          c.status,
+          JSON.stringify(c.operations),
+          JSON.stringify(c.baseVersions),
+          c.proof === null ? null : JSON.stringify(c.proof),
+          JSON.stringify(c.acceptedFindings),
+          JSON.stringify(c.events),
+          c.reviewedBy,
+          c.reviewComment,
+          c.status,
+          c.id,
+        ],
+      );
+    },
+
+    /**
+     * The grids a change of `codes` can affect: the grids themselves, their parents, every child of
+     * those (siblings and children), `extraParents` with their children, and the top level when a
+     * changed grid is at the top.
+     */
+    async families(systemId: number, codes: string[], extraParents: string[]): Promise<(PlanGrid & { version: number })[]> {
+      const rows: { code: string; parent_code: string | null; level: string; name: string; version: number; geojson: string }[] = (
+        await knex.raw(
+          `with t as (select code, parent_code from grids where system_id = ? and code = any(?::text[])),
+                fam as (select parent_code as p from t where parent_code is not null union select code from t union select unnest(?::text[]))
+           select g.code, g.parent_code, g.level, g.name, g.version, ST_AsGeoJSON(g.geom, 9) as geojson from grids g
+           where g.system_id = ? and (g.code in (select p from fam) or g.parent_code in (select p from fam)
+             or (g.parent_code is null and exists (select 1 from t where t.parent_code is null)))
+           order by g.code`,
+          [systemId, codes, extraParents, systemId],
+        )
+      ).rows;
+      return rows.map((r) => ({
+        code: r.code,
+        parentCode: r.parent_code,
+        level: r.level,
+        name: r.name,
+        version: r.version,
+        geometry: JSON.parse(r.geojson),
+        properties: {},
+        origin: r.code,
+        touched: false,
+      }));
+    },
+
+    /** Which of `codes` exist in the system now. */
+    async existing(systemId: number, codes: string[]): Promise<Set<string>> {
+      const rows: { code: string }[] = (await knex.raw('select code from grids where system_id = ? and code = any(?::text[])', [systemId, codes])).rows;
+      return new Set(rows.map((r) => r.code));
+    },
+
+    /** Current versions of `codes`; a code that no longer exists is absent. */
+    async versions(systemId: number, codes: string[]): Promise<Map<string, number>> {
+      const rows: { code: string; version: number }[] = (await knex.raw('select code, version from grids where system_id = ? and code = any(?::text[])', [systemId, codes])).rows;
+      return new Map(rows.map((r) => [r.code, r.version]));
+    },
+
+    /** Codes the system's history knows that no current grid carries: retired, never to be reused. */
+    async retired(systemId: number, codes: string[]): Promise<Set<string>> {
+      const rows: { code: string }[] = (
+        await knex.raw(
+          `select distinct v.code from grid_versions v where v.system_id = ? and v.code = any(?::text[])
+           and not exists (select 1 from grids g where g.system_id = v.system_id and g.code = v.code)`,
+          [systemId, codes],
+        )
+      ).rows;
+      return new Set(rows.map((r) => r.code));
+    },
+
+    /** The union of some geometries (a merge, or a removed grid given to its one neighbour). */
+    async union(geometries: Area[]): Promise<Area> {
+      const r = (
+        await knex.raw(
+          `select ST_AsGeoJSON(ST_Multi(ST_CollectionExtract(ST_Union(ST_SetSRID(ST_GeomFromGeoJSON(g), 4326)), 3)), 9) as geojson
+           from unnest(?::text[]) as t(g)`,
+          [geometries.map((g) => JSON.stringify(g))],
+        )
+      ).rows[0];
+      return JSON.parse(r.geojson);
+    },
+
+    /** Added and removed area per grid (after − before, before − after), with geodesic areas in m². */
+    async differences(pairs: { code: string; before: Area | null; after: Area | null }[]): Promise<{
+      areas: { code: string; before_m2: number; after_m2: number; added_m2: number; removed_m2: number }[];
+      parts: { code: string; change: 'added' | 'removed'; area_m2: number; geometry: Area }[];
+    }> {
+      if (pairs.length === 0) return { areas: [], parts: [] };
+      const rows: { code: string; before_m2: number; after_m2: number; added_m2: number; removed_m2: number; added: string | null; removed: string | null }[] = (
+        await knex.raw(
+          `with p as (select code, ST_SetSRID(ST_GeomFromGeoJSON(b), 4326) as b, ST_SetSRID(ST_GeomFromGeoJSON(a), 4326) as a, n
+                      from unnest(?::text[], ?::text[], ?::text[]) with ordinality as t(code, b, a, n)),
+                d as (select code, n, b, a,
+                        case when b is null then a when a is null then null else ST_CollectionExtract(ST_Difference(a, b), 3) end as added,
+                        case when a is null then b when b is null then null else ST_CollectionExtract(ST_Difference(b, a), 3) end as removed
+                      from p)
+           select code, coalesce(ST_Area(b::geography), 0)::float8 as before_m2, coalesce(ST_Area(a::geography), 0)::float8 as after_m2,
+             coalesce(ST_Area(added::geography), 0)::float8 as added_m2, coalesce(ST_Area(removed::geography), 0)::float8 as removed_m2,
+             case when added is null or ST_IsEmpty(added) then null else ST_AsGeoJSON(added, 9) end as added,
+             case when removed is null or ST_IsEmpty(removed) then null else ST_AsGeoJSON(removed, 9) end as removed
+           from d order by n`,
+          // A null in a bound array stands for "no geometry" (a new or a removed grid).
+          [pairs.map((p) => p.code), pairs.map((p) => (p.before ? JSON.stringify(p.before) : null)), pairs.map((p) => (p.after ? JSON.stringify(p.after) : null))] as unknown as string[][],
+        )
+      ).rows;
+      const round = (v: number) => Math.round(v * 100) / 100;
+      const parts: { code: string; change: 'added' | 'removed'; area_m2: number; geometry: Area }[] = [];
+      for (const r of rows) {
+        if (r.added && r.added_m2 > 0.01) parts.push({ code: r.code, change: 'added', area_m2: round(r.added_m2), geometry: JSON.parse(r.added) });
+        if (r.removed && r.removed_m2 > 0.01) parts.push({ code: r.code, change: 'removed', area_m2: round(r.removed_m2), geometry: JSON.parse(r.removed) });
+      }
+      return {
+        areas: rows.map((r) => ({ code: r.code, before_m2: round(r.before_m2), after_m2: round(r.after_m2), added_m2: round(r.added_m2), removed_m2: round(r.removed_m2) })),
+        parts,
+      };
+    },
+
+    /** The largest 就近划入 reach of any address (how far outside a changed area an address can move). */
+    async maxNearest(): Promise<number> {
+      const r = (await knex.raw('select max(nearest_m)::float8 as m from addresses where nearest_m is not null')).rows[0];
+      return r?.m ?? 0;
+    },
+
+    /** The current grids of a system meeting `area`, with whether each is a leaf. */
+    async gridsIn(systemId: number, area: Bbox): Promise<AreaGrid[]> {
+      const rows: { code: string; level: string; parent_code: string | null; leaf: boolean; geojson: string }[] = (
+        await knex.raw(
+          `select g.code, g.level, g.parent_code, ST_AsGeoJSON(g.geom, 9) as geojson,
+             not exists (select 1 from grids c where c.system_id = g.system_id and c.parent_code = g.code) as leaf
+           from grids g where g.system_id = ? and g.geom && ST_MakeEnvelope(?::float8, ?::float8, ?::float8, ?::float8, 4326)`,
+          [systemId, ...area],
+        )
+      ).rows;
+      return rows.map((r) => ({ code: r.code, level: r.level, parentCode: r.parent_code, leaf: r.leaf, geometry: JSON.parse(r.geojson) }));
+    },
+
+    /**
+     * The addresses a change in `area` can move, as the re-assignment hook selects them: inside the area,
+     * or placed by distance within `reach` of it; with their current grid in the system.
+     */
+    async addressesIn(systemId: number, area: Bbox, reach: Bbox | null): Promise<AreaAddress[]> {
+      const env = 'ST_MakeEnvelope(?::float8, ?::float8, ?::float8, ?::float8, 4326)';
+      const rows: { external_id: string; x: number; y: number; nearest_m: number | null; code: string | null; households: number; population: number }[] = (
+        await knex.raw(
+          `select a.external_id, ST_X(a.geom)::float8 as x, ST_Y(a.geom)::float8 as y, a.nearest_m, a.grids ->> ? as code, a.households, a.population
+           from addresses a where a.geom && ${env} ${reach ? `or (a.nearest_m is not null and a.geom && ${env})` : ''}
+           order by a.id`,
+          [String(systemId), ...area, ...(reach ?? [])],
+        )
+      ).rows;
+      return rows.map((r) => ({ externalId: r.external_id, lon: r.x, lat: r.y, nearestM: r.nearest_m, code: r.code, households: r.households, population: r.population }));
+    },
+
+    /** Marks the transaction's grid writes as made by a changeset, for the history hook. */
+    async attribute(a: Attribution): Promise<void> {
+      await knex.raw(`select set_config(?, ?, true), set_config(?, ?, true), set_config(?, ?, true)`, [
+        SETTING.changeset,
+        String(a.changesetId),
+        SETTING.proposedBy,
+        a.proposedBy,
+        SETTING.approvedBy,
+        a.approvedBy ?? '',
+      ]);
+    },
+
+    /**
+     * Brings the history of `codes` (all grids of the system when null) up to the grids as they are:
+     * closes the open version of every grid that changed or went, and opens one for its current state.
+     * Old and new codes of a recoded grid are both in `codes`.
+     */
+    async recordVersions(systemId: number, codes: string[] | null): Promise<void> {
+      const which = codes === null ? '' : 'and g.code = any(?::text[])';
+      await knex.raw(
+        `update grid_versions v set valid_to = now()
+         where v.system_id = ? and v.valid_to is null
+           and (${codes === null ? 'true' : 'v.code = any(?::text[]) or v.grid_id in (select g.id from grids g where g.system_id = ? and g.code = any(?::text[]))'})
+           and not exists (select 1 from grids g where g.id = v.grid_id and g.version = v.version and g.code = v.code)`,
+        codes === null ? [systemId] : [systemId, codes, systemId, codes],
+      );
+      await knex.raw(
+        `insert into grid_versions (system_id, grid_id, code, version, parent_code, level, name, properties, geom, valid_from, changeset_id, proposed_by, approved_by)
+         select g.system_id, g.id, g.code, g.version, g.parent_code, g.level, g.name,
+           jsonb_build_object('type', g.type, 'people', g.people, 'attributes', g.attributes, 'valid_from', g.valid_from, 'valid_to', g.valid_to),
+           g.geom, now(), ${setting(SETTING.changeset)}::bigint, ${setting(SETTING.proposedBy)}, ${setting(SETTING.approvedBy)}
+         from grids g where g.system_id = ? ${which}
+           and not exists (select 1 from grid_versions v where v.system_id = g.system_id and v.grid_id = g.id and v.valid_to is null and v.version = g.version and v.code = g.code)`,
+        codes === null ? [systemId] : [systemId, codes],
+      );
+    },
+
+    /** Every version of the grid that carries `code` now or did once, following recodes; oldest first. */
+    async history(systemId: number, code: string): Promise<GridVersion[]> {
+      const rows = (
+        await knex.raw(
+          `select ${VERSION_COLUMNS} from grid_versions
+           where system_id = ? and grid_id in (select grid_id from grid_versions where system_id = ? and code = ?)
+           order by valid_from, id`,
+          [systemId, systemId, code],
+        )
+      ).rows;
+      return rows.map(toVersion);
+    },
+
+    /** The grids of a system as they stood at `at` (an ISO date or timestamp). */
+    async asOf(systemId: number, at: string): Promise<GridVersion[]> {
+      const rows = (
+        await knex.raw(
+          `select ${VERSION_COLUMNS} from grid_versions
+           where system_id = ? and valid_from <= ?::timestamptz and (valid_to is null or valid_to > ?::timestamptz)
+           order by code`,
+          [systemId, at, at],
+        )
+      ).rows;
+      return rows.map(toVersion);
+    },
+
+    /** The database's clock: history is stamped with transaction times, so "before" is asked of it. */
+    async now(): Promise<string> {
+      return iso((await knex.raw('select now() as t')).rows[0].t);
+    },
+  };
+}
+
+export type ChangesetQueries = ReturnType<typeof createChangesetQueries>;
