@@ -3,7 +3,7 @@ import type { Database } from '../db/engine';
 import { migrateDown, migrateLatest } from '../db/migrate';
 import { engines, openTestDatabase } from './db';
 
-const TABLES = ['addresses', 'grid_systems', 'grids', 'jobs', 'partition_reports'];
+const TABLES = ['addresses', 'grid_systems', 'grids', 'incident_log', 'incident_photos', 'incident_sequences', 'incidents', 'jobs', 'partition_reports'];
 
 async function tables(db: Database): Promise<string[]> {
   const rows: { name: string }[] = (
