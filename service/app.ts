@@ -15,6 +15,8 @@ import { accessLog, errorMiddleware } from './http/middleware';
 import { partitionRouter } from './http/partition';
 import { pointRouter } from './http/point';
 import { systemsRouter } from './http/systems';
+import { createIncidents, incidentsRouter } from './incidents';
+import type { Authorizer } from './http/route';
 import { createTiles } from './tiles';
 import { webRouter } from './web/router';
 import type { Logger } from './logger';
@@ -25,6 +27,8 @@ export interface AppDeps {
   db: Database;
   changes: ChangeBus;
   logger: Logger;
+  /** Enforces each route's access declaration (issue #10); a pass-through until access control lands. */
+  authorize?: Authorizer;
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -38,13 +42,15 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   const grids = createGridService(db.knex, systems, changes, [addresses.onGridChange]);
   const jobs = createJobs(db.knex, logger);
   const partition = createPartitionService({ knex: db.knex, systems, grids, jobs, changes, logger });
-  return { systems, grids, addresses, jobs, partition };
+  const incidents = createIncidents(db.knex);
+  return { systems, grids, addresses, jobs, partition, incidents };
 }
 
 /** Builds the application without listening; tests drive `app.callback()`, only main.ts listens. */
 export function createApp(deps: AppDeps & { services?: Services }): Koa {
   const { config, db, logger } = deps;
   const services = deps.services ?? createServices(deps);
+  const authorize: Authorizer = deps.authorize ?? (() => (_ctx, next) => next());
   const app = new Koa();
   app.proxy = true;
   app.use(errorMiddleware(logger));
@@ -68,6 +74,7 @@ export function createApp(deps: AppDeps & { services?: Services }): Koa {
     pointRouter(db.knex, services.addresses),
     addressesRouter(services.addresses, config.bodyLimitBytes),
     partitionRouter(services.partition, services.jobs, config.bodyLimitBytes),
+    incidentsRouter(services.incidents, authorize),
     webRouter(),
   ]) {
     app.use(router.routes());

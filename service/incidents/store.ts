@@ -552,10 +552,10 @@ export class IncidentStore {
   }
 
   /** Names of governance units by code, for statistics and bulletins. */
-  async unitNames(system: string, codes: string[]): Promise<Map<string, string>> {
+  async unitNames(codes: string[]): Promise<Map<string, string>> {
     const rows: { code: string; name: string }[] = await this.knex('grids')
       .join('grid_systems', 'grid_systems.id', 'grids.system_id')
-      .where('grid_systems.key', system)
+      .where('grid_systems.kind', 'governance')
       .whereIn('grids.code', codes)
       .select('grids.code', 'grids.name');
     return new Map(rows.map((r) => [r.code, r.name]));
