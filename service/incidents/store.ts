@@ -508,44 +508,45 @@ export class IncidentStore {
    */
   async scanOverdue(now: Date, policy: { escalateRoutes: Route[]; maxLevel: number }, batch: number): Promise<ScanResult> {
     const { rows } = await this.knex.raw(
-      `WITH picked AS (
-         SELECT id, card AS old_card, handling_level AS old_level, status FROM incidents
-         WHERE (card = 'none' AND warn_at <= ?) OR (card <> 'red' AND due_at <= ?)
-         ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED
+      `WITH p AS (SELECT ?::timestamptz AS now, ?::text[] AS routes, ?::int AS max_level),
+       picked AS (
+         SELECT i.id, i.card AS old_card, i.handling_level AS old_level, i.status, i.due_at <= p.now AS red,
+           CASE WHEN i.due_at <= p.now AND i.route = ANY(p.routes)
+             THEN greatest(i.handling_level, least(i.handling_level + 1, p.max_level, jsonb_array_length(i.chain) - 1))
+             ELSE i.handling_level END AS new_level
+         FROM incidents i, p
+         WHERE (i.card = 'none' AND i.warn_at <= p.now) OR (i.card <> 'red' AND i.due_at <= p.now)
+         ORDER BY i.id LIMIT ? FOR UPDATE OF i SKIP LOCKED
        ), changed AS (
          UPDATE incidents i SET
-           card = CASE WHEN i.due_at <= ? THEN 'red' ELSE 'yellow' END,
-           yellow_at = coalesce(i.yellow_at, ?),
-           red_at = CASE WHEN i.due_at <= ? THEN ? ELSE i.red_at END,
-           was_overdue = i.was_overdue OR i.due_at <= ?,
-           handling_level = CASE WHEN i.due_at <= ? AND i.route = ANY(?::text[])
-             THEN greatest(i.handling_level, least(i.handling_level + 1, ?, jsonb_array_length(i.chain) - 1)) ELSE i.handling_level END,
+           card = CASE WHEN picked.red THEN 'red' ELSE 'yellow' END,
+           yellow_at = CASE WHEN picked.red THEN i.yellow_at ELSE coalesce(i.yellow_at, p.now) END,
+           red_at = CASE WHEN picked.red THEN p.now ELSE i.red_at END,
+           was_overdue = i.was_overdue OR picked.red,
+           handling_level = picked.new_level,
+           handling_unit = CASE WHEN picked.new_level > picked.old_level THEN i.chain -> picked.new_level ->> 'code' ELSE i.handling_unit END,
+           escalations = i.escalations + (picked.new_level > picked.old_level)::int,
            version = i.version + 1,
-           updated_at = ?
-         FROM picked WHERE i.id = picked.id
-         RETURNING i.id, i.card, i.handling_level, picked.old_card, picked.old_level, picked.status
-       ), relinked AS (
-         UPDATE incidents i SET handling_unit = i.chain -> i.handling_level ->> 'code',
-           escalations = i.escalations + 1
-         FROM changed WHERE i.id = changed.id AND changed.handling_level > changed.old_level
-         RETURNING i.id
+           updated_at = p.now
+         FROM picked, p WHERE i.id = picked.id
+         RETURNING i.id, i.card, picked.old_card, picked.old_level, picked.new_level, picked.status
        ), logged AS (
          INSERT INTO incident_log (incident_id, at, actor, action, from_status, to_status, details)
-         SELECT id, ?, '{"kind":"system","name":"overdue-scan"}'::jsonb, 'card_' || card, status, status,
+         SELECT changed.id, p.now, '{"kind":"system","name":"overdue-scan"}'::jsonb, 'card_' || card, status, status,
            jsonb_build_object('previous', old_card)
-         FROM changed
+         FROM changed, p
          UNION ALL
-         SELECT id, ?, '{"kind":"system","name":"overdue-scan"}'::jsonb, 'escalate', status, status,
-           jsonb_build_object('fromLevel', old_level, 'toLevel', handling_level, 'reason', 'red_card')
-         FROM changed WHERE handling_level > old_level
+         SELECT changed.id, p.now, '{"kind":"system","name":"overdue-scan"}'::jsonb, 'escalate', status, status,
+           jsonb_build_object('fromLevel', old_level, 'toLevel', new_level, 'reason', 'red_card')
+         FROM changed, p WHERE new_level > old_level
          RETURNING 1
        )
        SELECT
          (SELECT count(*) FROM changed WHERE card = 'yellow') AS yellow,
          (SELECT count(*) FROM changed WHERE card = 'red') AS red,
-         (SELECT count(*) FROM relinked) AS escalated,
+         (SELECT count(*) FROM changed WHERE new_level > old_level) AS escalated,
          (SELECT count(*) FROM logged) AS logged`,
-      [now, now, batch, now, now, now, now, now, now, policy.escalateRoutes, policy.maxLevel, now, now, now],
+      [now, policy.escalateRoutes, policy.maxLevel, batch],
     );
     const r = rows[0];
     return { yellow: Number(r.yellow), red: Number(r.red), escalated: Number(r.escalated) };
