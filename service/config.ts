@@ -11,6 +11,7 @@ const ConfigSchema = z.object({
   BODY_LIMIT_MB: z.coerce.number().positive().default(200),
   TILE_CACHE_MB: z.coerce.number().nonnegative().default(256),
   BASEMAP_URL: z.string().optional(),
+  INCIDENT_SCAN_SECONDS: z.coerce.number().nonnegative().default(60),
 });
 
 export type Config = {
@@ -23,6 +24,8 @@ export type Config = {
   bodyLimitBytes: number;
   tileCacheBytes: number;
   basemapUrl: string | undefined;
+  /** Period of the incident overdue scan (issue #11); 0 turns it off in this process. */
+  incidentScanMs: number;
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -42,5 +45,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: Math.round(c.BODY_LIMIT_MB * 1024 * 1024),
     tileCacheBytes: Math.round(c.TILE_CACHE_MB * 1024 * 1024),
     basemapUrl: c.BASEMAP_URL,
+    incidentScanMs: Math.round(c.INCIDENT_SCAN_SECONDS * 1000),
   };
 }

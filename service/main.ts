@@ -3,6 +3,7 @@ import { loadConfig } from './config';
 import { ChangeBus } from './db/changes';
 import { openDatabase } from './db/engine';
 import { loadDemoCityIfEmpty } from './db/seed';
+import { startOverdueScanner } from './incidents';
 import { createLogger } from './logger';
 
 async function main(): Promise<void> {
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
     const loaded = await loadDemoCityIfEmpty(db, services);
     if (loaded) logger.info({ ...loaded }, 'empty database: loaded the demo city');
   }
+  const stopScanner = config.incidentScanMs > 0 ? startOverdueScanner(services.incidents, logger, config.incidentScanMs) : async () => undefined;
   const app = createApp({ config, db, changes, logger, services });
   const server = app.listen(config.port, config.host, () => {
     const address = server.address();
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     server.close();
+    await stopScanner();
     await changes.stop();
     await db.close();
     process.exit(0);
