@@ -1,5 +1,6 @@
 import type { Services } from '../app';
 import { generateCity, type DemoCity } from '../demo/index';
+import { incidentHistory } from '../demo/incidents';
 import type { SourceRecord } from '../domain/addresses-rows';
 import type { Database } from './engine';
 
@@ -35,8 +36,21 @@ async function* demoAddressRecords(city: DemoCity): AsyncGenerator<SourceRecord>
 }
 
 /** An empty database gets the demo city on first start (issue #2), so the map has something to show. */
-export async function loadDemoCityIfEmpty(db: Database, services: Pick<Services, 'systems' | 'grids' | 'addresses'>): Promise<SeedResult | null> {
+export async function loadDemoCityIfEmpty(db: Database, services: Pick<Services, 'systems' | 'grids' | 'addresses' | 'incidents'>): Promise<SeedResult | null> {
   const row = await db.knex('grid_systems').count({ n: '*' }).first();
   if (Number(row?.n ?? 0) > 0) return null;
-  return loadCity(services, generateCity({ seed: 1 }));
+  const city = generateCity({ seed: 1 });
+  const result = await loadCity(services, city);
+  await loadDemoIncidents(services.incidents, city);
+  return result;
+}
+
+/** A year of incident history up to now over the demo city (issue #11), then a scan for today's cards. */
+export async function loadDemoIncidents(incidents: Services['incidents'], city: DemoCity): Promise<{ cases: number; log: number }> {
+  const points = city.addresses.features.map((f) => f.geometry.coordinates as [number, number]);
+  const grids = city.systems[0]!.grids.features.filter((f) => f.properties.level === 'grid').length;
+  const history = incidentHistory(city.seed, points, grids, incidents.classification.doc, incidents.calendar, incidents.now());
+  const loaded = await incidents.importHistory(history);
+  await incidents.scanOverdue();
+  return loaded;
 }

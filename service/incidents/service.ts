@@ -6,6 +6,7 @@ import type { TimeLimit, WorkingCalendar } from './calendar';
 import { caseDay, caseNumber } from './case-number';
 import type { Classification, MinorClass } from './classification';
 import { stageDeadline, transitionEffects } from './effects';
+import { importHistory, type HistoricalCase } from './history';
 import { routeCase, type ChainUnit } from './routing';
 import type { IncidentPatch, IncidentRecord, IncidentStore, LogEntry, PhotoRecord, ScanResult, StatsRow } from './store';
 import { decide, describeAllowed, type Action, type ActorRole, type Route, type Status } from './workflow';
@@ -432,6 +433,11 @@ export function createIncidentService(deps: IncidentDeps) {
       }
       const empty: StatsRow = { key: 'total', reported: 0, registered: 0, dispatched: 0, closed: 0, closedOnTime: 0, reworked: 0, postponed: 0, overdue: 0, yellow: 0, red: 0, meanHandlingMs: null, p90HandlingMs: null };
       return { total: withRates(total ?? empty, query.unit ?? null), rows: rows.map((r) => withRates(r, r.key ? names.get(r.key) ?? null : null)) };
+    },
+
+    /** Loads past cases in bulk (the demo history); see history.ts. */
+    importHistory(cases: HistoricalCase[]) {
+      return importHistory({ store, classification, calendar }, cases);
     },
 
     async addPhoto(id: number, stageName: 'before' | 'after', contentType: string, bytes: Buffer): Promise<PhotoRecord> {

@@ -173,7 +173,7 @@ export interface PhotoRecord {
   createdAt: Date;
 }
 
-const COLUMNS: Record<keyof IncidentPatch | 'caseNo' | 'idempotencyKey' | 'requestHash' | 'priority' | 'source' | 'description' | 'reporterName' | 'reporterPhone' | 'addressId' | 'system' | 'reportedAt' | 'duplicates', string> = {
+const COLUMNS: Record<keyof IncidentPatch | 'card' | 'yellowAt' | 'redAt' | 'caseNo' | 'idempotencyKey' | 'requestHash' | 'priority' | 'source' | 'description' | 'reporterName' | 'reporterPhone' | 'addressId' | 'system' | 'reportedAt' | 'duplicates', string> = {
   caseNo: 'case_no',
   idempotencyKey: 'idempotency_key',
   requestHash: 'request_hash',
@@ -217,6 +217,9 @@ const COLUMNS: Record<keyof IncidentPatch | 'caseNo' | 'idempotencyKey' | 'reque
   handlingWorkingMs: 'handling_working_ms',
   evaluation: 'evaluation',
   duplicates: 'duplicates',
+  card: 'card',
+  yellowAt: 'yellow_at',
+  redAt: 'red_at',
 };
 const JSON_COLUMNS = new Set(['input_point', 'chain', 'grids', 'stage_limit', 'postponement_request', 'evaluation']);
 
@@ -357,6 +360,86 @@ export class IncidentStore {
     const values = { ...columns(this.knex, rest), scope_keys: keys, unit_path: unitPath, card: 'none' };
     const [created] = await this.knex('incidents').insert(values).returning('id');
     return Number((created as { id: number }).id);
+  }
+
+  /** Many cases at once, in order (the demo history); returns their ids. */
+  async insertMany(rows: Omit<IncidentRecord, 'id' | 'version'>[]): Promise<number[]> {
+    const ids: number[] = [];
+    for (let i = 0; i < rows.length; i += 200) {
+      const values = rows.slice(i, i + 200).map((row) => {
+        const { scopeKeys: keys, unitPath, ...rest } = withPaths(row);
+        return { ...columns(this.knex, rest), scope_keys: keys, unit_path: unitPath };
+      });
+      const created = await this.knex('incidents').insert(values).returning('id');
+      ids.push(...(created as { id: number }[]).map((r) => Number(r.id)));
+    }
+    return ids;
+  }
+
+  async appendLogMany(entries: NewLogEntry[]): Promise<void> {
+    for (let i = 0; i < entries.length; i += 1000) {
+      const values = entries.slice(i, i + 1000).map((e) => ({
+        incident_id: e.incidentId,
+        at: e.at,
+        actor: JSON.stringify(e.actor),
+        action: e.action,
+        from_status: e.fromStatus,
+        to_status: e.toStatus,
+        note: e.note,
+        location: e.location ? this.knex.raw('ST_SetSRID(ST_MakePoint(?::float8, ?::float8), 4326)', [e.location.lon, e.location.lat]) : null,
+        photos: e.photos,
+        details: JSON.stringify(e.details),
+      }));
+      await this.knex('incident_log').insert(values);
+    }
+  }
+
+  /** Moves the case-number counters past numbers handed out in bulk; they never go down. */
+  async raiseSequences(counters: { unitCode: string; day: string; last: number }[]): Promise<void> {
+    for (let i = 0; i < counters.length; i += 1000) {
+      const rows = counters.slice(i, i + 1000).map((c) => ({ unit_code: c.unitCode, day: c.day, last: c.last }));
+      await this.knex('incident_sequences').insert(rows).onConflict(['unit_code', 'day']).merge({ last: this.knex.raw('greatest(incident_sequences.last, excluded.last)') });
+    }
+  }
+
+  /**
+   * Every system's chain at many points in one query (the demo history). Each grid covering a point is
+   * returned, so a clean partition gives the whole chain; ties on shared boundaries go to the lowest code
+   * as in the single-point lookup.
+   */
+  async locateMany(points: [number, number][]): Promise<PointAnswer['systems'][]> {
+    const out: PointAnswer['systems'][] = points.map(() => []);
+    if (points.length === 0) return out;
+    const { rows } = await this.knex.raw(
+      `SELECT p.i::int AS i, s.key AS system, s.name AS system_name, s.kind, s.levels, g.code, g.name, g.level
+       FROM unnest(?::float8[], ?::float8[]) WITH ORDINALITY AS p(x, y, i)
+       JOIN grids g ON g.geom && ST_SetSRID(ST_MakePoint(p.x, p.y), 4326) AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), 4326))
+       JOIN grid_systems s ON s.id = g.system_id
+       ORDER BY p.i, s.key, g.code COLLATE "C"`,
+      [points.map((p) => p[0]), points.map((p) => p[1])],
+    );
+    for (const r of rows as { i: number; system: string; system_name: string; kind: string; levels: unknown; code: string; name: string; level: string }[]) {
+      const systems = out[r.i - 1]!;
+      let entry = systems.find((x) => x.system === r.system);
+      const levels = json<{ key: string; name: string; order: number }[]>(r.levels);
+      if (!entry) {
+        entry = { system: r.system, name: r.system_name, kind: r.kind, chain: [], alsoIn: [] };
+        systems.push(entry);
+      }
+      const level = levels.find((l) => l.key === r.level);
+      const link = { code: r.code, name: r.name, level: r.level, levelName: level?.name ?? r.level, order: level?.order ?? 0 };
+      const same = entry.chain.find((c) => (c as typeof link).order === link.order);
+      if (same) entry.alsoIn.push(link.code);
+      else entry.chain.push(link);
+    }
+    for (const systems of out) {
+      for (const s of systems) {
+        s.chain = (s.chain as ({ order: number } & PointAnswer['systems'][number]['chain'][number])[])
+          .sort((a, b) => b.order - a.order)
+          .map(({ code, name, level, levelName }) => ({ code, name, level, levelName }));
+      }
+    }
+    return out;
   }
 
   async get(id: number, options: { forUpdate?: boolean } = {}): Promise<IncidentRecord | null> {
