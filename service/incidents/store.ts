@@ -394,6 +394,13 @@ export class IncidentStore {
     }
   }
 
+  /** Locks the case-number counters for a bulk load and reads them, keyed `unit|day`. */
+  async lockSequences(): Promise<Map<string, number>> {
+    await this.knex.raw('LOCK TABLE incident_sequences IN EXCLUSIVE MODE');
+    const rows: { unit_code: string; day: string; last: number }[] = await this.knex('incident_sequences').select('unit_code', 'day', 'last');
+    return new Map(rows.map((r) => [`${r.unit_code}|${r.day}`, Number(r.last)]));
+  }
+
   /** Moves the case-number counters past numbers handed out in bulk; they never go down. */
   async raiseSequences(counters: { unitCode: string; day: string; last: number }[]): Promise<void> {
     for (let i = 0; i < counters.length; i += 1000) {
