@@ -246,6 +246,17 @@ describe.each(engines())('incidents on %s PostGIS', (engine) => {
     const text = await t.request.post(`/api/incidents/${c.id}/photos?stage=after`).set('Content-Type', 'image/png').send(Buffer.from('<svg></svg>')).expect(415);
     expect(text.body.error.code).toBe('not_an_image');
     expect((await svc.get(c.id)).photos).toHaveLength(1);
+    const registered = await t.request
+      .post(`/api/incidents/${c.id}/transitions`)
+      .send({ action: 'register', actor: { kind: 'grid_worker', unit: 'Q1A1', name: 'w' }, photos: [res.body.id] })
+      .expect(200);
+    expect(registered.body.status).toBe('registered');
+    const foreign = await t.request
+      .post(`/api/incidents/${c.id}/transitions`)
+      .send({ action: 'dispatch', actor: { kind: 'grid_worker', unit: 'Q1A1', name: 'w' }, photos: [res.body.id + 1000] })
+      .expect(422);
+    expect(foreign.body.error.code).toBe('unknown_photo');
+    expect((await svc.get(c.id)).log.at(-1)).toMatchObject({ action: 'register', photos: [res.body.id] });
   });
 
   describe('overdue scan', () => {

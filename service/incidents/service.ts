@@ -340,6 +340,11 @@ export function createIncidentService(deps: IncidentDeps) {
         const role = resolveActor(r, input.actor);
         const to = decide(r.route, r.status, input.action, role, r.handlingLevel);
         const { patch, details } = transitionEffects(r, input, to, at, classification, calendar);
+        if (input.photos?.length) {
+          const own = new Set((await s.photos(id)).map((p) => p.id));
+          const foreign = input.photos.filter((p) => !own.has(p));
+          if (foreign.length) throw unprocessable('unknown_photo', `photos ${foreign.join(', ')} are not photos of incident ${id}; upload them with POST /api/incidents/${id}/photos first`, { field: 'photos' });
+        }
         await s.update(id, patch);
         await s.appendLog({
           incidentId: id,
