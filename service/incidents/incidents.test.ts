@@ -1,7 +1,8 @@
-import knexFactory from 'knex';
+import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromWgs84 } from '../geometry/crs';
 import { engines } from '../test/db';
+import { withDatabase } from '../test/global-setup';
 import { startTestApp, type TestApp } from '../test/app';
 import { createIncidents, type IncidentService } from './index';
 import { actorFor, governanceGrids, governanceSystem, healthGrids, healthSystem, pointIn } from './testing';
@@ -278,21 +279,23 @@ describe.each(engines())('incidents on %s PostGIS', (engine) => {
     });
 
     if (engine === 'server') {
-      it('cards each case exactly once with two scanners on one server', async () => {
+      it('cards each case exactly once with two service processes scanning one server at once', async () => {
         const cases: number[] = [];
         for (let i = 0; i < 60; i++) cases.push((await svc.create({ category: '0503', point: pointIn('Q1A2'), source: 'api', description: `c${i}` }, { at: bj('2026-11-10T09:00') })).incident.id);
-        const second = knexFactory({ client: 'pg', connection: t.db.knex.client.config.connection, pool: { min: 0, max: 4 } });
-        try {
-          const other = createIncidents(second);
-          const at = bj('2026-11-11T09:00');
-          const [a, b] = await Promise.all([svc.scanOverdue({ at, batch: 7 }), other.scanOverdue({ at, batch: 7 })]);
-          expect(a.red + b.red).toBeGreaterThanOrEqual(60);
-          const { rows } = await t.db.knex.raw(`SELECT incident_id, count(*) AS n FROM incident_log WHERE action LIKE 'card_%' AND incident_id = ANY(?::bigint[]) GROUP BY 1`, [cases]);
-          expect(rows).toHaveLength(60);
-          expect(rows.every((r: { n: number }) => Number(r.n) === 1)).toBe(true);
-        } finally {
-          await second.destroy();
-        }
+        // This test's own database on the server the suite uses.
+        const url = withDatabase(process.env.DATABASE_URL!, (t.db.knex.client.config.connection as { database: string }).database);
+        const startAt = String(Date.now() + 5000);
+        const scan = () =>
+          new Promise<{ yellow: number; red: number }>((resolve, reject) => {
+            execFile(process.execPath, ['--import', 'tsx', 'service/incidents/scan-once.ts', url, '2026-11-11T09:00:00+08:00', '3', startAt], (err, stdout) =>
+              err ? reject(err) : resolve(JSON.parse(stdout)),
+            );
+          });
+        const [a, b] = await Promise.all([scan(), scan()]);
+        expect(a.red + b.red).toBeGreaterThanOrEqual(60);
+        const { rows } = await t.db.knex.raw(`SELECT incident_id, count(*) AS n FROM incident_log WHERE action LIKE 'card_%' AND incident_id = ANY(?::bigint[]) GROUP BY 1`, [cases]);
+        expect(rows).toHaveLength(60);
+        expect(rows.every((r: { n: number }) => Number(r.n) === 1)).toBe(true);
       });
     }
   });
