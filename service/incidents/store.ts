@@ -605,7 +605,8 @@ export class IncidentStore {
              THEN greatest(i.handling_level, least(i.handling_level + 1, p.max_level, jsonb_array_length(i.chain) - 1))
              ELSE i.handling_level END AS new_level
          FROM incidents i, p
-         WHERE (i.card = 'none' AND i.warn_at <= p.now) OR (i.card <> 'red' AND i.due_at <= p.now)
+         -- The instant again as a plain parameter, so the planner can use the two partial indexes.
+         WHERE (i.card = 'none' AND i.warn_at <= ?::timestamptz) OR (i.card <> 'red' AND i.due_at <= ?::timestamptz)
          ORDER BY i.id LIMIT ? FOR UPDATE OF i SKIP LOCKED
        ), changed AS (
          UPDATE incidents i SET
@@ -636,7 +637,7 @@ export class IncidentStore {
          (SELECT count(*) FROM changed WHERE card = 'red') AS red,
          (SELECT count(*) FROM changed WHERE new_level > old_level) AS escalated,
          (SELECT count(*) FROM logged) AS logged`,
-      [now, policy.escalateRoutes, policy.maxLevel, batch],
+      [now, policy.escalateRoutes, policy.maxLevel, now, now, batch],
     );
     const r = rows[0];
     return { yellow: Number(r.yellow), red: Number(r.red), escalated: Number(r.escalated) };
