@@ -104,6 +104,11 @@ export class Classification {
     return minor;
   }
 
+  /** The name of a class, or null for a code the current classification no longer has (old cases keep theirs). */
+  categoryName(code: string): string | null {
+    return this.minors.get(code)?.name ?? null;
+  }
+
   /** @throws {AppError} 422 `unknown_department` naming the key */
   department(key: string): Department {
     const d = this.departments.get(key);

@@ -63,7 +63,7 @@ export interface IncidentView {
   caseNo: string;
   route: Route;
   status: Status;
-  category: { code: string; name: string; major: string };
+  category: { code: string; name: string | null; major: string };
   severity: string;
   priority: number;
   source: string;
@@ -121,7 +121,6 @@ export function createIncidentService(deps: IncidentDeps) {
   const policy = classification.policy;
 
   function view(r: IncidentRecord, at: Date): IncidentView {
-    const minor = classification.category(r.category);
     const unit = r.chain[0]!;
     const clock = r.dueAt && r.stageLimit ? calendar.clock(r.dueAt, at, r.stageLimit.type) : null;
     return {
@@ -129,7 +128,7 @@ export function createIncidentService(deps: IncidentDeps) {
       caseNo: r.caseNo,
       route: r.route,
       status: r.status,
-      category: { code: r.category, name: minor.name, major: r.major },
+      category: { code: r.category, name: classification.categoryName(r.category), major: r.major },
       severity: r.severity,
       priority: r.priority,
       source: r.source,
