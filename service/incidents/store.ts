@@ -607,7 +607,8 @@ export class IncidentStore {
          FROM incidents i, p
          -- The instant again as a plain parameter, so the planner can use the two partial indexes.
          WHERE (i.card = 'none' AND i.warn_at <= ?::timestamptz) OR (i.card <> 'red' AND i.due_at <= ?::timestamptz)
-         ORDER BY i.id LIMIT ? FOR UPDATE OF i SKIP LOCKED
+         -- No ORDER BY: with one, the planner walks the primary key past every row to fill the LIMIT.
+         LIMIT ? FOR UPDATE OF i SKIP LOCKED
        ), changed AS (
          UPDATE incidents i SET
            card = CASE WHEN picked.red THEN 'red' ELSE 'yellow' END,
