@@ -13,6 +13,7 @@ import { accessLog, errorMiddleware } from './http/middleware';
 import { mountRoutes, type Authorizer, type RouteDef } from './http/route';
 import { createJobQueries, createJobs, jobRoutes } from './jobs';
 import { createSingleRun, httpMetrics, opsRoutes } from './ops';
+import { createIncidents, incidentRoutes } from './incidents';
 import type { Logger } from './logger';
 import { createPartitionQueries, createPartitionService, partitionRoutes } from './partition';
 import { createPointQueries, lookupPoint, pointRoutes } from './point';
@@ -26,6 +27,8 @@ export interface AppDeps {
   db: Database;
   changes: ChangeBus;
   logger: Logger;
+  /** Enforces each route's access declaration (issue #10); a pass-through until access control lands. */
+  authorize?: Authorizer;
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -57,7 +60,8 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   const changesets = createChangesetService({ transact, store: (tx) => createChangesetQueries(tx ?? knex), systems, grids });
   const pointStore = createPointQueries(knex);
   const point = { lookup: async (lon: number, lat: number) => lookupPoint(pointStore, await systemStore().list(), lon, lat) };
-  return { systems, grids, addresses, jobs, partition, point, changesets };
+  const incidents = createIncidents(knex, point.lookup);
+  return { systems, grids, addresses, jobs, partition, point, changesets, incidents };
 }
 
 /** Until the access feature's authorizer is wired, every declared route is let through. */
@@ -110,6 +114,7 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
     addressRoutes(addresses, config.bodyLimitBytes),
     partitionRoutes(services.partition, config.bodyLimitBytes),
     changesetRoutes(services.changesets, config.bodyLimitBytes),
+    incidentRoutes(services.incidents),
     jobRoutes(services.jobs),
     createBoards({ systems: services.systems, grids: services.grids, db: db.knex, chromiumPath: config.chromiumPath }).routes,
     opsRoutes({ db, info: { title: 'gridatlas', version: pkg.version, description: pkg.description }, allRoutes: () => routeTable }),

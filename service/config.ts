@@ -12,6 +12,7 @@ const ConfigSchema = z.object({
   TILE_CACHE_MB: z.coerce.number().nonnegative().default(256),
   BASEMAP_URL: z.string().optional(),
   CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
+  INCIDENT_SCAN_SECONDS: z.coerce.number().nonnegative().default(60),
 });
 
 export type Config = {
@@ -26,6 +27,8 @@ export type Config = {
   basemapUrl: string | undefined;
   /** Chromium for PDF boards (issue #17); undefined = PDF output off. */
   chromiumPath: string | undefined;
+  /** Period of the incident overdue scan (issue #11); 0 turns it off in this process. */
+  incidentScanMs: number;
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -46,5 +49,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tileCacheBytes: Math.round(c.TILE_CACHE_MB * 1024 * 1024),
     basemapUrl: c.BASEMAP_URL,
     chromiumPath: c.CHROMIUM_PATH === 'off' ? undefined : c.CHROMIUM_PATH,
+    incidentScanMs: Math.round(c.INCIDENT_SCAN_SECONDS * 1000),
   };
 }

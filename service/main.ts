@@ -3,6 +3,7 @@ import { loadConfig } from './config';
 import { ChangeBus } from './db/changes';
 import { openDatabase } from './db/engine';
 import { loadDemoCityIfEmpty } from './demo/seed';
+import { startOverdueScanner } from './incidents';
 import { createLogger } from './logger';
 import { startHeartbeat, watchPool } from './ops';
 
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
     const loaded = await loadDemoCityIfEmpty(services);
     if (loaded) logger.info({ ...loaded }, 'empty database: loaded the demo city');
   }
+  const stopScanner = config.incidentScanMs > 0 ? startOverdueScanner(services.incidents, logger, config.incidentScanMs) : async () => undefined;
   const app = createApp({ config, db, changes, logger, services });
   const server = app.listen(config.port, config.host, () => {
     const address = server.address();
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
     server.close();
     services.partition.stop();
     await stopHeartbeat();
+    await stopScanner();
     await changes.stop();
     await db.close();
     process.exit(0);

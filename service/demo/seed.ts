@@ -1,5 +1,6 @@
 import type { Services } from '../app';
 import { generateCity, type DemoCity } from './index';
+import { incidentHistory } from './incidents';
 import type { SourceRecord } from '../addresses';
 
 export interface SeedResult {
@@ -34,7 +35,20 @@ async function* demoAddressRecords(city: DemoCity): AsyncGenerator<SourceRecord>
 }
 
 /** An empty database gets the demo city on first start (issue #2), so the map has something to show. */
-export async function loadDemoCityIfEmpty(services: Pick<Services, 'systems' | 'grids' | 'addresses'>): Promise<SeedResult | null> {
+export async function loadDemoCityIfEmpty(services: Pick<Services, 'systems' | 'grids' | 'addresses' | 'incidents'>): Promise<SeedResult | null> {
   if ((await services.systems.list()).length > 0) return null;
-  return loadCity(services, generateCity({ seed: 1 }));
+  const city = generateCity({ seed: 1 });
+  const result = await loadCity(services, city);
+  await loadDemoIncidents(services.incidents, city);
+  return result;
+}
+
+/** A year of incident history up to now over the demo city (issue #11), then a scan for today's cards. */
+export async function loadDemoIncidents(incidents: Services['incidents'], city: DemoCity): Promise<{ cases: number; log: number }> {
+  const points = city.addresses.features.map((f) => f.geometry.coordinates as [number, number]);
+  const grids = city.systems[0]!.grids.features.filter((f) => f.properties.level === 'grid').length;
+  const history = incidentHistory(city.seed, points, grids, incidents.classification.doc, incidents.calendar, incidents.now());
+  const loaded = await incidents.importHistory(history);
+  await incidents.scanOverdue();
+  return loaded;
 }

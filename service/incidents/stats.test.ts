@@ -1,0 +1,158 @@
+import { createPointLookup } from '../point';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { engines } from '../test/db';
+import { startTestApp, type TestApp } from '../test/app';
+import { createIncidents, type IncidentService } from './index';
+import type { ActorInput, TransitionInput } from './service';
+import { governanceGrids, governanceSystem, pointIn } from './testing';
+
+const fc = (features: unknown[]) => ({ type: 'FeatureCollection', features });
+const bj = (local: string) => new Date(`${local}+08:00`);
+const day = (hhmm: string) => bj(`2026-11-02T${hhmm}`);
+const cc: ActorInput = { kind: 'command_centre', name: '指挥中心' };
+
+/**
+ * The hand-computed fixture (README "Incident statistics"); Monday 2026-11-02, working day 08:30–12:00,
+ * 13:30–17:30, statistics seen at 2026-11-03 09:00 over November:
+ * - A (Q1A1, routine): registered 09:00, fed back 10:00, closed 10:30 → 1.5 working hours, on time;
+ * - B (Q1A1, routine): fed back 10:00, returned for rework 10:30, fed back 11:00, closed 11:30 → 2.5 h, on time;
+ * - C (Q1B1, routine): due 11:00, fed back 15:00 (late), closed 15:30 → 5 h (lunch excluded), not on time;
+ * - D (Q2A1, coordination): registered, dispatched, postponed by 2 working days, still in progress;
+ * - E (Q2B1): rejected; F (Q2B1): never registered, due 11:00 → overdue;
+ * - G (Q1A1): reported in October, outside the period.
+ */
+describe.each(engines())('incident statistics on %s PostGIS', (engine) => {
+  let t: TestApp;
+  let svc: IncidentService;
+  const now = bj('2026-11-03T09:00');
+
+  async function report(code: string, category: string, at = day('09:00')) {
+    return (await svc.create({ category, point: pointIn(code), source: 'patrol', description: code }, { at })).incident.id;
+  }
+  async function step(id: number, hhmm: string, action: TransitionInput['action'], actor: ActorInput, extra: Partial<TransitionInput> = {}) {
+    await svc.transition(id, { action, actor, ...extra }, { at: day(hhmm) });
+  }
+  const worker = (unit: string, name: string): ActorInput => ({ kind: 'grid_worker', unit, name });
+  const officer = (unit: string): ActorInput => ({ kind: 'unit_officer', unit, name: '干部' });
+
+  beforeAll(async () => {
+    t = await startTestApp(engine);
+    svc = createIncidents(t.db.knex, createPointLookup(t.db.knex), { now: () => now });
+    await t.request.post('/api/systems').send(governanceSystem).expect(201);
+    await t.request.post(`/api/systems/${governanceSystem.key}/import`).send(fc(governanceGrids())).expect(200);
+
+    const a = await report('Q1A1', '0101');
+    const wA = worker('Q1A1', '王五');
+    await step(a, '09:00', 'register', wA);
+    await step(a, '09:00', 'dispatch', wA);
+    await step(a, '09:05', 'accept', wA);
+    await step(a, '10:00', 'feed_back', wA);
+    await step(a, '10:30', 'close', officer('Q1A1'));
+
+    const b = await report('Q1A1', '0101');
+    await step(b, '09:00', 'register', wA);
+    await step(b, '09:00', 'dispatch', wA);
+    await step(b, '09:05', 'accept', wA);
+    await step(b, '10:00', 'feed_back', wA);
+    await step(b, '10:30', 'return_for_rework', officer('Q1A1'), { note: '未清理干净' });
+    await step(b, '11:00', 'feed_back', wA);
+    await step(b, '11:30', 'close', officer('Q1A1'));
+
+    const c = await report('Q1B1', '0101');
+    const wC = worker('Q1B1', '李四');
+    await step(c, '09:00', 'register', wC);
+    await step(c, '09:00', 'dispatch', wC);
+    await step(c, '09:05', 'accept', wC);
+    await step(c, '15:00', 'feed_back', wC);
+    await step(c, '15:30', 'close', officer('Q1B1'));
+
+    const d = await report('Q2A1', '0603');
+    await step(d, '09:00', 'register', officer('Q2A'));
+    await step(d, '09:10', 'dispatch', officer('Q2A'));
+    await step(d, '09:20', 'accept', officer('Q2A'));
+    await step(d, '09:30', 'request_postponement', officer('Q2A'), { note: '需协调物业', extension: { type: 'working_days', amount: 2 } });
+    await step(d, '10:00', 'approve_postponement', officer('Q2'));
+
+    const e = await report('Q2B1', '0101');
+    await step(e, '09:30', 'reject', cc, { note: '重复上报' });
+    await report('Q2B1', '0101');
+    await report('Q1A1', '0101', bj('2026-10-30T09:00'));
+  });
+  afterAll(async () => t?.close());
+
+  const november = { from: bj('2026-11-01T00:00'), to: bj('2026-12-01T00:00'), scope: 'all' as const };
+
+  it('counts and rates per street under the district, rolled up', async () => {
+    const { total, rows } = await svc.stats({ ...november, unit: 'Q', by: 'unit' });
+    expect(rows.map((r) => [r.key, r.name])).toEqual([
+      ['Q1', '单元Q1'],
+      ['Q2', '单元Q2'],
+    ]);
+    const [q1, q2] = rows;
+    expect(q1).toMatchObject({ reported: 3, registered: 3, dispatched: 3, closed: 3, closedOnTime: 2, reworked: 1, postponed: 0, overdue: 1, yellow: 0, red: 0 });
+    expect(q1).toMatchObject({ closureRate: 1, onTimeClosureRate: 2 / 3, reworkRate: 1 / 3, postponementRate: 0, meanHandlingHours: 3 });
+    expect(q1!.p90HandlingHours).toBeCloseTo(4.5, 9);
+    expect(q2).toMatchObject({ reported: 3, registered: 1, dispatched: 1, closed: 0, closedOnTime: 0, reworked: 0, postponed: 1, overdue: 1 });
+    expect(q2).toMatchObject({ closureRate: 0, onTimeClosureRate: null, reworkRate: 0, postponementRate: 1, meanHandlingHours: null });
+    expect(total).toMatchObject({ reported: 6, registered: 4, closed: 3, closureRate: 0.75, onTimeClosureRate: 2 / 3, reworkRate: 0.25, postponementRate: 0.25, overdue: 2 });
+  });
+
+  it('rolls up from any level: a community, and the district as the top row', async () => {
+    const community = await svc.stats({ ...november, unit: 'Q1A', by: 'unit' });
+    expect(community.rows.map((r) => [r.key, r.reported, r.closed])).toEqual([['Q1A1', 2, 2]]);
+    const top = await svc.stats({ ...november, by: 'unit' });
+    expect(top.rows.map((r) => [r.key, r.reported])).toEqual([['Q', 6]]);
+  });
+
+  it('groups by worker and department, and honours the area scope', async () => {
+    const workers = await svc.stats({ ...november, by: 'worker' });
+    expect(workers.rows.map((r) => [r.key, r.closed, r.meanHandlingHours])).toEqual([
+      ['李四', 1, 5],
+      ['王五', 2, 2],
+      [null, 0, null],
+    ]);
+    const departments = await svc.stats({ ...november, by: 'department' });
+    expect(departments.rows.map((r) => [r.key, r.name, r.reported])).toEqual([
+      ['city-management', '城市管理和综合执法局', 5],
+      ['emergency', '应急管理局', 1],
+    ]);
+    const scoped = await svc.stats({ ...november, by: 'unit', unit: 'Q', scope: [{ system: governanceSystem.key, code: 'Q2' }] });
+    expect(scoped.rows.map((r) => r.key)).toEqual(['Q2']);
+  });
+
+  it('counts red cards after the scan', async () => {
+    // F and October's G are past their register deadline; only F is in November.
+    expect(await svc.scanOverdue({ at: now })).toMatchObject({ red: 2, yellow: 0 });
+    const { rows } = await svc.stats({ ...november, unit: 'Q', by: 'unit' });
+    expect(rows.map((r) => [r.key, r.yellow, r.red])).toEqual([
+      ['Q1', 0, 0],
+      ['Q2', 0, 1],
+    ]);
+  });
+
+  it('exports the monthly bulletin as CSV, zh-CN by default', async () => {
+    const res = await t.request.get('/api/incidents/bulletin?period=2026-11&unit=Q').buffer(true).expect(200);
+    expect(res.headers['content-type']).toMatch(/^text\/csv/);
+    const lines = res.text.replace(/^\uFEFF/, '').trim().split('\r\n');
+    expect(lines[0]).toBe('单位编码,单位名称,上报数,立案数,派遣数,结案数,结案率,按期结案率,返工率,延期率,超期数,黄牌数,红牌数,平均处置时长(工作小时),P90处置时长(工作小时)');
+    expect(lines[1]).toBe('Q1,单元Q1,3,3,3,3,100.00%,66.67%,33.33%,0.00%,1,0,0,3.0,4.5');
+    expect(lines[3]).toMatch(/^,合计,6,4,4,3,75.00%,66.67%,25.00%,25.00%,/);
+    const en = await t.request.get('/api/incidents/bulletin?period=2026-Q4&unit=Q&lang=en').expect(200);
+    expect(en.text).toMatch(/unit code,unit name,reported/);
+    await t.request.get('/api/incidents/bulletin?period=2026-13').expect(400);
+  });
+
+  it('serves the stats, the classification and the calendar over HTTP', async () => {
+    const stats = (await t.request.get('/api/incidents/stats?from=2026-11-01&to=2026-12-01&unit=Q&by=unit').expect(200)).body;
+    expect(stats.rows.map((r: { key: string; reported: number }) => [r.key, r.reported])).toEqual([
+      ['Q1', 3],
+      ['Q2', 3],
+    ]);
+    await t.request.get('/api/incidents/stats?from=2026-12-01&to=2026-11-01').expect(400);
+    const classification = (await t.request.get('/api/incidents/classification').expect(200)).body;
+    expect(classification.classes).toHaveLength(6);
+    const calendar = (await t.request.get('/api/incidents/calendar?year=2026').expect(200)).body;
+    expect(calendar).toMatchObject({ timezone: 'Asia/Shanghai', workingDayHours: 7.5, years: [{ year: 2026, source: 'chinese-days' }] });
+    expect(calendar.years[0].days).toContainEqual({ date: '2026-10-10', working: true, adjusted: '国庆节' });
+  });
+});

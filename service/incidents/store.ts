@@ -1,0 +1,701 @@
+import type { Knex } from 'knex';
+import { knexOf, type Queryable } from '../db/tx';
+import type { PointAnswer } from '../point';
+import type { AreaScope } from '../kernel/scope';
+import type { TimeLimit } from './calendar';
+import type { ChainUnit } from './routing';
+import type { Route, Status } from './workflow';
+
+/** A case as stored; the service turns it into the API view (deadline clock, masked reporter). */
+export interface IncidentRecord {
+  id: number;
+  caseNo: string;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  route: Route;
+  status: Status;
+  category: string;
+  major: string;
+  severity: string;
+  priority: number;
+  source: string;
+  description: string;
+  reporterName: string | null;
+  reporterPhone: string | null;
+  lon: number;
+  lat: number;
+  inputPoint: { crs: string; x: number; y: number };
+  addressId: number | null;
+  system: string;
+  chain: ChainUnit[];
+  grids: PointAnswer['systems'];
+  unitCode: string;
+  handlingLevel: number;
+  handlingUnit: string;
+  department: string | null;
+  handler: string | null;
+  reportedAt: Date;
+  registeredAt: Date | null;
+  dispatchedAt: Date | null;
+  fedBackAt: Date | null;
+  closedAt: Date | null;
+  evaluatedAt: Date | null;
+  stageLimit: TimeLimit | null;
+  stageStartedAt: Date | null;
+  dueAt: Date | null;
+  warnAt: Date | null;
+  card: 'none' | 'yellow' | 'red';
+  yellowAt: Date | null;
+  redAt: Date | null;
+  wasOverdue: boolean;
+  escalations: number;
+  reworks: number;
+  postponements: number;
+  postponementRequest: { extension: TimeLimit; note: string } | null;
+  handlingWorkingMs: number | null;
+  evaluation: { score: number; note?: string } | null;
+  duplicates: number[];
+  version: number;
+}
+
+/** The columns a transition or re-route may change. */
+export type IncidentPatch = Partial<
+  Pick<
+    IncidentRecord,
+    | 'status'
+    | 'category'
+    | 'major'
+    | 'severity'
+    | 'route'
+    | 'lon'
+    | 'lat'
+    | 'inputPoint'
+    | 'chain'
+    | 'grids'
+    | 'unitCode'
+    | 'handlingLevel'
+    | 'handlingUnit'
+    | 'department'
+    | 'handler'
+    | 'registeredAt'
+    | 'dispatchedAt'
+    | 'fedBackAt'
+    | 'closedAt'
+    | 'evaluatedAt'
+    | 'stageLimit'
+    | 'stageStartedAt'
+    | 'dueAt'
+    | 'warnAt'
+    | 'wasOverdue'
+    | 'escalations'
+    | 'reworks'
+    | 'postponements'
+    | 'postponementRequest'
+    | 'handlingWorkingMs'
+    | 'evaluation'
+  >
+>;
+
+export type NewIncident = Omit<IncidentRecord, 'id' | 'version' | 'card' | 'yellowAt' | 'redAt' | 'escalations' | 'reworks' | 'postponements' | 'postponementRequest' | 'handlingWorkingMs' | 'evaluation' | 'registeredAt' | 'dispatchedAt' | 'fedBackAt' | 'closedAt' | 'evaluatedAt' | 'handler'>;
+
+export interface LogEntry {
+  id: number;
+  incidentId: number;
+  at: Date;
+  actor: Record<string, unknown>;
+  action: string;
+  fromStatus: string | null;
+  toStatus: string;
+  note: string | null;
+  location: { lon: number; lat: number } | null;
+  photos: number[];
+  details: Record<string, unknown>;
+}
+
+export type NewLogEntry = Omit<LogEntry, 'id'>;
+
+export interface IncidentFilter {
+  status?: Status[];
+  category?: string;
+  /** A governance unit code: the cases of its subtree. */
+  unit?: string;
+  source?: string;
+  overdue?: boolean;
+  card?: 'none' | 'yellow' | 'red';
+  bbox?: [number, number, number, number];
+  from?: Date;
+  to?: Date;
+  scope: AreaScope;
+  /** The service's clock: what "overdue" is measured against. */
+  now: Date;
+  limit: number;
+  offset: number;
+}
+
+export interface StatsQuery {
+  from: Date;
+  to: Date;
+  now: Date;
+  unit?: string;
+  /** `total` is one row over the whole selection. */
+  by: 'unit' | 'department' | 'worker' | 'category' | 'total';
+  scope: AreaScope;
+}
+
+export interface StatsRow {
+  key: string | null;
+  reported: number;
+  registered: number;
+  dispatched: number;
+  closed: number;
+  closedOnTime: number;
+  reworked: number;
+  postponed: number;
+  overdue: number;
+  yellow: number;
+  red: number;
+  meanHandlingMs: number | null;
+  p90HandlingMs: number | null;
+}
+
+export interface ScanResult {
+  yellow: number;
+  red: number;
+  escalated: number;
+}
+
+export interface PhotoRecord {
+  id: number;
+  incidentId: number;
+  stage: 'before' | 'after';
+  contentType: string;
+  size: number;
+  sha256: string;
+  createdAt: Date;
+}
+
+const COLUMNS: Record<keyof IncidentPatch | 'card' | 'yellowAt' | 'redAt' | 'caseNo' | 'idempotencyKey' | 'requestHash' | 'priority' | 'source' | 'description' | 'reporterName' | 'reporterPhone' | 'addressId' | 'system' | 'reportedAt' | 'duplicates', string> = {
+  caseNo: 'case_no',
+  idempotencyKey: 'idempotency_key',
+  requestHash: 'request_hash',
+  status: 'status',
+  route: 'route',
+  category: 'category',
+  major: 'major',
+  severity: 'severity',
+  priority: 'priority',
+  source: 'source',
+  description: 'description',
+  reporterName: 'reporter_name',
+  reporterPhone: 'reporter_phone',
+  lon: '',
+  lat: '',
+  inputPoint: 'input_point',
+  addressId: 'address_id',
+  system: 'system',
+  chain: 'chain',
+  grids: 'grids',
+  unitCode: 'unit_code',
+  handlingLevel: 'handling_level',
+  handlingUnit: 'handling_unit',
+  department: 'department',
+  handler: 'handler',
+  reportedAt: 'reported_at',
+  registeredAt: 'registered_at',
+  dispatchedAt: 'dispatched_at',
+  fedBackAt: 'fed_back_at',
+  closedAt: 'closed_at',
+  evaluatedAt: 'evaluated_at',
+  stageLimit: 'stage_limit',
+  stageStartedAt: 'stage_started_at',
+  dueAt: 'due_at',
+  warnAt: 'warn_at',
+  wasOverdue: 'was_overdue',
+  escalations: 'escalations',
+  reworks: 'reworks',
+  postponements: 'postponements',
+  postponementRequest: 'postponement_request',
+  handlingWorkingMs: 'handling_working_ms',
+  evaluation: 'evaluation',
+  duplicates: 'duplicates',
+  card: 'card',
+  yellowAt: 'yellow_at',
+  redAt: 'red_at',
+};
+const JSON_COLUMNS = new Set(['input_point', 'chain', 'grids', 'stage_limit', 'postponement_request', 'evaluation']);
+
+const SELECT = `id, case_no, idempotency_key, request_hash, route, status, category, major, severity, priority, source, description,
+  reporter_name, reporter_phone, ST_X(geom) AS lon, ST_Y(geom) AS lat, input_point, address_id, system, chain, grids, unit_code,
+  handling_level, handling_unit, department, handler, reported_at, registered_at, dispatched_at, fed_back_at, closed_at, evaluated_at,
+  stage_limit, stage_started_at, due_at, warn_at, card, yellow_at, red_at, was_overdue, escalations, reworks, postponements,
+  postponement_request, handling_working_ms, evaluation, duplicates, version`;
+
+const date = (v: unknown): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
+const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
+
+function toRecord(r: Record<string, unknown>): IncidentRecord {
+  return {
+    id: Number(r.id),
+    caseNo: r.case_no as string,
+    idempotencyKey: (r.idempotency_key as string) ?? null,
+    requestHash: (r.request_hash as string) ?? null,
+    route: r.route as Route,
+    status: r.status as Status,
+    category: r.category as string,
+    major: r.major as string,
+    severity: r.severity as string,
+    priority: Number(r.priority),
+    source: r.source as string,
+    description: r.description as string,
+    reporterName: (r.reporter_name as string) ?? null,
+    reporterPhone: (r.reporter_phone as string) ?? null,
+    lon: Number(r.lon),
+    lat: Number(r.lat),
+    inputPoint: json(r.input_point),
+    addressId: r.address_id === null ? null : Number(r.address_id),
+    system: r.system as string,
+    chain: json(r.chain),
+    grids: json(r.grids),
+    unitCode: r.unit_code as string,
+    handlingLevel: Number(r.handling_level),
+    handlingUnit: r.handling_unit as string,
+    department: (r.department as string) ?? null,
+    handler: (r.handler as string) ?? null,
+    reportedAt: date(r.reported_at)!,
+    registeredAt: date(r.registered_at),
+    dispatchedAt: date(r.dispatched_at),
+    fedBackAt: date(r.fed_back_at),
+    closedAt: date(r.closed_at),
+    evaluatedAt: date(r.evaluated_at),
+    stageLimit: r.stage_limit === null ? null : json(r.stage_limit),
+    stageStartedAt: date(r.stage_started_at),
+    dueAt: date(r.due_at),
+    warnAt: date(r.warn_at),
+    card: r.card as IncidentRecord['card'],
+    yellowAt: date(r.yellow_at),
+    redAt: date(r.red_at),
+    wasOverdue: Boolean(r.was_overdue),
+    escalations: Number(r.escalations),
+    reworks: Number(r.reworks),
+    postponements: Number(r.postponements),
+    postponementRequest: r.postponement_request === null ? null : json(r.postponement_request),
+    handlingWorkingMs: r.handling_working_ms === null ? null : Number(r.handling_working_ms),
+    evaluation: r.evaluation === null ? null : json(r.evaluation),
+    duplicates: ((r.duplicates as unknown[]) ?? []).map(Number),
+    version: Number(r.version),
+  };
+}
+
+function toLog(r: Record<string, unknown>): LogEntry {
+  return {
+    id: Number(r.id),
+    incidentId: Number(r.incident_id),
+    at: date(r.at)!,
+    actor: json(r.actor),
+    action: r.action as string,
+    fromStatus: (r.from_status as string) ?? null,
+    toStatus: r.to_status as string,
+    note: (r.note as string) ?? null,
+    location: r.lon === null ? null : { lon: Number(r.lon), lat: Number(r.lat) },
+    photos: ((r.photos as unknown[]) ?? []).map(Number),
+    details: json(r.details),
+  };
+}
+
+/** Column values for an insert or update; `lon`/`lat` become the point. */
+function columns(knex: Knex | Knex.Transaction, values: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined || key === 'lon' || key === 'lat') continue;
+    const column = COLUMNS[key as keyof typeof COLUMNS];
+    if (!column) throw new Error(`unknown incident field ${key}`);
+    out[column] = JSON_COLUMNS.has(column) && value !== null ? JSON.stringify(value) : value;
+  }
+  if (values.lon !== undefined) out.geom = knex.raw('ST_SetSRID(ST_MakePoint(?::float8, ?::float8), 4326)', [values.lon as number, values.lat as number]);
+  return out;
+}
+
+/** The scope as `scope_keys` entries: `system:code` for a subtree, `system:` for a whole system. */
+export function scopeKeys(scope: Exclude<AreaScope, 'all'>): string[] {
+  return scope.map((root) => `${root.system}:${root.code ?? ''}`);
+}
+
+function whereScope(q: Knex.QueryBuilder, scope: AreaScope): void {
+  if (scope === 'all') return;
+  q.whereRaw('scope_keys && ?::text[]', [scopeKeys(scope)]);
+}
+
+/** The only file with SQL for the incident tables; `knex` may be a transaction. */
+/** Where a point lies in every system: the point feature's lookup, handed in by the composition root. */
+export type Locate = (lon: number, lat: number) => Promise<PointAnswer>;
+
+export function createIncidentStore(db: Queryable, locate: Locate): IncidentStore {
+  return new IncidentStore(knexOf(db), locate);
+}
+
+export class IncidentStore {
+  constructor(
+    readonly knex: Knex | Knex.Transaction,
+    private readonly locateFn: Locate,
+  ) {}
+
+  async transaction<T>(work: (store: IncidentStore) => Promise<T>): Promise<T> {
+    return (this.knex as Knex).transaction((trx) => work(new IncidentStore(trx, this.locateFn)));
+  }
+
+  /** Every system's chain at a point (the existing point lookup of issue #2). */
+  locate(lon: number, lat: number): Promise<PointAnswer> {
+    return this.locateFn(lon, lat);
+  }
+
+  async addressExists(id: number): Promise<boolean> {
+    return Boolean(await this.knex('addresses').where({ id }).first('id'));
+  }
+
+  /** The next sequence number of a unit on a day; the counter only grows, so numbers are never reused. */
+  async nextSequence(unitCode: string, day: string): Promise<number> {
+    const { rows } = await this.knex.raw(
+      `INSERT INTO incident_sequences (unit_code, day, last) VALUES (?, ?, 1)
+       ON CONFLICT (unit_code, day) DO UPDATE SET last = incident_sequences.last + 1 RETURNING last`,
+      [unitCode, day],
+    );
+    return Number(rows[0].last);
+  }
+
+  async insert(row: NewIncident): Promise<number> {
+    const { scopeKeys: keys, unitPath, ...rest } = withPaths(row);
+    const values = { ...columns(this.knex, rest), scope_keys: keys, unit_path: unitPath, card: 'none' };
+    const [created] = await this.knex('incidents').insert(values).returning('id');
+    return Number((created as { id: number }).id);
+  }
+
+  /** Many cases at once, in order (the demo history); returns their ids. */
+  async insertMany(rows: Omit<IncidentRecord, 'id' | 'version'>[]): Promise<number[]> {
+    const ids: number[] = [];
+    for (let i = 0; i < rows.length; i += 200) {
+      const values = rows.slice(i, i + 200).map((row) => {
+        const { scopeKeys: keys, unitPath, ...rest } = withPaths(row);
+        return { ...columns(this.knex, rest), scope_keys: keys, unit_path: unitPath };
+      });
+      const created = await this.knex('incidents').insert(values).returning('id');
+      ids.push(...(created as { id: number }[]).map((r) => Number(r.id)));
+    }
+    return ids;
+  }
+
+  async appendLogMany(entries: NewLogEntry[]): Promise<void> {
+    for (let i = 0; i < entries.length; i += 1000) {
+      const values = entries.slice(i, i + 1000).map((e) => ({
+        incident_id: e.incidentId,
+        at: e.at,
+        actor: JSON.stringify(e.actor),
+        action: e.action,
+        from_status: e.fromStatus,
+        to_status: e.toStatus,
+        note: e.note,
+        location: e.location ? this.knex.raw('ST_SetSRID(ST_MakePoint(?::float8, ?::float8), 4326)', [e.location.lon, e.location.lat]) : null,
+        photos: e.photos,
+        details: JSON.stringify(e.details),
+      }));
+      await this.knex('incident_log').insert(values);
+    }
+  }
+
+  /** Locks the case-number counters for a bulk load and reads them, keyed `unit|day`. */
+  async lockSequences(): Promise<Map<string, number>> {
+    await this.knex.raw('LOCK TABLE incident_sequences IN EXCLUSIVE MODE');
+    const rows: { unit_code: string; day: string; last: number }[] = await this.knex('incident_sequences').select('unit_code', 'day', 'last');
+    return new Map(rows.map((r) => [`${r.unit_code}|${r.day}`, Number(r.last)]));
+  }
+
+  /** Moves the case-number counters past numbers handed out in bulk; they never go down. */
+  async raiseSequences(counters: { unitCode: string; day: string; last: number }[]): Promise<void> {
+    for (let i = 0; i < counters.length; i += 1000) {
+      const rows = counters.slice(i, i + 1000).map((c) => ({ unit_code: c.unitCode, day: c.day, last: c.last }));
+      await this.knex('incident_sequences').insert(rows).onConflict(['unit_code', 'day']).merge({ last: this.knex.raw('greatest(incident_sequences.last, excluded.last)') });
+    }
+  }
+
+  /**
+   * Every system's chain at many points in one query (the demo history). Each grid covering a point is
+   * returned, so a clean partition gives the whole chain; ties on shared boundaries go to the lowest code
+   * as in the single-point lookup.
+   */
+  async locateMany(points: [number, number][]): Promise<PointAnswer['systems'][]> {
+    const out: PointAnswer['systems'][] = points.map(() => []);
+    if (points.length === 0) return out;
+    const { rows } = await this.knex.raw(
+      `SELECT p.i::int AS i, s.key AS system, s.name AS system_name, s.kind, s.levels, g.code, g.name, g.level
+       FROM unnest(?::float8[], ?::float8[]) WITH ORDINALITY AS p(x, y, i)
+       JOIN grids g ON g.geom && ST_SetSRID(ST_MakePoint(p.x, p.y), 4326) AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), 4326))
+       JOIN grid_systems s ON s.id = g.system_id
+       ORDER BY p.i, s.key, g.code COLLATE "C"`,
+      [points.map((p) => p[0]), points.map((p) => p[1])],
+    );
+    for (const r of rows as { i: number; system: string; system_name: string; kind: string; levels: unknown; code: string; name: string; level: string }[]) {
+      const systems = out[r.i - 1]!;
+      let entry = systems.find((x) => x.system === r.system);
+      const levels = json<{ key: string; name: string; order: number }[]>(r.levels);
+      if (!entry) {
+        entry = { system: r.system, name: r.system_name, kind: r.kind, chain: [], alsoIn: [] };
+        systems.push(entry);
+      }
+      const level = levels.find((l) => l.key === r.level);
+      const link = { code: r.code, name: r.name, level: r.level, levelName: level?.name ?? r.level, order: level?.order ?? 0 };
+      const same = entry.chain.find((c) => (c as typeof link).order === link.order);
+      if (same) entry.alsoIn.push(link.code);
+      else entry.chain.push(link);
+    }
+    for (const systems of out) {
+      for (const s of systems) {
+        s.chain = (s.chain as ({ order: number } & PointAnswer['systems'][number]['chain'][number])[])
+          .sort((a, b) => b.order - a.order)
+          .map(({ code, name, level, levelName }) => ({ code, name, level, levelName }));
+      }
+    }
+    return out;
+  }
+
+  async get(id: number, options: { forUpdate?: boolean } = {}): Promise<IncidentRecord | null> {
+    const { rows } = await this.knex.raw(`SELECT ${SELECT} FROM incidents WHERE id = ?${options.forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async getByIdempotencyKey(key: string): Promise<IncidentRecord | null> {
+    const { rows } = await this.knex.raw(`SELECT ${SELECT} FROM incidents WHERE idempotency_key = ?`, [key]);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async update(id: number, patch: IncidentPatch): Promise<void> {
+    const extra: Record<string, unknown> = {};
+    if (patch.chain !== undefined || patch.grids !== undefined) {
+      const paths = withPaths({ chain: patch.chain ?? [], grids: patch.grids ?? [], system: '' });
+      extra.unit_path = paths.unitPath;
+      extra.scope_keys = paths.scopeKeys;
+    }
+    await this.knex('incidents')
+      .where({ id })
+      .update({ ...columns(this.knex, patch), ...extra, version: this.knex.raw('version + 1'), updated_at: this.knex.fn.now() });
+  }
+
+  async appendLog(entry: NewLogEntry): Promise<void> {
+    await this.knex.raw(
+      `INSERT INTO incident_log (incident_id, at, actor, action, from_status, to_status, note, location, photos, details)
+       VALUES (?, ?, ?::jsonb, ?, ?, ?, ?, CASE WHEN ?::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(?::float8, ?::float8), 4326) END, ?::bigint[], ?::jsonb)`,
+      [
+        entry.incidentId,
+        entry.at,
+        JSON.stringify(entry.actor),
+        entry.action,
+        entry.fromStatus,
+        entry.toStatus,
+        entry.note,
+        entry.location?.lon ?? null,
+        entry.location?.lon ?? null,
+        entry.location?.lat ?? null,
+        entry.photos,
+        JSON.stringify(entry.details),
+      ],
+    );
+  }
+
+  async log(incidentId: number): Promise<LogEntry[]> {
+    const { rows } = await this.knex.raw(
+      `SELECT id, incident_id, at, actor, action, from_status, to_status, note, ST_X(location) AS lon, ST_Y(location) AS lat, photos, details
+       FROM incident_log WHERE incident_id = ? ORDER BY id`,
+      [incidentId],
+    );
+    return rows.map(toLog);
+  }
+
+  /** Open-or-recent cases of a category within `distanceM` metres reported since `since` (possible duplicates). */
+  async nearby(lon: number, lat: number, category: string, since: Date, distanceM: number, excludeId?: number): Promise<number[]> {
+    const { rows } = await this.knex.raw(
+      `SELECT id FROM incidents
+       WHERE category = ? AND reported_at >= ? AND status <> 'rejected' AND id <> ?
+         AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(?::float8, ?::float8), 4326)::geography, ?)
+       ORDER BY id`,
+      [category, since, excludeId ?? 0, lon, lat, distanceM],
+    );
+    return rows.map((r: { id: number }) => Number(r.id));
+  }
+
+  async list(filter: IncidentFilter): Promise<{ total: number; items: IncidentRecord[] }> {
+    const q = this.knex('incidents');
+    if (filter.status?.length) q.whereIn('status', filter.status);
+    if (filter.category) q.where((w) => void w.where('category', filter.category!).orWhere('major', filter.category!));
+    if (filter.unit) q.whereRaw('unit_path @> ?::text[]', [[filter.unit]]);
+    if (filter.source) q.where('source', filter.source);
+    if (filter.overdue !== undefined) {
+      if (filter.overdue) q.where((w) => void w.where('was_overdue', true).orWhere('due_at', '<', filter.now));
+      else q.where('was_overdue', false).where((w) => void w.whereNull('due_at').orWhere('due_at', '>=', filter.now));
+    }
+    if (filter.card) q.where('card', filter.card);
+    if (filter.bbox) q.whereRaw('geom && ST_MakeEnvelope(?, ?, ?, ?, 4326)', filter.bbox);
+    if (filter.from) q.where('reported_at', '>=', filter.from);
+    if (filter.to) q.where('reported_at', '<', filter.to);
+    whereScope(q, filter.scope);
+    const [{ n }] = (await q.clone().count({ n: '*' })) as { n: number }[];
+    const rows = await q.select(this.knex.raw(SELECT)).orderBy('id', 'desc').limit(filter.limit).offset(filter.offset);
+    return { total: Number(n), items: (rows as Record<string, unknown>[]).map(toRecord) };
+  }
+
+  /**
+   * Indicators over the cases reported in [from, to), grouped by a child unit of `unit` (by its position
+   * in `unit_path`), department, handler or category. Definitions: README "Incident statistics".
+   */
+  async stats(query: StatsQuery): Promise<StatsRow[]> {
+    const groupBy = {
+      unit: query.unit ? 'unit_path[array_position(unit_path, ?::text) + 1]' : 'unit_path[1]',
+      department: 'department',
+      worker: 'handler',
+      category: 'category',
+      total: "'total'",
+    }[query.by];
+    const params: Knex.RawBinding[] = query.by === 'unit' && query.unit ? [query.unit] : [];
+    params.push(query.now, query.from, query.to);
+    let where = 'reported_at >= ? AND reported_at < ?';
+    if (query.unit) {
+      where += ' AND unit_path @> ?::text[]';
+      params.push([query.unit]);
+    }
+    if (query.scope !== 'all') {
+      where += ' AND scope_keys && ?::text[]';
+      params.push(scopeKeys(query.scope));
+    }
+    const { rows } = await this.knex.raw(
+      `SELECT ${groupBy} AS key,
+         count(*) AS reported,
+         count(registered_at) AS registered,
+         count(dispatched_at) AS dispatched,
+         count(closed_at) AS closed,
+         count(*) FILTER (WHERE closed_at IS NOT NULL AND NOT was_overdue) AS closed_on_time,
+         count(*) FILTER (WHERE reworks > 0) AS reworked,
+         count(*) FILTER (WHERE postponements > 0) AS postponed,
+         count(*) FILTER (WHERE was_overdue OR due_at < ?) AS overdue,
+         count(yellow_at) AS yellow,
+         count(red_at) AS red,
+         avg(handling_working_ms)::float8 AS mean_ms,
+         percentile_cont(0.9) WITHIN GROUP (ORDER BY handling_working_ms)::float8 AS p90_ms
+       FROM incidents WHERE ${where}
+       GROUP BY 1 ORDER BY 1 NULLS LAST`,
+      params,
+    );
+    return rows.map((r: Record<string, unknown>) => ({
+      key: (r.key as string) ?? null,
+      reported: Number(r.reported),
+      registered: Number(r.registered),
+      dispatched: Number(r.dispatched),
+      closed: Number(r.closed),
+      closedOnTime: Number(r.closed_on_time),
+      reworked: Number(r.reworked),
+      postponed: Number(r.postponed),
+      overdue: Number(r.overdue),
+      yellow: Number(r.yellow),
+      red: Number(r.red),
+      meanHandlingMs: r.mean_ms === null ? null : Number(r.mean_ms),
+      p90HandlingMs: r.p90_ms === null ? null : Number(r.p90_ms),
+    }));
+  }
+
+  /**
+   * One pass of the overdue scan in one statement: cases whose yellow instant or deadline has passed are
+   * locked with FOR UPDATE SKIP LOCKED (a second process skips them, and re-checks the condition on rows
+   * it waited for), carded, escalated one level of their own chain when the policy says so, and logged.
+   */
+  async scanOverdue(now: Date, policy: { escalateRoutes: Route[]; maxLevel: number }, batch: number): Promise<ScanResult> {
+    const { rows } = await this.knex.raw(
+      `WITH p AS (SELECT ?::timestamptz AS now, ?::text[] AS routes, ?::int AS max_level),
+       picked AS (
+         SELECT i.id, i.card AS old_card, i.handling_level AS old_level, i.status, i.due_at <= p.now AS red,
+           CASE WHEN i.due_at <= p.now AND i.route = ANY(p.routes)
+             THEN greatest(i.handling_level, least(i.handling_level + 1, p.max_level, jsonb_array_length(i.chain) - 1))
+             ELSE i.handling_level END AS new_level
+         FROM incidents i, p
+         -- The instant again as a plain parameter, so the planner can use the two partial indexes.
+         WHERE (i.card = 'none' AND i.warn_at <= ?::timestamptz) OR (i.card <> 'red' AND i.due_at <= ?::timestamptz)
+         -- No ORDER BY: with one, the planner walks the primary key past every row to fill the LIMIT.
+         LIMIT ? FOR UPDATE OF i SKIP LOCKED
+       ), changed AS (
+         UPDATE incidents i SET
+           card = CASE WHEN picked.red THEN 'red' ELSE 'yellow' END,
+           yellow_at = CASE WHEN picked.red THEN i.yellow_at ELSE coalesce(i.yellow_at, p.now) END,
+           red_at = CASE WHEN picked.red THEN p.now ELSE i.red_at END,
+           was_overdue = i.was_overdue OR picked.red,
+           handling_level = picked.new_level,
+           handling_unit = CASE WHEN picked.new_level > picked.old_level THEN i.chain -> picked.new_level ->> 'code' ELSE i.handling_unit END,
+           escalations = i.escalations + (picked.new_level > picked.old_level)::int,
+           version = i.version + 1,
+           updated_at = p.now
+         FROM picked, p WHERE i.id = picked.id
+         RETURNING i.id, i.card, picked.old_card, picked.old_level, picked.new_level, picked.status
+       ), logged AS (
+         INSERT INTO incident_log (incident_id, at, actor, action, from_status, to_status, details)
+         SELECT changed.id, p.now, '{"kind":"system","name":"overdue-scan"}'::jsonb, 'card_' || card, status, status,
+           jsonb_build_object('previous', old_card)
+         FROM changed, p
+         UNION ALL
+         SELECT changed.id, p.now, '{"kind":"system","name":"overdue-scan"}'::jsonb, 'escalate', status, status,
+           jsonb_build_object('fromLevel', old_level, 'toLevel', new_level, 'reason', 'red_card')
+         FROM changed, p WHERE new_level > old_level
+         RETURNING 1
+       )
+       SELECT
+         (SELECT count(*) FROM changed WHERE card = 'yellow') AS yellow,
+         (SELECT count(*) FROM changed WHERE card = 'red') AS red,
+         (SELECT count(*) FROM changed WHERE new_level > old_level) AS escalated,
+         (SELECT count(*) FROM logged) AS logged`,
+      [now, policy.escalateRoutes, policy.maxLevel, now, now, batch],
+    );
+    const r = rows[0];
+    return { yellow: Number(r.yellow), red: Number(r.red), escalated: Number(r.escalated) };
+  }
+
+  /** Names of governance units by code, for statistics and bulletins. */
+  async unitNames(codes: string[]): Promise<Map<string, string>> {
+    const rows: { code: string; name: string }[] = await this.knex('grids')
+      .join('grid_systems', 'grid_systems.id', 'grids.system_id')
+      .where('grid_systems.kind', 'governance')
+      .whereIn('grids.code', codes)
+      .select('grids.code', 'grids.name');
+    return new Map(rows.map((r) => [r.code, r.name]));
+  }
+
+  async insertPhoto(photo: Omit<PhotoRecord, 'id'> & { bytes: Buffer }): Promise<number> {
+    const [row] = await this.knex('incident_photos')
+      .insert({
+        incident_id: photo.incidentId,
+        stage: photo.stage,
+        content_type: photo.contentType,
+        size: photo.size,
+        sha256: photo.sha256,
+        bytes: photo.bytes,
+        created_at: photo.createdAt,
+      })
+      .returning('id');
+    return Number((row as { id: number }).id);
+  }
+
+  async photos(incidentId: number): Promise<PhotoRecord[]> {
+    const rows = await this.knex('incident_photos').where({ incident_id: incidentId }).orderBy('id').select('id', 'incident_id', 'stage', 'content_type', 'size', 'sha256', 'created_at');
+    return rows.map((r) => ({ id: Number(r.id), incidentId: Number(r.incident_id), stage: r.stage, contentType: r.content_type, size: Number(r.size), sha256: r.sha256, createdAt: date(r.created_at)! }));
+  }
+
+  async photo(incidentId: number, photoId: number): Promise<{ contentType: string; bytes: Buffer; sha256: string } | null> {
+    const row = await this.knex('incident_photos').where({ incident_id: incidentId, id: photoId }).first('content_type', 'bytes', 'sha256');
+    return row ? { contentType: row.content_type, bytes: Buffer.from(row.bytes), sha256: row.sha256 } : null;
+  }
+}
+
+
+
+/** Governance codes top first, and the scope keys of every system's chain. */
+function withPaths<T extends { chain: ChainUnit[]; grids: PointAnswer['systems']; system: string }>(row: T): T & { unitPath: string[]; scopeKeys: string[] } {
+  const unitPath = row.chain.map((u) => u.code).reverse();
+  const keys = new Set<string>();
+  for (const s of row.grids) {
+    keys.add(`${s.system}:`);
+    for (const link of s.chain) keys.add(`${s.system}:${link.code}`);
+  }
+  return { ...row, unitPath, scopeKeys: [...keys] };
+}
