@@ -15,7 +15,7 @@ import { accessLog, errorMiddleware } from './http/middleware';
 import { partitionRouter } from './http/partition';
 import { pointRouter } from './http/point';
 import { systemsRouter } from './http/systems';
-import { createIncidents, incidentsRouter } from './incidents';
+import { createIncidents, createOpen311, incidentsRouter, open311Router } from './incidents';
 import type { Authorizer } from './http/route';
 import { createTiles } from './tiles';
 import { webRouter } from './web/router';
@@ -43,7 +43,8 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   const jobs = createJobs(db.knex, logger);
   const partition = createPartitionService({ knex: db.knex, systems, grids, jobs, changes, logger });
   const incidents = createIncidents(db.knex);
-  return { systems, grids, addresses, jobs, partition, incidents };
+  const open311 = createOpen311(db.knex, incidents);
+  return { systems, grids, addresses, jobs, partition, incidents, open311 };
 }
 
 /** Builds the application without listening; tests drive `app.callback()`, only main.ts listens. */
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps & { services?: Services }): Koa {
     addressesRouter(services.addresses, config.bodyLimitBytes),
     partitionRouter(services.partition, services.jobs, config.bodyLimitBytes),
     incidentsRouter(services.incidents, authorize),
+    open311Router(services.open311, authorize),
     webRouter(),
   ]) {
     app.use(router.routes());
