@@ -113,7 +113,7 @@ export function open311Routes(api: Open311Api): RouteDef[] {
           changeset: CHANGESET,
           contact: '',
           key_service: 'api_key is issued per client by the operator of this service (README "Open311")',
-          endpoints: [{ specification: SPECIFICATION, url: `${ctx.origin}/open311/v2`, changeset: CHANGESET, type: 'production', formats: ['text/xml', 'application/json'] }],
+          endpoints: [{ specification: SPECIFICATION, url: `${ctx.protocol}://${ctx.host}/open311/v2`, changeset: CHANGESET, type: 'production', formats: ['text/xml', 'application/json'] }],
         };
         return { root: 'discovery', body: discovery };
       }),
