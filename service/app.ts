@@ -15,7 +15,7 @@ import { accessLog, errorMiddleware } from './http/middleware';
 import { partitionRouter } from './http/partition';
 import { pointRouter } from './http/point';
 import { systemsRouter } from './http/systems';
-import { createIncidents, createOpen311, incidentsRouter, open311Router } from './incidents';
+import { createIncidents, createOpen311, incidentsRouter, open311Router, publishIncidentChanges } from './incidents';
 import type { Authorizer } from './http/route';
 import { createTiles } from './tiles';
 import { webRouter } from './web/router';
@@ -42,7 +42,8 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   const grids = createGridService(db.knex, systems, changes, [addresses.onGridChange]);
   const jobs = createJobs(db.knex, logger);
   const partition = createPartitionService({ knex: db.knex, systems, grids, jobs, changes, logger });
-  const incidents = createIncidents(db.knex);
+  // Announced on the ChangeBus so the incident tile layer is fresh after every report and step (issue #12).
+  const incidents = publishIncidentChanges(createIncidents(db.knex), changes, db.knex);
   const open311 = createOpen311(db.knex, incidents);
   return { systems, grids, addresses, jobs, partition, incidents, open311 };
 }

@@ -4,7 +4,7 @@ import type { Database } from './engine';
 
 /** What changed, so caches (tiles, reports) can drop exactly what it touches. */
 export interface ChangeEvent {
-  kind: 'grids' | 'system' | 'report' | 'addresses';
+  kind: 'grids' | 'system' | 'report' | 'addresses' | 'incidents';
   system: string;
   /** Codes of grids whose geometry or attributes changed; empty when the whole system changed. */
   codes: string[];

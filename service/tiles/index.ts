@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import type { ChangeBus } from '../db/changes';
 import type { Database } from '../db/engine';
 import type { Logger } from '../logger';
+import { incidentSourceProvider } from '../incidents/tiles';
 import { addressSourceProvider } from './address-provider';
 import { gridSourceProvider, type GridProviderOptions } from './grid-provider';
 import { problemsSourceProvider } from './problems-provider';
@@ -19,7 +20,7 @@ export const GRID_PROVIDER_DEFAULTS: GridProviderOptions = { memoryVertexLimit: 
 
 /** The tile service of the app, listening to changes from now on, and its routes. */
 export function createTiles(deps: { config: Config; db: Database; changes: ChangeBus; logger: Logger }): { service: TileService; router: Router } {
-  const providers = [gridSourceProvider(deps.db, GRID_PROVIDER_DEFAULTS), problemsSourceProvider(deps.db), addressSourceProvider(deps.db)];
+  const providers = [gridSourceProvider(deps.db, GRID_PROVIDER_DEFAULTS), problemsSourceProvider(deps.db), addressSourceProvider(deps.db), incidentSourceProvider(deps.db)];
   const service = new TileService(providers, deps.logger, deps.config.tileCacheBytes);
   service.start(deps.changes);
   return { service, router: tilesRouter(service, { basemapUrl: deps.config.basemapUrl }) };
