@@ -139,6 +139,8 @@ export function createOpen311Api(deps: { store: Open311Store; incidents: Inciden
     /**
      * GET requests: `service_request_id` overrides every other filter (as the standard says); otherwise
      * the range defaults to the last 90 days and may not span more, and at most 1,000 requests are answered.
+     * A client asking only what changed (`updated_after`/`updated_before`, no dates) gets no default range:
+     * a case reported long ago that moved today is what it polls for.
      */
     async list(key: Open311Key, query: RequestQuery, lang: Lang, now = incidents.now()): Promise<Open311Request[]> {
       if (query.service_request_id) {
@@ -146,6 +148,7 @@ export function createOpen311Api(deps: { store: Open311Store; incidents: Inciden
         return rows.map((r) => open311Request(r, classification, lang));
       }
       if (query.service_code) service(query.service_code, 400);
+      const changesOnly = !query.start_date && !query.end_date && (query.updated_after || query.updated_before);
       const to = query.end_date ?? (query.start_date ? new Date(+query.start_date + DEFAULT_DAYS * DAY_MS) : now);
       const from = query.start_date ?? new Date(+to - DEFAULT_DAYS * DAY_MS);
       if (+to < +from) throw badRequest('invalid_date_range', 'end_date is before start_date', { field: 'end_date' });
@@ -153,8 +156,8 @@ export function createOpen311Api(deps: { store: Open311Store; incidents: Inciden
       const rows = await store.list({
         category: query.service_code,
         statuses: query.status ? statusesOf(query.status) : undefined,
-        from,
-        to,
+        from: changesOnly ? undefined : from,
+        to: changesOnly ? undefined : to,
         updatedAfter: query.updated_after,
         updatedBefore: query.updated_before,
         scopeCode: key.scopeCode,

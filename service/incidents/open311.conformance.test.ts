@@ -252,6 +252,9 @@ describe.each(engines())('Open311 GeoReport v2 on %s PostGIS', (engine) => {
       expect(after.every((r) => Date.parse(r.updated_datetime as string) >= rejectedAt - 1000)).toBe(true);
       const before = await both(`/open311/v2/requests?api_key=${key}&updated_before=${encodeURIComponent(new Date(rejectedAt - 1000).toISOString())}`, 'service_requests', 'request');
       expect(before.map((r) => r.service_request_id)).not.toContain(cases.d30);
+      // Asking only for changes drops the default 90 days: the case reported 120 days ago was stored today.
+      const changed = await both(`/open311/v2/requests?api_key=${key}&updated_after=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}`, 'service_requests', 'request');
+      expect(changed.map((r) => r.service_request_id)).toContain(cases.d120);
     });
   });
 
