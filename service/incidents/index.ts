@@ -17,6 +17,7 @@ export { createIncidentService, type IncidentService } from './service';
 export { startOverdueScanner } from './scanner';
 export type { Open311Api } from './open311-service';
 export { publishIncidentChanges } from './incident-changes';
+export { incidentSourceProvider } from './tiles';
 
 /** The incident feature over one database, with the shipped classification and calendar. */
 export function createIncidents(knex: Knex, options: { classification?: unknown; now?: () => Date } = {}): IncidentService {

@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import type { ChangeBus } from '../db/changes';
 import type { Database } from '../db/engine';
 import type { Logger } from '../logger';
-import { incidentSourceProvider } from '../incidents/tiles';
+import { incidentSourceProvider } from '../incidents';
 import { addressSourceProvider } from './address-provider';
 import { gridSourceProvider, type GridProviderOptions } from './grid-provider';
 import { problemsSourceProvider } from './problems-provider';
