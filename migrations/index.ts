@@ -5,6 +5,7 @@ import * as m003 from './003_partition_reports';
 import * as m004 from './004_work_claims';
 import * as m005 from './005_incidents';
 import * as m020 from './020_changesets';
+import * as m030 from './030_open311';
 
 /** Every migration in order. Listed statically so the same list runs under tsx, vitest and scripts. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '004_work_claims': m004,
   '005_incidents': m005,
   '020_changesets': m020,
+  '030_open311': m030,
 };

@@ -13,7 +13,7 @@ import { accessLog, errorMiddleware } from './http/middleware';
 import { mountRoutes, type Authorizer, type RouteDef } from './http/route';
 import { createJobQueries, createJobs, jobRoutes } from './jobs';
 import { createSingleRun, httpMetrics, opsRoutes } from './ops';
-import { createIncidents, incidentRoutes } from './incidents';
+import { createIncidents, createOpen311, incidentRoutes, incidentSourceProvider, open311Routes, publishIncidentChanges } from './incidents';
 import type { Logger } from './logger';
 import { createPartitionQueries, createPartitionService, partitionRoutes } from './partition';
 import { createPointQueries, lookupPoint, pointRoutes } from './point';
@@ -60,8 +60,10 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   const changesets = createChangesetService({ transact, store: (tx) => createChangesetQueries(tx ?? knex), systems, grids });
   const pointStore = createPointQueries(knex);
   const point = { lookup: async (lon: number, lat: number) => lookupPoint(pointStore, await systemStore().list(), lon, lat) };
-  const incidents = createIncidents(knex, point.lookup);
-  return { systems, grids, addresses, jobs, partition, point, changesets, incidents };
+  // Announced on the ChangeBus so the incident tile layer is fresh after every report and step (issue #12).
+  const incidents = publishIncidentChanges(createIncidents(knex, point.lookup), changes, knex);
+  const open311 = createOpen311(knex, incidents);
+  return { systems, grids, addresses, jobs, partition, point, changesets, incidents, open311 };
 }
 
 /** Until the access feature's authorizer is wired, every declared route is let through. */
@@ -106,7 +108,7 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
   const { addresses } = services;
   // Tiles first: they are most of the requests, and every router before them costs each one a path match.
   const features: RouteDef[][] = [
-    createTiles(deps).routes,
+    createTiles(deps, [incidentSourceProvider(db)]).routes,
     meta,
     systemRoutes(services.systems, config.bodyLimitBytes),
     gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => addresses.registerCounts(key)),
@@ -115,6 +117,7 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
     partitionRoutes(services.partition, config.bodyLimitBytes),
     changesetRoutes(services.changesets, config.bodyLimitBytes),
     incidentRoutes(services.incidents),
+    open311Routes(services.open311),
     jobRoutes(services.jobs),
     createBoards({ systems: services.systems, grids: services.grids, db: db.knex, chromiumPath: config.chromiumPath }).routes,
     opsRoutes({ db, info: { title: 'gridatlas', version: pkg.version, description: pkg.description }, allRoutes: () => routeTable }),

@@ -8,6 +8,7 @@ import { problemsSourceProvider } from './problems-provider';
 import type { RouteDef } from '../http/route';
 import { tileRoutes } from './routes';
 import { TileService } from './service';
+import type { TileSourceProvider } from './source';
 
 /**
  * Defaults from bench-tiles.ts on the 2-core machine: a system held in memory costs about 0.2 KB of heap
@@ -18,10 +19,15 @@ import { TileService } from './service';
 export const GRID_PROVIDER_DEFAULTS: GridProviderOptions = { memoryVertexLimit: 20_000_000, shardVertexBudget: 2_000_000 };
 
 /** The tile service of the app, listening to changes from now on, and its routes. */
-export function createTiles(deps: { config: Config; db: Database; changes: ChangeBus; logger: Logger }): { service: TileService; routes: RouteDef[] } {
-  const providers = [gridSourceProvider(deps.db, GRID_PROVIDER_DEFAULTS), problemsSourceProvider(deps.db), addressSourceProvider(deps.db)];
+/** `extra` are the tile layers of other features (e.g. incidents), handed in by the composition root. */
+export function createTiles(deps: { config: Config; db: Database; changes: ChangeBus; logger: Logger }, extra: TileSourceProvider[] = []): { service: TileService; routes: RouteDef[] } {
+  const providers = [gridSourceProvider(deps.db, GRID_PROVIDER_DEFAULTS), problemsSourceProvider(deps.db), addressSourceProvider(deps.db), ...extra];
   const service = new TileService(providers, deps.logger, deps.config.tileCacheBytes);
   service.start(deps.changes);
   return { service, routes: tileRoutes(service, { basemapUrl: deps.config.basemapUrl }) };
 }
 export { labelPoint } from './label-point';
+// For other features' tile layers (e.g. incidents): the source contract, the encoder and tile maths.
+export { encodeTile, type MvtPoint } from './mvt';
+export { TILE_BUFFER, TILE_EXTENT, type FieldType, type IncidentSourceInfo, type Staleness, type TileSource, type TileSourceProvider } from './source';
+export { mercatorX, mercatorY, tileBounds, type LonLatBbox, type TileCoord } from './tile-math';

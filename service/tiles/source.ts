@@ -89,4 +89,10 @@ export interface AddressSourceInfo extends SourceInfoBase {
   systems: string[];
 }
 
-export type TileSourceInfo = GridSourceInfo | ProblemsSourceInfo | AddressSourceInfo;
+/** Incidents (issue #12): one vector layer, clusters below `pointMinzoom` and cases from it; never reporter data. */
+export interface IncidentSourceInfo extends SourceInfoBase {
+  kind: 'incidents';
+  pointMinzoom: number;
+}
+
+export type TileSourceInfo = GridSourceInfo | ProblemsSourceInfo | AddressSourceInfo | IncidentSourceInfo;
