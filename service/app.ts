@@ -15,6 +15,8 @@ import { accessLog, errorMiddleware } from './http/middleware';
 import { partitionRouter } from './http/partition';
 import { pointRouter } from './http/point';
 import { systemsRouter } from './http/systems';
+import { mountRoutes, type Authorizer } from './http/route';
+import { createOverlayService, overlayRoutes } from './overlays/index';
 import { createTiles } from './tiles';
 import { webRouter } from './web/router';
 import type { Logger } from './logger';
@@ -38,8 +40,12 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   const grids = createGridService(db.knex, systems, changes, [addresses.onGridChange]);
   const jobs = createJobs(db.knex, logger);
   const partition = createPartitionService({ knex: db.knex, systems, grids, jobs, changes, logger });
-  return { systems, grids, addresses, jobs, partition };
+  const overlays = createOverlayService({ knex: db.knex, jobs, logger });
+  return { systems, grids, addresses, jobs, partition, overlays };
 }
+
+/** Until the access feature lands (issue #10), routes declare their access and nothing enforces it. */
+const passThrough: Authorizer = () => (_ctx, next) => next();
 
 /** Builds the application without listening; tests drive `app.callback()`, only main.ts listens. */
 export function createApp(deps: AppDeps & { services?: Services }): Koa {
@@ -68,6 +74,7 @@ export function createApp(deps: AppDeps & { services?: Services }): Koa {
     pointRouter(db.knex, services.addresses),
     addressesRouter(services.addresses, config.bodyLimitBytes),
     partitionRouter(services.partition, services.jobs, config.bodyLimitBytes),
+    mountRoutes(new Router(), overlayRoutes(services.overlays, config.bodyLimitBytes), passThrough),
     webRouter(),
   ]) {
     app.use(router.routes());

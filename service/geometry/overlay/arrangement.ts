@@ -37,9 +37,10 @@ interface Entry {
  * @param territory integer rings of the territory
  * @param units the units (a partition: they are assumed not to overlap)
  * @param shapes integer rings of the covering shapes
+ * @param options.unitsOnly leave out the part of the territory outside every unit (a caller who may see only some units)
  * @returns the faces, noise pieces dropped
  */
-export function arrange(territory: Rings, units: readonly ArrangedUnit[], shapes: readonly Rings[]): Piece[] {
+export function arrange(territory: Rings, units: readonly ArrangedUnit[], shapes: readonly Rings[], options: { unitsOnly?: boolean } = {}): Piece[] {
   const tree = new RBush<Entry>();
   const entries: Entry[] = [];
   const region = normalise(territory);
@@ -51,7 +52,7 @@ export function arrange(territory: Rings, units: readonly ArrangedUnit[], shapes
     entries.push(entry({ unit: u, cover: [], rings: own }));
     owned.push(own);
   });
-  const rest = difference(region, union(owned));
+  const rest = options.unitsOnly ? [] : difference(region, union(owned));
   if (area(rest) > NOISE_STEPS2) entries.push(entry({ unit: -1, cover: [], rings: rest }));
   tree.load(entries);
 

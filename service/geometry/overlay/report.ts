@@ -12,11 +12,12 @@ import type { ExcessIssue, FaceRef, OverlayFace, OverlayInput, OverlayReport, Sy
  *
  * @param input territory, units (communities/villages) and the participating systems' grids, lon/lat
  * @param options.within per unit: known to lie inside the territory, so it needs no clipping
+ * @param options.unitsOnly report only the part of the territory inside the given units
  * @returns the report; areas in m² rounded to 0.01, shares to 1e-6
  * @throws RangeError when the territory has no geometry
  * @example buildOverlayReport({ territory, units, systems: [bankA, bankB], policy: DEFAULT_POLICY })
  */
-export function buildOverlayReport(input: OverlayInput, options: { within?: readonly boolean[] } = {}): OverlayReport {
+export function buildOverlayReport(input: OverlayInput, options: { within?: readonly boolean[]; unitsOnly?: boolean } = {}): OverlayReport {
   const { territory, units, systems, policy } = input;
   if (!territory.geometry) throw new RangeError(`territory ${territory.system}/${territory.code} has no geometry`);
   const bbox = boxOf(territory.geometry);
@@ -27,6 +28,7 @@ export function buildOverlayReport(input: OverlayInput, options: { within?: read
     ringsOf(frame, territory.geometry),
     units.map((u, k) => ({ rings: ringsOf(frame, u.geometry), within: options.within?.[k] ?? false })),
     grids.map((g) => ringsOf(frame, g.geometry)),
+    { unitsOnly: options.unitsOnly },
   );
 
   const measured = pieces.map((p) => {

@@ -1,0 +1,110 @@
+import type { Knex } from 'knex';
+import type { MultiPolygon, Polygon } from 'geojson';
+
+export interface StoredOverlaySystem {
+  id: number;
+  key: string;
+  name: string;
+  kind: string;
+  levels: { key: string; name: string; order: number }[];
+  overlapPolicy: { maxDepth: number };
+}
+
+export interface OverlayGridRow {
+  code: string;
+  parentCode: string | null;
+  level: string;
+  name: string;
+  type: string | null;
+  people: { name?: string; role: string }[];
+  geometry: Polygon | MultiPolygon;
+}
+
+interface GridRow {
+  code: string;
+  parent_code: string | null;
+  level: string;
+  name: string;
+  type: string | null;
+  people: OverlayGridRow['people'] | string;
+  geojson: string;
+}
+
+const COLUMNS = `g.code, g.parent_code, g.level, g.name, g.type, g.people, ST_AsGeoJSON(g.geom, 9) as geojson`;
+
+function toGrid(r: GridRow): OverlayGridRow {
+  return {
+    code: r.code,
+    parentCode: r.parent_code,
+    level: r.level,
+    name: r.name,
+    type: r.type,
+    people: typeof r.people === 'string' ? JSON.parse(r.people) : r.people,
+    geometry: JSON.parse(r.geojson),
+  };
+}
+
+/**
+ * Reads what an overlay needs from the grid tables (read-only): systems, a territory grid, the grids of a
+ * level meeting the territory, and subtrees for scope filtering. Takes a knex handle or a transaction.
+ */
+export function createOverlayStore(knex: Knex | Knex.Transaction) {
+  return {
+    async system(key: string): Promise<StoredOverlaySystem | null> {
+      const row = await knex('grid_systems').where({ key }).first('id', 'key', 'name', 'kind', 'levels', 'overlap_policy');
+      if (!row) return null;
+      const parse = <T>(v: T | string): T => (typeof v === 'string' ? JSON.parse(v) : v);
+      return { id: row.id, key: row.key, name: row.name, kind: row.kind, levels: parse(row.levels), overlapPolicy: parse(row.overlap_policy) };
+    },
+
+    async grid(systemId: number, code: string): Promise<OverlayGridRow | null> {
+      const rows: GridRow[] = (await knex.raw(`select ${COLUMNS} from grids g where g.system_id = ? and g.code = ?`, [systemId, code])).rows;
+      return rows[0] ? toGrid(rows[0]) : null;
+    },
+
+    /** Grids of one level (all levels when null) whose interiors may meet the territory grid; every grid when no territory. */
+    async gridsAt(systemId: number, level: string | null, territory: { systemId: number; code: string } | null): Promise<OverlayGridRow[]> {
+      const levelFilter = level === null ? '' : 'and g.level = ?';
+      const bindings: Knex.RawBinding[] = level === null ? [systemId] : [systemId, level];
+      if (territory === null) {
+        const rows: GridRow[] = (await knex.raw(`select ${COLUMNS} from grids g where g.system_id = ? ${levelFilter} order by g.code`, bindings)).rows;
+        return rows.map(toGrid);
+      }
+      // && then ST_Intersects: grids merely touching the territory's boundary add nothing but cost nothing either.
+      const rows: GridRow[] = (
+        await knex.raw(
+          `select ${COLUMNS} from grids g, (select geom from grids where system_id = ? and code = ?) t
+           where g.system_id = ? ${levelFilter} and g.geom && t.geom and ST_Intersects(g.geom, t.geom) order by g.code`,
+          [territory.systemId, territory.code, ...bindings],
+        )
+      ).rows;
+      return rows.map(toGrid);
+    },
+
+    /** Codes of the subtrees under `roots` (roots included) in one system. */
+    async subtreeCodes(systemId: number, roots: readonly string[]): Promise<Set<string>> {
+      if (roots.length === 0) return new Set();
+      const rows: { code: string }[] = (
+        await knex.raw(
+          `with recursive sub(code) as (
+             select code from grids where system_id = ? and code = any(?::text[])
+             union
+             select g.code from grids g join sub on g.parent_code = sub.code where g.system_id = ?)
+           select code from sub`,
+          [systemId, [...roots], systemId],
+        )
+      ).rows;
+      return new Set(rows.map((r) => r.code));
+    },
+
+    /** Grid counts per system id, for deciding whether an overlay runs as a job. */
+    async count(systemId: number, level: string | null): Promise<number> {
+      const q = knex('grids').where({ system_id: systemId });
+      if (level !== null) q.andWhere({ level });
+      const row = await q.count({ n: '*' }).first();
+      return Number(row?.n ?? 0);
+    },
+  };
+}
+
+export type OverlayStore = ReturnType<typeof createOverlayStore>;
