@@ -60,6 +60,16 @@ describe.each(engines())('cross-system overlays through the API on %s PostGIS', 
     }
   });
 
+  it('shows on the demo city blanks, allowed and excessive urban overlap and rural overlap', () => {
+    expect(report.summary.blank_m2).toBeGreaterThan(0);
+    const flagged = (flag: string) => report.units.filter((u) => u.flags.includes(flag));
+    expect(flagged('no-coverage').length).toBeGreaterThan(0);
+    expect(flagged('overlap').filter((u) => !u.flags.some((f) => f.startsWith('excess'))).length, 'allowed overlap').toBeGreaterThan(0);
+    expect(flagged('excess-share').length).toBeGreaterThan(0);
+    expect(flagged('excess-depth').filter((u) => !u.flags.includes('rural-overlap')).length, 'urban depth > 2').toBeGreaterThan(0);
+    expect(flagged('rural-overlap').length).toBeGreaterThan(0);
+  });
+
   it('answers stable JSON: depths sum to the territory, faces numbered, every overlap names its systems', () => {
     const sum = Object.values(report.summary.depth_m2).reduce((s, a) => s + a, 0);
     expect(Math.abs(sum - report.summary.area_m2)).toBeLessThan(0.1);
