@@ -92,24 +92,27 @@ export function createOverlayService(deps: { knex: Knex; jobs: Jobs; logger: Log
   async function runReport(request: OverlayRequest, scope: AreaScope, ctx?: JobContext): Promise<OverlayReport> {
     const started = performance.now();
     const territorySystem = await requireSystem(request.territory.system, 'territory.system');
-    const territory = await store.grid(territorySystem.id, request.territory.code);
-    if (!territory) throw notFound('grid_not_found', `territory: grid "${request.territory.code}" does not exist in system ${territorySystem.key}`);
     const unitSystem = request.units?.system ? await requireSystem(request.units.system, 'units.system') : territorySystem;
     const unitLevel = requireLevel(unitSystem, request.units?.level, 'units.level', 'unit');
-    const where = { systemId: territorySystem.id, code: territory.code };
-    let units = await store.gridsAt(unitSystem.id, unitLevel, where);
-    const allowed = await unitsInScope(scope, { system: territorySystem, code: territory.code }, unitSystem, units.map((u) => u.code));
-    if (allowed) units = units.filter((u) => allowed.has(u.code));
-    const inside = unitSystem.id === territorySystem.id ? await store.subtreeCodes(territorySystem.id, [territory.code]) : new Set<string>();
-    await ctx?.progress(0.1, `${units.length} units read`);
-
-    const systems: OverlayRequestSystems = [];
-    for (const [k, s] of request.systems.entries()) {
-      const system = await requireSystem(s.key, `systems[${k}].key`);
-      const level = requireLevel(system, s.level, `systems[${k}].level`, 'finest');
-      systems.push({ key: system.key, name: system.name, grids: (await store.gridsAt(system.id, level, where)).map((g) => overlayGrid(system.key, g)) });
-    }
-    await ctx?.progress(0.3, `${systems.reduce((n, s) => n + s.grids.length, 0)} grids read`);
+    const participants = await Promise.all(
+      request.systems.map(async (s, k) => {
+        const system = await requireSystem(s.key, `systems[${k}].key`);
+        return { system, level: requireLevel(system, s.level, `systems[${k}].level`, 'finest') };
+      }),
+    );
+    const where = { systemId: territorySystem.id, code: request.territory.code };
+    // Independent reads, concurrent where the engine has a pool (the server); one after another embedded.
+    const [territory, loadedUnits, inside, ...layers] = await Promise.all([
+      store.grid(territorySystem.id, request.territory.code),
+      store.gridsAt(unitSystem.id, unitLevel, where),
+      unitSystem.id === territorySystem.id ? store.subtreeCodes(territorySystem.id, [request.territory.code]) : Promise.resolve(new Set<string>()),
+      ...participants.map(({ system, level }) => store.gridsAt(system.id, level, where)),
+    ]);
+    if (!territory) throw notFound('grid_not_found', `territory: grid "${request.territory.code}" does not exist in system ${territorySystem.key}`);
+    const allowed = await unitsInScope(scope, { system: territorySystem, code: territory.code }, unitSystem, loadedUnits.map((u) => u.code));
+    const units = allowed ? loadedUnits.filter((u) => allowed.has(u.code)) : loadedUnits;
+    const systems: OverlayRequestSystems = participants.map(({ system }, k) => ({ key: system.key, name: system.name, grids: layers[k].map((g) => overlayGrid(system.key, g)) }));
+    await ctx?.progress(0.3, `${units.length} units and ${systems.reduce((n, s) => n + s.grids.length, 0)} grids read`);
     const report = buildOverlayReport(
       {
         territory: { system: territorySystem.key, code: territory.code, name: territory.name, geometry: territory.geometry },
