@@ -57,6 +57,8 @@ export function buildOverlayReport(input: OverlayInput, options: { within?: read
   }));
 
   const tolerance = policy.areaTolerance;
+  /** Large enough to list: above zero and at least the tolerance. */
+  const listed = (a: number) => a > 0 && a >= tolerance;
   const depthArea = new Map<number, number>();
   const unitRows: UnitRow[] = [];
   const excess: ExcessIssue[] = [];
@@ -95,24 +97,24 @@ export function buildOverlayReport(input: OverlayInput, options: { within?: read
     const deepArea = deep.reduce((s, { m }) => s + m.area, 0);
     const shareExcess = Math.max(0, overlapped - rule.maxOverlapShare * unitArea);
     const flags: UnitFlag[] = [];
-    const present = covered.filter((a) => a >= tolerance).length;
+    const present = covered.filter(listed).length;
     if (present === 0) flags.push('no-coverage');
-    if (uncovered >= tolerance) flags.push('blank');
-    if (overlapped >= tolerance) flags.push('overlap');
-    if (overlapped >= tolerance && areaType === 'rural') flags.push('rural-overlap');
-    if (deepArea >= tolerance) {
+    if (listed(uncovered)) flags.push('blank');
+    if (listed(overlapped)) flags.push('overlap');
+    if (listed(overlapped) && areaType === 'rural') flags.push('rural-overlap');
+    if (listed(deepArea)) {
       flags.push('excess-depth');
       excess.push(excessIssue(unit.code, areaType, 'depth', rule.maxDepth, Math.max(...deep.map(({ m }) => m.systems.length)), deepArea, deep, systems));
     }
     // The share rule catches overlaps each within the allowed depth that together cover too much of the unit.
-    if (shareExcess >= tolerance && overlapped - deepArea >= tolerance) {
+    if (listed(shareExcess) && listed(overlapped - deepArea)) {
       flags.push('excess-share');
       const overlapping = own.filter(({ m }) => m.systems.length >= 2);
       excess.push(excessIssue(unit.code, areaType, 'share', rule.maxOverlapShare, round6(overlapped / unitArea), shareExcess, overlapping, systems));
     }
     excessTotal += Math.max(deepArea, shareExcess);
     covered.forEach((a, s) => {
-      if (a >= tolerance) perSystem[s].units++;
+      if (listed(a)) perSystem[s].units++;
     });
     unitRows.push({
       code: unit.code,
@@ -157,10 +159,10 @@ export function buildOverlayReport(input: OverlayInput, options: { within?: read
       unitCoverageRatio: unitRows.length > 0 ? round6(unitRows.filter((r) => r.present > 0).length / unitRows.length) : 1,
     },
     blanks: faces
-      .filter((f) => f.depth === 0 && f.area_m2 >= tolerance)
+      .filter((f) => f.depth === 0 && listed(f.area_m2))
       .map((f) => ({ face: f.id, unit: f.unit, unitName: f.unit === null ? null : unitNames.get(f.unit)!, area_m2: f.area_m2 })),
     overlaps: faces
-      .filter((f) => f.depth >= 2 && f.area_m2 >= tolerance)
+      .filter((f) => f.depth >= 2 && listed(f.area_m2))
       .map((f) => ({ face: f.id, unit: f.unit, depth: f.depth, systems: [...new Set(f.grids.map((g) => g.system))], grids: f.grids, area_m2: f.area_m2, excess: excessFaces.has(f.id) })),
     excess,
     units: unitRows,
