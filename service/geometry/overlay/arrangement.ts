@@ -25,14 +25,18 @@ interface Entry {
   maxY: number;
   piece: Piece;
   steps2: number;
+  /** Shape key of the face's normalised rings, computed when first needed. */
   key: string | null;
+  /** Shape key of the raw unit rings the face equals, if it does. */
+  rawKey: string | null;
 }
 
 /**
  * The arrangement of a territory, cut by a partition into units, under a set of shapes (grids): the faces
  * where the same shapes cover the same unit, each with its covering shapes. Faces start as territory ∩
- * unit; each shape splits only the faces its box touches (rbush), into the part it covers and the rest.
- * A shape identical to a face (normalised rings equal) covers it without an overlay.
+ * unit; each shape splits only the faces its box touches (rbush), into the part it covers and the rest,
+ * until all of the shape's area is accounted for. A shape identical to a face (the same raw rings as the
+ * face's unit, or the same normalised rings) covers it without an overlay.
  *
  * @param territory integer rings of the territory
  * @param units the units (a partition: they are assumed not to overlap)
@@ -49,38 +53,61 @@ export function arrange(territory: Rings, units: readonly ArrangedUnit[], shapes
     const rings = normalise(unit.rings);
     const own = unit.within ? rings : intersection(region, rings);
     if (area(own) <= NOISE_STEPS2) return;
-    entries.push(entry({ unit: u, cover: [], rings: own }));
+    // A face that is the whole unit as given keeps the unit's raw rings' key: a grid drawn on the very same
+    // boundary (a bank grid on a community) is then recognised before any normalisation or overlay.
+    entries.push({ ...entry({ unit: u, cover: [], rings: own }), rawKey: unit.within ? shapeKey(unit.rings) : null });
     owned.push(own);
   });
-  const rest = options.unitsOnly ? [] : difference(region, union(owned));
+  // Units are disjoint: when their areas add up to the territory's, nothing lies outside them.
+  const ownedSteps2 = owned.reduce((sum, rings) => sum + area(rings), 0);
+  const rest = options.unitsOnly || area(region) - ownedSteps2 <= NOISE_STEPS2 ? [] : difference(region, union(owned));
   if (area(rest) > NOISE_STEPS2) entries.push(entry({ unit: -1, cover: [], rings: rest }));
   tree.load(entries);
 
   shapes.forEach((shape, s) => {
-    const rings = normalise(shape);
-    if (rings.length === 0) return;
-    const [minX, minY, maxX, maxY] = bounds(rings);
+    if (shape.length === 0) return;
+    const [minX, minY, maxX, maxY] = bounds(shape);
+    const candidates = tree.search({ minX, minY, maxX, maxY });
+    const rawKey = candidates.some((f) => f.rawKey !== null) ? shapeKey(shape) : null;
+    const same = candidates.find((f) => f.rawKey === rawKey && f.minX === minX && f.minY === minY && f.maxX === maxX && f.maxY === maxY);
+    if (rawKey !== null && same) {
+      same.piece.cover.push(s);
+      return;
+    }
+    // Most overlapping boxes first: the face holding most of the shape is found early and the rest skipped.
+    const overlap = (f: Entry) => Math.max(0, Math.min(f.maxX, maxX) - Math.max(f.minX, minX)) * Math.max(0, Math.min(f.maxY, maxY) - Math.max(f.minY, minY));
+    candidates.sort((a, b) => overlap(b) - overlap(a));
+    let rings: Rings | null = null;
     let key: string | null = null;
-    for (const face of tree.search({ minX, minY, maxX, maxY })) {
-      if (face.minX === minX && face.minY === minY && face.maxX === maxX && face.maxY === maxY) {
+    /** What of the shape no face has taken yet: faces are disjoint, so the search can stop when it is spent. */
+    let remaining = 0;
+    for (const face of candidates) {
+      const sameBox = face.minX === minX && face.minY === minY && face.maxX === maxX && face.maxY === maxY;
+      if (rings === null) {
+        rings = normalise(shape);
+        remaining = area(rings);
+      }
+      if (remaining <= NOISE_STEPS2) break;
+      if (sameBox) {
         key ??= shapeKey(rings);
         face.key ??= shapeKey(face.piece.rings);
         if (face.key === key) {
           face.piece.cover.push(s);
-          continue;
+          break;
         }
       }
       const inside = intersection(face.piece.rings, rings);
       const insideSteps2 = area(inside);
       if (insideSteps2 <= NOISE_STEPS2) continue;
-      if (face.steps2 - insideSteps2 <= NOISE_STEPS2) {
-        face.piece.cover.push(s);
-        continue;
+      remaining -= insideSteps2;
+      if (face.steps2 - insideSteps2 <= NOISE_STEPS2) face.piece.cover.push(s);
+      else {
+        const outside = difference(face.piece.rings, rings);
+        tree.remove(face);
+        tree.insert(entry({ unit: face.piece.unit, cover: [...face.piece.cover, s], rings: inside }));
+        if (area(outside) > NOISE_STEPS2) tree.insert(entry({ unit: face.piece.unit, cover: face.piece.cover, rings: outside }));
       }
-      const outside = difference(face.piece.rings, rings);
-      tree.remove(face);
-      tree.insert(entry({ unit: face.piece.unit, cover: [...face.piece.cover, s], rings: inside }));
-      if (area(outside) > NOISE_STEPS2) tree.insert(entry({ unit: face.piece.unit, cover: face.piece.cover, rings: outside }));
+      if (remaining <= NOISE_STEPS2) break;
     }
   });
   return tree.all().map((e) => e.piece);
@@ -88,5 +115,5 @@ export function arrange(territory: Rings, units: readonly ArrangedUnit[], shapes
 
 function entry(piece: Piece): Entry {
   const [minX, minY, maxX, maxY] = bounds(piece.rings);
-  return { minX, minY, maxX, maxY, piece, steps2: area(piece.rings), key: null };
+  return { minX, minY, maxX, maxY, piece, steps2: area(piece.rings), key: null, rawKey: null };
 }
