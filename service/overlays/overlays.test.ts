@@ -122,6 +122,27 @@ describe.each(engines())('cross-system overlays through the API on %s PostGIS', 
     expect((await t.request.get(`/api/overlays/banks/${banks[0]}/check?nestLevel=nope`).expect(400)).body.error.code).toBe('unknown_level');
   });
 
+  it('imports a filing ledger and reports filing rates against the targets; a bad ledger stores nothing', async () => {
+    const bank = city.systems.find((s) => s.system.key === banks[0])!;
+    const [first, second] = bank.grids.features.filter((f) => f.properties.level === 'grid');
+    const bad = await t.request.post(`/api/overlays/banks/${banks[0]}/ledger`).type('text/csv').send(`网格编码,类别,已建档,总数\n${first.properties.code},城镇居民,10,100\nNOPE,商户,1,2\n`).expect(422);
+    expect(bad.body.error.code).toBe('invalid_rows');
+    expect(bad.body.error.details.errors).toEqual([{ row: 3, field: 'grid', message: 'grid "NOPE" is not a grid of this bank' }]);
+    expect((await t.db.knex('filing_ledger').count({ n: '*' }).first())!.n).toBe(0);
+
+    const csv = `grid,category,filed,total\n${first.properties.code},urban-residents,10,100\n${second.properties.code},urban-residents,90,100\n`;
+    expect((await t.request.post(`/api/overlays/banks/${banks[0]}/ledger`).type('text/csv').send(csv).expect(200)).body).toEqual({ rows: 2 });
+    const filing = (await t.request.get(`/api/overlays/banks/${banks[0]}/filing?year=1`).expect(200)).body;
+    const rate = (code: string) => filing.grids.find((g: { code: string }) => g.code === code).categories['urban-residents'];
+    expect(rate(first.properties.code)).toMatchObject({ filed: 10, total: 100, rate: 0.1, met: false, source: 'ledger' });
+    expect(rate(second.properties.code)).toMatchObject({ rate: 0.9, met: true });
+    expect(filing.belowTarget.map((b: { code: string }) => b.code)).toContain(first.properties.code);
+    const lenient = (await t.request.get(`/api/overlays/banks/${banks[0]}/filing?year=1&urbanResidents=0.05`).expect(200)).body;
+    expect(lenient.belowTarget.map((b: { code: string }) => b.code)).not.toContain(first.properties.code);
+    const text = (await t.request.get(`/api/overlays/banks/${banks[0]}/filing?format=csv`).expect(200)).text;
+    expect(text).toContain(`${first.properties.code},`);
+  });
+
   it('runs as a job on request, and filters by the caller\'s area scope', async () => {
     const res = await t.request.post('/api/overlays/report?mode=job').send({ territory: { system: 'governance', code: district }, systems: banks }).expect(202);
     let job;

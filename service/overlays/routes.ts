@@ -1,6 +1,8 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { readJson } from '../http/body';
+import { readBody, readJson } from '../http/body';
+import { parseCsv, toCsv } from '../formats/csv';
+import { badRequest } from '../errors';
 import type { RouteDef } from '../http/route';
 import { alignmentToCsv, overlayToCsv, overlayToGeoJSON } from '../geometry/overlay/index';
 import { UNRESTRICTED, type AreaScope } from '../kernel/scope';
@@ -41,6 +43,10 @@ export const BankCheckQuery = z
   })
   .strict();
 const SystemParams = z.object({ system: z.string().min(1) }).strict();
+const Rate = z.coerce.number().min(0).max(1).optional();
+export const FilingQuery = z
+  .object({ year: z.enum(['1', '2']).default('1'), urbanResidents: Rate, merchants: Rate, ruralHouseholds: Rate, format: z.enum(['json', 'csv']).default('json') })
+  .strict();
 
 /** The caller's area (issue #10); the access feature sets it, everything is in scope until it lands. */
 function scopeOf(ctx: Context): AreaScope {
@@ -94,6 +100,46 @@ export function overlayRoutes(overlays: OverlayService, bodyLimit: number): Rout
         const report = await overlays.alignment(q, scopeOf(ctx));
         if (q.format === 'csv') sendCsv(ctx, `alignment-${q.a}-${q.b}`, alignmentToCsv(report));
         else ctx.body = report;
+      },
+    },
+    {
+      method: 'post',
+      path: '/api/overlays/banks/:system/ledger',
+      summary: 'Import filing ledger counts (建档) per bank grid and category from CSV (UTF-8 or GBK)',
+      tag: 'overlays',
+      access: { permission: 'overlays:write', scope: (ctx) => ({ system: ctx.params.system! }) },
+      request: { params: SystemParams, contentTypes: ['text/csv'] },
+      handler: async (ctx) => {
+        const { system } = SystemParams.parse(ctx.params);
+        const raw = await readBody(ctx, bodyLimit);
+        if (raw.length === 0) throw badRequest('empty_body', 'the request body is empty; expected CSV with columns grid, category, filed, total');
+        const records: { row: number; values: string[] }[] = [];
+        for await (const record of parseCsv((async function* () {
+          yield raw;
+        })())) records.push(record);
+        ctx.body = await overlays.importLedger(system, records);
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/overlays/banks/:system/filing',
+      summary: 'Filing rates (建档面) per grid, category and bank against the year 1 or year 2 targets; grids below target',
+      tag: 'overlays',
+      access: { permission: 'overlays:read', scope: (ctx) => ({ system: ctx.params.system! }) },
+      request: { params: SystemParams, query: FilingQuery },
+      handler: async (ctx) => {
+        const { system } = SystemParams.parse(ctx.params);
+        const q = FilingQuery.parse(ctx.query);
+        const targets = {
+          ...(q.urbanResidents !== undefined && { 'urban-residents': q.urbanResidents }),
+          ...(q.merchants !== undefined && { merchants: q.merchants }),
+          ...(q.ruralHouseholds !== undefined && { 'rural-households': q.ruralHouseholds }),
+        };
+        const report = await overlays.filing(system, q.year === '2' ? 2 : 1, targets);
+        if (q.format === 'csv') {
+          const rows = report.grids.flatMap((g) => Object.entries(g.categories).map(([category, c]) => [g.code, g.name, g.areaType, category, c.filed, c.total, c.rate, c.target, c.source, c.met]));
+          sendCsv(ctx, `filing-${system}`, toCsv(['code', 'name', 'area_type', 'category', 'filed', 'total', 'rate', 'target', 'total_source', 'met'], rows));
+        } else ctx.body = report;
       },
     },
     {

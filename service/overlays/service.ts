@@ -14,7 +14,9 @@ import {
 } from '../geometry/overlay/index';
 import type { AreaScope } from '../kernel/scope';
 import type { Logger } from '../logger';
+import { DEFAULT_TARGETS, filingRates, parseLedger, type FilingCategory, type FilingReport } from './filing';
 import { createOverlayStore, type OverlayGridRow, type StoredOverlaySystem } from './store';
+import { areaTypeOf } from '../geometry/overlay/index';
 
 export interface PolicyInput {
   urban?: Partial<OverlayPolicy['urban']>;
@@ -152,6 +154,32 @@ export function createOverlayService(deps: { knex: Knex; jobs: Jobs; logger: Log
       const bLevel = requireLevel(b, request.bLevel, 'bLevel', 'unit');
       const [from, into] = await Promise.all([store.gridsAt(a.id, aLevel, null), store.gridsAt(b.id, bLevel, null)]);
       return alignGrids({ key: a.key, grids: from.map((g) => overlayGrid(a.key, g)) }, { key: b.key, grids: into.map((g) => overlayGrid(b.key, g)) }, request.threshold);
+    },
+
+    /** Imports ledger counts (CSV records, header first); every bad row is reported and nothing is stored. */
+    async importLedger(key: string, records: { row: number; values: string[] }[]): Promise<{ rows: number }> {
+      const bank = await requireSystem(key, 'system');
+      const grids = await store.gridsAt(bank.id, null, null);
+      const { rows, errors } = parseLedger(records, new Set(grids.map((g) => g.code)));
+      if (errors.length) throw new AppError(422, 'invalid_rows', `the ledger has ${errors.length} bad row(s): ${errors.slice(0, 3).map((e) => `row ${e.row} ${e.field}: ${e.message}`).join('; ')}`, { errors });
+      if (rows.length === 0) throw badRequest('empty_import', 'the ledger holds no rows');
+      await store.upsertLedger(bank.id, rows);
+      return { rows: rows.length };
+    },
+
+    /** Filing rates of a bank's finest grids for year 1 or 2, totals from the ledger or else the address register. */
+    async filing(key: string, year: 1 | 2, targets: Partial<Record<FilingCategory, number>> = {}): Promise<FilingReport> {
+      const bank = await requireSystem(key, 'system');
+      const level = requireLevel(bank, undefined, 'level', 'finest');
+      const [grids, ledger, register] = await Promise.all([store.gridsAt(bank.id, level, null), store.ledger(bank.id), store.registerCounts(bank.id)]);
+      return filingRates(
+        bank.key,
+        grids.map((g) => ({ code: g.code, name: g.name, areaType: areaTypeOf(g.type) })),
+        ledger,
+        register,
+        year,
+        { ...DEFAULT_TARGETS[year], ...targets },
+      );
     },
 
     async bankCheck(key: string, request: BankCheckRequest): Promise<BankCheck> {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { MultiPolygon, Polygon } from 'geojson';
+import type { LedgerRow, RegisterCounts } from './filing';
 
 export interface StoredOverlaySystem {
   id: number;
@@ -95,6 +96,38 @@ export function createOverlayStore(knex: Knex | Knex.Transaction) {
         )
       ).rows;
       return new Set(rows.map((r) => r.code));
+    },
+
+    /** Writes ledger rows, replacing the same grid and category; one statement, so all or nothing. */
+    async upsertLedger(systemId: number, rows: readonly LedgerRow[]): Promise<void> {
+      if (rows.length === 0) return;
+      await knex.raw(
+        `insert into filing_ledger (system_id, grid_code, category, filed, total)
+         select ?, * from unnest(?::text[], ?::text[], ?::int[], ?::int[])
+         on conflict (system_id, grid_code, category) do update set filed = excluded.filed, total = excluded.total, updated_at = now()`,
+        [systemId, rows.map((r) => r.grid), rows.map((r) => r.category), rows.map((r) => r.filed), rows.map((r) => r.total) as unknown as number[]],
+      );
+    },
+
+    async ledger(systemId: number): Promise<LedgerRow[]> {
+      const rows: { grid_code: string; category: LedgerRow['category']; filed: number; total: number | null }[] = await knex('filing_ledger')
+        .where({ system_id: systemId })
+        .select('grid_code', 'category', 'filed', 'total');
+      return rows.map((r) => ({ grid: r.grid_code, category: r.category, filed: Number(r.filed), total: r.total === null ? null : Number(r.total) }));
+    },
+
+    /** Per grid of the system: households of residential addresses, and businesses and organisations. */
+    async registerCounts(systemId: number): Promise<Map<string, RegisterCounts>> {
+      const rows: { code: string; households: string | number; businesses: string | number }[] = (
+        await knex.raw(
+          `select grids ->> ?::text as code,
+                  coalesce(sum(households) filter (where kind = 'residential'), 0) as households,
+                  count(*) filter (where kind in ('business', 'organisation')) as businesses
+           from addresses where (grids -> ?::text) is not null group by 1`,
+          [String(systemId), String(systemId)],
+        )
+      ).rows;
+      return new Map(rows.map((r) => [r.code, { households: Number(r.households), businesses: Number(r.businesses) }]));
     },
 
     /** Grid counts per system id, for deciding whether an overlay runs as a job. */
