@@ -3,6 +3,7 @@ import * as m001 from './001_grid_systems';
 import * as m002 from './002_addresses';
 import * as m003 from './003_partition_reports';
 import * as m004 from './004_filing_ledger';
+import * as m005 from './005_bank_points';
 
 /** Every migration in order. Listed statically so the same list runs under tsx, vitest and scripts. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '002_addresses': m002,
   '003_partition_reports': m003,
   '004_filing_ledger': m004,
+  '005_bank_points': m005,
 };

@@ -143,6 +143,24 @@ describe.each(engines())('cross-system overlays through the API on %s PostGIS', 
     expect(text).toContain(`${first.properties.code},`);
   });
 
+  it('stores a bank\'s outlets and equipment and lists outlets missing or outside their grid', async () => {
+    const own = city.outlets.features.filter((f) => f.properties.bank === banks[0]);
+    expect((await t.request.post(`/api/overlays/banks/${banks[0]}/points`).send({ type: 'FeatureCollection', features: own }).expect(200)).body).toEqual({ points: own.length });
+    const clean = (await t.request.get(`/api/overlays/banks/${banks[0]}/check`).expect(200)).body;
+    expect(clean.outlets).toEqual({ missing: [], outside: [] });
+
+    const [outlet, ...rest] = own.filter((f) => f.properties.kind === 'outlet');
+    const moved = { ...outlet, geometry: { type: 'Point', coordinates: [outlet.geometry.coordinates[0] + 1, outlet.geometry.coordinates[1]] } };
+    const bad = await t.request.post(`/api/overlays/banks/${banks[0]}/points`).send({ type: 'FeatureCollection', features: [moved, ...rest, { ...outlet, properties: { ...outlet.properties, kind: 'kiosk' } }] }).expect(422);
+    expect(bad.body.error.details.errors).toEqual([{ index: rest.length + 1, field: 'kind', message: 'kind "kiosk" is not one of outlet, atm, equipment (网点, 自助银行, 设备)' }]);
+    expect((await t.request.get(`/api/overlays/banks/${banks[0]}/check`).expect(200)).body.outlets).toEqual({ missing: [], outside: [] });
+
+    await t.request.post(`/api/overlays/banks/${banks[0]}/points`).send({ type: 'FeatureCollection', features: [moved, ...rest] }).expect(200);
+    const check = (await t.request.get(`/api/overlays/banks/${banks[0]}/check`).expect(200)).body;
+    expect(check.outlets.outside.map((o: { grid: string }) => o.grid)).toEqual([outlet.properties.grid]);
+    expect(check.outlets.missing).toEqual([]);
+  });
+
   it('runs as a job on request, and filters by the caller\'s area scope', async () => {
     const res = await t.request.post('/api/overlays/report?mode=job').send({ territory: { system: 'governance', code: district }, systems: banks }).expect(202);
     let job;

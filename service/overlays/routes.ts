@@ -121,6 +121,18 @@ export function overlayRoutes(overlays: OverlayService, bodyLimit: number): Rout
       },
     },
     {
+      method: 'post',
+      path: '/api/overlays/banks/:system/points',
+      summary: "Replace a bank's outlets (网点) and equipment (ATMs …) from a GeoJSON FeatureCollection of points",
+      tag: 'overlays',
+      access: { permission: 'overlays:write', scope: (ctx) => ({ system: ctx.params.system! }) },
+      request: { params: SystemParams, contentTypes: ['application/json', 'application/geo+json'] },
+      handler: async (ctx) => {
+        const { system } = SystemParams.parse(ctx.params);
+        ctx.body = await overlays.importPoints(system, await readJson(ctx, bodyLimit));
+      },
+    },
+    {
       method: 'get',
       path: '/api/overlays/banks/:system/filing',
       summary: 'Filing rates (建档面) per grid, category and bank against the year 1 or year 2 targets; grids below target',
@@ -145,7 +157,7 @@ export function overlayRoutes(overlays: OverlayService, bodyLimit: number): Rout
     {
       method: 'get',
       path: '/api/overlays/banks/:system/check',
-      summary: "Inside one bank: its hierarchy as a partition, each grid inside one community or village, a worker per grid",
+      summary: 'Inside one bank: its hierarchy as a partition, each grid inside one community or village, a worker per grid, outlets missing or outside their grid',
       tag: 'overlays',
       access: { permission: 'overlays:read', scope: (ctx) => ({ system: ctx.params.system! }) },
       request: { params: SystemParams, query: BankCheckQuery },

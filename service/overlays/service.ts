@@ -15,6 +15,7 @@ import {
 import type { AreaScope } from '../kernel/scope';
 import type { Logger } from '../logger';
 import { DEFAULT_TARGETS, filingRates, parseLedger, type FilingCategory, type FilingReport } from './filing';
+import { checkOutlets, parsePoints, type OutletCheck } from './points';
 import { createOverlayStore, type OverlayGridRow, type StoredOverlaySystem } from './store';
 import { areaTypeOf } from '../geometry/overlay/index';
 
@@ -182,18 +183,32 @@ export function createOverlayService(deps: { knex: Knex; jobs: Jobs; logger: Log
       );
     },
 
-    async bankCheck(key: string, request: BankCheckRequest): Promise<BankCheck> {
+    /** Replaces a bank's outlets and equipment (GeoJSON points); every bad feature is reported and nothing changes. */
+    async importPoints(key: string, body: unknown): Promise<{ points: number }> {
+      const bank = await requireSystem(key, 'system');
+      const grids = await store.gridsAt(bank.id, null, null);
+      const { points, errors } = parsePoints(body, new Set(grids.map((g) => g.code)));
+      if (errors.length) throw new AppError(422, 'invalid_features', `${errors.length} feature(s) are invalid: ${errors.slice(0, 3).map((e) => `feature ${e.index} ${e.field}: ${e.message}`).join('; ')}`, { errors });
+      await knex.transaction((trx) => createOverlayStore(trx).replacePoints(bank.id, points));
+      return { points: points.length };
+    },
+
+    async bankCheck(key: string, request: BankCheckRequest): Promise<BankCheck & { outlets: OutletCheck }> {
       const bank = await requireSystem(key, 'system');
       const unitSystem = await requireSystem(request.units.system, 'units');
       const unitLevel = requireLevel(unitSystem, request.units.level, 'unitLevel', 'unit');
       if (request.nestLevel !== undefined) requireLevel(bank, request.nestLevel, 'nestLevel', 'finest');
-      const [grids, units] = await Promise.all([store.gridsAt(bank.id, null, null), store.gridsAt(unitSystem.id, unitLevel, null)]);
-      return checkBank(
+      const [grids, units, points] = await Promise.all([store.gridsAt(bank.id, null, null), store.gridsAt(unitSystem.id, unitLevel, null), store.points(bank.id)]);
+      // Outlets stand for the top level (网点服务片区): each such grid should have one, inside it.
+      const top = [...bank.levels].sort((a, b) => a.order - b.order)[0]?.key;
+      const outlets = checkOutlets(grids.filter((g) => g.level === top), new Map(grids.map((g) => [g.code, g.geometry])), points);
+      const check = checkBank(
         { key: bank.key, levels: bank.levels, overlapPolicy: bank.overlapPolicy },
         grids.map((g) => ({ code: g.code, parentCode: g.parentCode, level: g.level, name: g.name, people: g.people, geometry: g.geometry })),
         units.map((u) => ({ code: u.code, name: u.name, type: u.type, geometry: u.geometry })),
         { nestLevel: request.nestLevel, threshold: request.threshold },
       );
+      return { ...check, outlets };
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { MultiPolygon, Polygon } from 'geojson';
 import type { LedgerRow, RegisterCounts } from './filing';
+import type { BankPoint } from './points';
 
 export interface StoredOverlaySystem {
   id: number;
@@ -128,6 +129,24 @@ export function createOverlayStore(knex: Knex | Knex.Transaction) {
         )
       ).rows;
       return new Map(rows.map((r) => [r.code, { households: Number(r.households), businesses: Number(r.businesses) }]));
+    },
+
+    /** Replaces all points of a bank; call inside a transaction so a failure leaves the old ones. */
+    async replacePoints(systemId: number, points: readonly BankPoint[]): Promise<void> {
+      await knex('bank_points').where({ system_id: systemId }).delete();
+      if (points.length === 0) return;
+      await knex.raw(
+        `insert into bank_points (system_id, kind, name, grid_code, geom)
+         select ?, k, n, g, ST_SetSRID(ST_MakePoint(x, y), 4326) from unnest(?::text[], ?::text[], ?::text[], ?::float8[], ?::float8[]) as p(k, n, g, x, y)`,
+        [systemId, points.map((p) => p.kind), points.map((p) => p.name), points.map((p) => p.grid) as unknown as string[], points.map((p) => p.lon), points.map((p) => p.lat)],
+      );
+    },
+
+    async points(systemId: number): Promise<BankPoint[]> {
+      const rows: { kind: BankPoint['kind']; name: string; grid_code: string | null; lon: number; lat: number }[] = (
+        await knex.raw(`select kind, name, grid_code, ST_X(geom) as lon, ST_Y(geom) as lat from bank_points where system_id = ? order by id`, [systemId])
+      ).rows;
+      return rows.map((r) => ({ kind: r.kind, name: r.name, grid: r.grid_code, lon: Number(r.lon), lat: Number(r.lat) }));
     },
 
     /** Grid counts per system id, for deciding whether an overlay runs as a job. */

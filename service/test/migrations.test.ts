@@ -3,7 +3,7 @@ import type { Database } from '../db/engine';
 import { migrateDown, migrateLatest } from '../db/migrate';
 import { engines, openTestDatabase } from './db';
 
-const TABLES = ['addresses', 'filing_ledger', 'grid_systems', 'grids', 'jobs', 'partition_reports'];
+const TABLES = ['addresses', 'bank_points', 'filing_ledger', 'grid_systems', 'grids', 'jobs', 'partition_reports'];
 
 async function tables(db: Database): Promise<string[]> {
   const rows: { name: string }[] = (
