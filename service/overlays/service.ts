@@ -3,6 +3,7 @@ import type { JobContext, Jobs } from '../domain/jobs';
 import { AppError, badRequest, notFound } from '../errors';
 import {
   alignGrids,
+  areaTypeOf,
   buildOverlayReport,
   checkBank,
   DEFAULT_POLICY,
@@ -17,7 +18,6 @@ import type { Logger } from '../logger';
 import { DEFAULT_TARGETS, filingRates, parseLedger, type FilingCategory, type FilingReport } from './filing';
 import { checkOutlets, parsePoints, type OutletCheck } from './points';
 import { createOverlayStore, type OverlayGridRow, type StoredOverlaySystem } from './store';
-import { areaTypeOf } from '../geometry/overlay/index';
 
 export interface PolicyInput {
   urban?: Partial<OverlayPolicy['urban']>;
