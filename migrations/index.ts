@@ -4,6 +4,8 @@ import * as m002 from './002_addresses';
 import * as m003 from './003_partition_reports';
 import * as m004 from './004_work_claims';
 import * as m005 from './005_incidents';
+import * as m006 from './006_filing_ledger';
+import * as m007 from './007_bank_points';
 import * as m020 from './020_changesets';
 import * as m030 from './030_open311';
 
@@ -14,6 +16,8 @@ export const migrations: Record<string, Knex.Migration> = {
   '003_partition_reports': m003,
   '004_work_claims': m004,
   '005_incidents': m005,
+  '006_filing_ledger': m006,
+  '007_bank_points': m007,
   '020_changesets': m020,
   '030_open311': m030,
 };

@@ -14,6 +14,7 @@ import { mountRoutes, type Authorizer, type RouteDef } from './http/route';
 import { createJobQueries, createJobs, jobRoutes } from './jobs';
 import { createSingleRun, httpMetrics, opsRoutes } from './ops';
 import { createIncidents, createOpen311, incidentRoutes, incidentSourceProvider, open311Routes, publishIncidentChanges } from './incidents';
+import { createOverlayService, overlayRoutes } from './overlays';
 import type { Logger } from './logger';
 import { createPartitionQueries, createPartitionService, partitionRoutes } from './partition';
 import { createPointQueries, lookupPoint, pointRoutes } from './point';
@@ -63,7 +64,8 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   // Announced on the ChangeBus so the incident tile layer is fresh after every report and step (issue #12).
   const incidents = publishIncidentChanges(createIncidents(knex, point.lookup), changes, knex);
   const open311 = createOpen311(knex, incidents);
-  return { systems, grids, addresses, jobs, partition, point, changesets, incidents, open311 };
+  const overlays = createOverlayService({ knex, jobs, logger });
+  return { systems, grids, addresses, jobs, partition, point, changesets, incidents, open311, overlays };
 }
 
 /** Until the access feature's authorizer is wired, every declared route is let through. */
@@ -118,6 +120,7 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
     changesetRoutes(services.changesets, config.bodyLimitBytes),
     incidentRoutes(services.incidents),
     open311Routes(services.open311),
+    overlayRoutes(services.overlays, config.bodyLimitBytes),
     jobRoutes(services.jobs),
     createBoards({ systems: services.systems, grids: services.grids, db: db.knex, chromiumPath: config.chromiumPath }).routes,
     opsRoutes({ db, info: { title: 'gridatlas', version: pkg.version, description: pkg.description }, allRoutes: () => routeTable }),

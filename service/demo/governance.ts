@@ -5,7 +5,7 @@ import { cellRing, type Lattice } from './lattice';
 import { people, placeNames } from './names';
 import type { Outline } from './outline';
 import { apportion, createRandom, deriveSeed, type Random } from './random';
-import { createScratch, farthestSeeds, growRelaxedRegions, mergeSmallRegions, readingOrder } from './regions';
+import { centreCell, createScratch, farthestSeeds, growRelaxedRegions, mergeSmallRegions, readingOrder } from './regions';
 import type { DemoSystem } from './types';
 
 /** GB/T 2260 style: 5101 is Chengdu, 99 is unused, so the code is plausible and belongs to no real district. */
@@ -33,6 +33,8 @@ export interface Area {
 
 export interface Community extends Area {
   street: number;
+  /** In the rural street: a village-like community whose bank grids follow the rural rules (DOMAIN.md "Bank grids"). */
+  rural: boolean;
 }
 
 /** One governance grid per district cell. */
@@ -94,6 +96,7 @@ export function divideDistrict(seed: number, district: District, outline: Outlin
     for (const own of ordered(lattice, regions, communityOf, first)) communityCells.push({ cells: own, street: s });
   });
   const communityNames = placeNames(createRandom(deriveSeed(seed, 'community-names')), communityCells.length);
+  const ruralStreet = outermost(lattice, cells, streets);
   const siblings = new Map<number, number>();
   const communities = communityCells.map(({ cells: own, street }, m): Community => {
     const index = siblings.get(street) ?? 0;
@@ -103,6 +106,7 @@ export function divideDistrict(seed: number, district: District, outline: Outlin
       name: `${communityNames[m]}社区`,
       cells: own,
       street,
+      rural: street === ruralStreet,
       geometry: outline(own, communityOf, m),
     };
   });
@@ -124,6 +128,30 @@ export function divideDistrict(seed: number, district: District, outline: Outlin
 
   const districtArea: Area = { code: DISTRICT_CODE, name: DISTRICT_NAME, cells, geometry: outline(cells, inDistrict, 0) };
   return { district: districtArea, streets, communities, grids, communityOf, gridOf };
+}
+
+/**
+ * The street farthest from the district's centre: the outskirts, whose communities are rural (涉农街道), so
+ * the demo has rural ground for the bank rules. Only with several streets: a lone street stays urban.
+ */
+function outermost(lattice: Lattice, cells: readonly number[], streets: readonly Area[]): number {
+  if (streets.length < 2) return -1;
+  const [cx, cy] = cellXY(lattice, centreCell(lattice, cells));
+  let best = -1;
+  let farthest = -1;
+  streets.forEach((street, s) => {
+    const [x, y] = cellXY(lattice, centreCell(lattice, street.cells));
+    const d = (x - cx) ** 2 + (y - cy) ** 2;
+    if (d > farthest) {
+      farthest = d;
+      best = s;
+    }
+  });
+  return best;
+}
+
+function cellXY(lattice: Lattice, c: number): [number, number] {
+  return [c % lattice.columns, Math.floor(c / lattice.columns)];
 }
 
 /** Puts a batch of regions (labels `first`…) in reading order and relabels them accordingly. */
@@ -154,13 +182,13 @@ export function governanceSystem(seed: number, lattice: Lattice, admin: Administ
     ),
     ...streets.map((s) =>
       feature(
-        { code: s.code, name: s.name, level: 'street', parent: district.code, type: '城市街道', people: people(random, '街道党工委书记', ['街道网格化服务管理中心主任']), cells: s.cells },
+        { code: s.code, name: s.name, level: 'street', parent: district.code, type: communities.some((m) => m.rural && streets[m.street] === s) ? '涉农街道' : '城市街道', people: people(random, '街道党工委书记', ['街道网格化服务管理中心主任']), cells: s.cells },
         s.geometry,
       ),
     ),
     ...communities.map((m) =>
       feature(
-        { code: m.code, name: m.name, level: 'community', parent: streets[m.street].code, type: '城市社区', people: people(random, '社区党委书记（总网格长）', ['社区居委会主任']), cells: m.cells },
+        { code: m.code, name: m.name, level: 'community', parent: streets[m.street].code, type: m.rural ? '农村社区' : '城市社区', people: people(random, '社区党委书记（总网格长）', ['社区居委会主任']), cells: m.cells },
         m.geometry,
       ),
     ),

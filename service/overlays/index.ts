@@ -1,0 +1,3 @@
+/** Cross-system overlays (issue #13): what other features may import. */
+export { overlayRoutes } from './routes';
+export { createOverlayService, type OverlayService } from './service';

@@ -1,0 +1,231 @@
+import type { Queryable } from '../db/tx';
+import type { JobContext, Jobs } from '../jobs';
+import { AppError, badRequest, notFound } from '../errors';
+import {
+  alignGrids,
+  areaTypeOf,
+  buildOverlayReport,
+  checkBank,
+  DEFAULT_POLICY,
+  type AlignmentReport,
+  type BankCheck,
+  type OverlayGrid,
+  type OverlayPolicy,
+  type OverlayReport,
+} from '../geometry/overlay/index';
+import type { AreaScope } from '../kernel/scope';
+import type { Logger } from '../logger';
+import { DEFAULT_TARGETS, filingRates, parseLedger, type FilingCategory, type FilingReport } from './filing';
+import { checkOutlets, parsePoints, type OutletCheck } from './points';
+import { createOverlayStore, inOverlayTransaction, type OverlayGridRow, type StoredOverlaySystem } from './store';
+
+export interface PolicyInput {
+  urban?: Partial<OverlayPolicy['urban']>;
+  rural?: Partial<OverlayPolicy['rural']>;
+  ruralTypes?: string[];
+  areaTolerance?: number;
+}
+
+export interface OverlayRequest {
+  territory: { system: string; code: string };
+  systems: { key: string; level?: string }[];
+  /** The governance units the report is broken down by; default: the territory's system, the level above its finest. */
+  units?: { system?: string; level?: string };
+  policy?: PolicyInput;
+  mode: 'auto' | 'sync' | 'job';
+}
+
+export interface AlignmentRequest {
+  a: string;
+  b: string;
+  aLevel?: string;
+  bLevel?: string;
+  threshold: number;
+}
+
+export interface BankCheckRequest {
+  units: { system: string; level?: string };
+  nestLevel?: string;
+  threshold: number;
+}
+
+/** Overlays with more participating grids than this run as a job unless the caller waits (mode=sync). */
+const JOB_THRESHOLD = 5000;
+
+export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger: Logger }) {
+  const { jobs, logger } = deps;
+  const store = createOverlayStore(deps.knex);
+
+  async function requireSystem(key: string, field: string): Promise<StoredOverlaySystem> {
+    const system = await store.system(key);
+    if (!system) throw notFound('system_not_found', `${field}: grid system "${key}" does not exist`);
+    return system;
+  }
+
+  function requireLevel(system: StoredOverlaySystem, level: string | undefined, field: string, fallback: 'finest' | 'unit'): string {
+    const levels = [...system.levels].sort((a, b) => a.order - b.order);
+    if (level !== undefined) {
+      if (!levels.some((l) => l.key === level)) throw badRequest('unknown_level', `${field}: "${level}" is not a level of system ${system.key}; expected one of ${levels.map((l) => l.key).join(', ')}`);
+      return level;
+    }
+    if (levels.length === 0) throw badRequest('unknown_level', `${field}: system ${system.key} has no levels`);
+    // Units default to the level above the finest: community/village above the grid (DOMAIN.md "Grid systems and levels").
+    return fallback === 'finest' || levels.length === 1 ? levels[levels.length - 1].key : levels[levels.length - 2].key;
+  }
+
+  /**
+   * The units a caller may see (AreaScope, issue #10): null when the whole territory is in scope; else the
+   * codes of the units under the caller's roots. A caller seeing none of them is refused.
+   */
+  async function unitsInScope(scope: AreaScope, territory: { system: StoredOverlaySystem; code: string }, unitSystem: StoredOverlaySystem, unitCodes: string[]): Promise<Set<string> | null> {
+    if (scope === 'all') return null;
+    for (const root of scope) {
+      if (root.system !== territory.system.key) continue;
+      if (root.code === undefined || (await store.subtreeCodes(territory.system.id, [root.code])).has(territory.code)) return null;
+    }
+    const roots = scope.filter((r) => r.system === unitSystem.key);
+    if (roots.some((r) => r.code === undefined)) return null;
+    const allowed = await store.subtreeCodes(unitSystem.id, roots.map((r) => r.code!));
+    if (!unitCodes.some((c) => allowed.has(c))) {
+      throw new AppError(403, 'out_of_scope', `territory ${territory.system.key}/${territory.code} lies outside the area you may see`);
+    }
+    return allowed;
+  }
+
+  async function runReport(request: OverlayRequest, scope: AreaScope, ctx?: JobContext): Promise<OverlayReport> {
+    const started = performance.now();
+    const territorySystem = await requireSystem(request.territory.system, 'territory.system');
+    const unitSystem = request.units?.system ? await requireSystem(request.units.system, 'units.system') : territorySystem;
+    const unitLevel = requireLevel(unitSystem, request.units?.level, 'units.level', 'unit');
+    const participants = await Promise.all(
+      request.systems.map(async (s, k) => {
+        const system = await requireSystem(s.key, `systems[${k}].key`);
+        return { system, level: requireLevel(system, s.level, `systems[${k}].level`, 'finest') };
+      }),
+    );
+    const where = { systemId: territorySystem.id, code: request.territory.code };
+    // Independent reads, concurrent where the engine has a pool (the server); one after another embedded.
+    const [territory, loadedUnits, inside, ...layers] = await Promise.all([
+      store.grid(territorySystem.id, request.territory.code),
+      store.gridsAt(unitSystem.id, unitLevel, where),
+      unitSystem.id === territorySystem.id ? store.subtreeCodes(territorySystem.id, [request.territory.code]) : Promise.resolve(new Set<string>()),
+      ...participants.map(({ system, level }) => store.gridsAt(system.id, level, where)),
+    ]);
+    if (!territory) throw notFound('grid_not_found', `territory: grid "${request.territory.code}" does not exist in system ${territorySystem.key}`);
+    const allowed = await unitsInScope(scope, { system: territorySystem, code: territory.code }, unitSystem, loadedUnits.map((u) => u.code));
+    const units = allowed ? loadedUnits.filter((u) => allowed.has(u.code)) : loadedUnits;
+    const systems: OverlayRequestSystems = participants.map(({ system }, k) => ({ key: system.key, name: system.name, grids: layers[k].map((g) => overlayGrid(system.key, g)) }));
+    await ctx?.progress(0.3, `${units.length} units and ${systems.reduce((n, s) => n + s.grids.length, 0)} grids read`);
+    const report = buildOverlayReport(
+      {
+        territory: { system: territorySystem.key, code: territory.code, name: territory.name, geometry: territory.geometry },
+        units: units.map((u) => ({ code: u.code, name: u.name, type: u.type, geometry: u.geometry })),
+        systems,
+        policy: resolvePolicy(request.policy),
+      },
+      { within: units.map((u) => inside.has(u.code)), unitsOnly: allowed !== null },
+    );
+    logger.debug({ territory: territory.code, faces: report.faces.length, ms: Math.round(performance.now() - started) }, 'overlay built');
+    return report;
+  }
+
+  return {
+    async report(request: OverlayRequest, scope: AreaScope): Promise<{ report: OverlayReport } | { job: string }> {
+      if (request.systems.length === 0) throw badRequest('invalid_request', 'systems: name at least one grid system to overlay');
+      let asJob = request.mode === 'job';
+      if (request.mode === 'auto') {
+        let grids = 0;
+        for (const s of request.systems) {
+          const system = await requireSystem(s.key, 'systems');
+          grids += await store.count(system.id, s.level ?? null);
+        }
+        asJob = grids > JOB_THRESHOLD;
+      }
+      if (!asJob) return { report: await runReport(request, scope) };
+      return { job: await jobs.start('overlay', request.territory.system, (ctx) => runReport(request, scope, ctx)) };
+    },
+
+    async alignment(request: AlignmentRequest, scope: AreaScope): Promise<AlignmentReport> {
+      const a = await requireSystem(request.a, 'a');
+      const b = await requireSystem(request.b, 'b');
+      if (scope !== 'all' && !scope.some((r) => r.code === undefined && (r.system === a.key || r.system === b.key))) {
+        throw new AppError(403, 'out_of_scope', `alignment of ${a.key} against ${b.key} needs both whole systems in your area`);
+      }
+      const aLevel = requireLevel(a, request.aLevel, 'aLevel', 'finest');
+      const bLevel = requireLevel(b, request.bLevel, 'bLevel', 'unit');
+      const [from, into] = await Promise.all([store.gridsAt(a.id, aLevel, null), store.gridsAt(b.id, bLevel, null)]);
+      return alignGrids({ key: a.key, grids: from.map((g) => overlayGrid(a.key, g)) }, { key: b.key, grids: into.map((g) => overlayGrid(b.key, g)) }, request.threshold);
+    },
+
+    /** Imports ledger counts (CSV records, header first); every bad row is reported and nothing is stored. */
+    async importLedger(key: string, records: { row: number; values: string[] }[]): Promise<{ rows: number }> {
+      const bank = await requireSystem(key, 'system');
+      const grids = await store.gridsAt(bank.id, null, null);
+      const { rows, errors } = parseLedger(records, new Set(grids.map((g) => g.code)));
+      if (errors.length) throw new AppError(422, 'invalid_rows', `the ledger has ${errors.length} bad row(s): ${errors.slice(0, 3).map((e) => `row ${e.row} ${e.field}: ${e.message}`).join('; ')}`, { errors });
+      if (rows.length === 0) throw badRequest('empty_import', 'the ledger holds no rows');
+      await store.upsertLedger(bank.id, rows);
+      return { rows: rows.length };
+    },
+
+    /** Filing rates of a bank's finest grids for year 1 or 2, totals from the ledger or else the address register. */
+    async filing(key: string, year: 1 | 2, targets: Partial<Record<FilingCategory, number>> = {}): Promise<FilingReport> {
+      const bank = await requireSystem(key, 'system');
+      const level = requireLevel(bank, undefined, 'level', 'finest');
+      const [grids, ledger, register] = await Promise.all([store.gridsAt(bank.id, level, null), store.ledger(bank.id), store.registerCounts(bank.id)]);
+      return filingRates(
+        bank.key,
+        grids.map((g) => ({ code: g.code, name: g.name, areaType: areaTypeOf(g.type) })),
+        ledger,
+        register,
+        year,
+        { ...DEFAULT_TARGETS[year], ...targets },
+      );
+    },
+
+    /** Replaces a bank's outlets and equipment (GeoJSON points); every bad feature is reported and nothing changes. */
+    async importPoints(key: string, body: unknown): Promise<{ points: number }> {
+      const bank = await requireSystem(key, 'system');
+      const grids = await store.gridsAt(bank.id, null, null);
+      const { points, errors } = parsePoints(body, new Set(grids.map((g) => g.code)));
+      if (errors.length) throw new AppError(422, 'invalid_features', `${errors.length} feature(s) are invalid: ${errors.slice(0, 3).map((e) => `feature ${e.index} ${e.field}: ${e.message}`).join('; ')}`, { errors });
+      await inOverlayTransaction(deps.knex, (tx) => tx.replacePoints(bank.id, points));
+      return { points: points.length };
+    },
+
+    async bankCheck(key: string, request: BankCheckRequest): Promise<BankCheck & { outlets: OutletCheck }> {
+      const bank = await requireSystem(key, 'system');
+      const unitSystem = await requireSystem(request.units.system, 'units');
+      const unitLevel = requireLevel(unitSystem, request.units.level, 'unitLevel', 'unit');
+      if (request.nestLevel !== undefined) requireLevel(bank, request.nestLevel, 'nestLevel', 'finest');
+      const [grids, units, points] = await Promise.all([store.gridsAt(bank.id, null, null), store.gridsAt(unitSystem.id, unitLevel, null), store.points(bank.id)]);
+      // Outlets stand for the top level (网点服务片区): each such grid should have one, inside it.
+      const top = [...bank.levels].sort((a, b) => a.order - b.order)[0]?.key;
+      const outlets = checkOutlets(grids.filter((g) => g.level === top), new Map(grids.map((g) => [g.code, g.geometry])), points);
+      const check = checkBank(
+        { key: bank.key, levels: bank.levels, overlapPolicy: bank.overlapPolicy },
+        grids.map((g) => ({ code: g.code, parentCode: g.parentCode, level: g.level, name: g.name, people: g.people, geometry: g.geometry })),
+        units.map((u) => ({ code: u.code, name: u.name, type: u.type, geometry: u.geometry })),
+        { nestLevel: request.nestLevel, threshold: request.threshold },
+      );
+      return { ...check, outlets };
+    },
+  };
+}
+
+export type OverlayService = ReturnType<typeof createOverlayService>;
+type OverlayRequestSystems = { key: string; name: string; grids: OverlayGrid[] }[];
+
+function overlayGrid(system: string, g: OverlayGridRow): OverlayGrid {
+  return { system, code: g.code, name: g.name, geometry: g.geometry };
+}
+
+/** The request's policy over the defaults, field by field. */
+export function resolvePolicy(input: PolicyInput | undefined): OverlayPolicy {
+  return {
+    urban: { ...DEFAULT_POLICY.urban, ...input?.urban },
+    rural: { ...DEFAULT_POLICY.rural, ...input?.rural },
+    ruralTypes: input?.ruralTypes ?? DEFAULT_POLICY.ruralTypes,
+    areaTolerance: input?.areaTolerance ?? DEFAULT_POLICY.areaTolerance,
+  };
+}

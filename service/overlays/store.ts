@@ -1,0 +1,169 @@
+import type { Knex } from 'knex';
+import { knexOf, type Queryable } from '../db/tx';
+import type { MultiPolygon, Polygon } from 'geojson';
+import type { LedgerRow, RegisterCounts } from './filing';
+import type { BankPoint } from './points';
+
+export interface StoredOverlaySystem {
+  id: number;
+  key: string;
+  name: string;
+  kind: string;
+  levels: { key: string; name: string; order: number }[];
+  overlapPolicy: { maxDepth: number };
+}
+
+export interface OverlayGridRow {
+  code: string;
+  parentCode: string | null;
+  level: string;
+  name: string;
+  type: string | null;
+  people: { name?: string; role: string }[];
+  geometry: Polygon | MultiPolygon;
+}
+
+interface GridRow {
+  code: string;
+  parent_code: string | null;
+  level: string;
+  name: string;
+  type: string | null;
+  people: OverlayGridRow['people'] | string;
+  geojson: string;
+}
+
+const COLUMNS = `g.code, g.parent_code, g.level, g.name, g.type, g.people, ST_AsGeoJSON(g.geom, 9) as geojson`;
+
+function toGrid(r: GridRow): OverlayGridRow {
+  return {
+    code: r.code,
+    parentCode: r.parent_code,
+    level: r.level,
+    name: r.name,
+    type: r.type,
+    people: typeof r.people === 'string' ? JSON.parse(r.people) : r.people,
+    geometry: JSON.parse(r.geojson),
+  };
+}
+
+/**
+ * Reads what an overlay needs from the grid tables (read-only): systems, a territory grid, the grids of a
+ * level meeting the territory, and subtrees for scope filtering. Takes a knex handle or a transaction.
+ */
+/** Runs `work` with a store inside one transaction. */
+export function inOverlayTransaction<T>(db: Queryable, work: (store: ReturnType<typeof createOverlayStore>) => Promise<T>): Promise<T> {
+  return knexOf(db).transaction((trx) => work(createOverlayStore(trx as unknown as Queryable)));
+}
+
+export function createOverlayStore(db: Queryable) {
+  const knex = knexOf(db);
+  return {
+    async system(key: string): Promise<StoredOverlaySystem | null> {
+      const row = await knex('grid_systems').where({ key }).first('id', 'key', 'name', 'kind', 'levels', 'overlap_policy');
+      if (!row) return null;
+      const parse = <T>(v: T | string): T => (typeof v === 'string' ? JSON.parse(v) : v);
+      return { id: row.id, key: row.key, name: row.name, kind: row.kind, levels: parse(row.levels), overlapPolicy: parse(row.overlap_policy) };
+    },
+
+    async grid(systemId: number, code: string): Promise<OverlayGridRow | null> {
+      const rows: GridRow[] = (await knex.raw(`select ${COLUMNS} from grids g where g.system_id = ? and g.code = ?`, [systemId, code])).rows;
+      return rows[0] ? toGrid(rows[0]) : null;
+    },
+
+    /** Grids of one level (all levels when null) whose interiors may meet the territory grid; every grid when no territory. */
+    async gridsAt(systemId: number, level: string | null, territory: { systemId: number; code: string } | null): Promise<OverlayGridRow[]> {
+      const levelFilter = level === null ? '' : 'and g.level = ?';
+      const bindings: Knex.RawBinding[] = level === null ? [systemId] : [systemId, level];
+      if (territory === null) {
+        const rows: GridRow[] = (await knex.raw(`select ${COLUMNS} from grids g where g.system_id = ? ${levelFilter} order by g.code`, bindings)).rows;
+        return rows.map(toGrid);
+      }
+      // && then ST_Intersects: grids merely touching the territory's boundary add nothing but cost nothing either.
+      const rows: GridRow[] = (
+        await knex.raw(
+          `select ${COLUMNS} from grids g, (select geom from grids where system_id = ? and code = ?) t
+           where g.system_id = ? ${levelFilter} and g.geom && t.geom and ST_Intersects(g.geom, t.geom) order by g.code`,
+          [territory.systemId, territory.code, ...bindings],
+        )
+      ).rows;
+      return rows.map(toGrid);
+    },
+
+    /** Codes of the subtrees under `roots` (roots included) in one system. */
+    async subtreeCodes(systemId: number, roots: readonly string[]): Promise<Set<string>> {
+      if (roots.length === 0) return new Set();
+      const rows: { code: string }[] = (
+        await knex.raw(
+          `with recursive sub(code) as (
+             select code from grids where system_id = ? and code = any(?::text[])
+             union
+             select g.code from grids g join sub on g.parent_code = sub.code where g.system_id = ?)
+           select code from sub`,
+          [systemId, [...roots], systemId],
+        )
+      ).rows;
+      return new Set(rows.map((r) => r.code));
+    },
+
+    /** Writes ledger rows, replacing the same grid and category; one statement, so all or nothing. */
+    async upsertLedger(systemId: number, rows: readonly LedgerRow[]): Promise<void> {
+      if (rows.length === 0) return;
+      await knex.raw(
+        `insert into filing_ledger (system_id, grid_code, category, filed, total)
+         select ?, * from unnest(?::text[], ?::text[], ?::int[], ?::int[])
+         on conflict (system_id, grid_code, category) do update set filed = excluded.filed, total = excluded.total, updated_at = now()`,
+        [systemId, rows.map((r) => r.grid), rows.map((r) => r.category), rows.map((r) => r.filed), rows.map((r) => r.total) as unknown as number[]],
+      );
+    },
+
+    async ledger(systemId: number): Promise<LedgerRow[]> {
+      const rows: { grid_code: string; category: LedgerRow['category']; filed: number; total: number | null }[] = await knex('filing_ledger')
+        .where({ system_id: systemId })
+        .select('grid_code', 'category', 'filed', 'total');
+      return rows.map((r) => ({ grid: r.grid_code, category: r.category, filed: Number(r.filed), total: r.total === null ? null : Number(r.total) }));
+    },
+
+    /** Per grid of the system: households of residential addresses, and businesses and organisations. */
+    async registerCounts(systemId: number): Promise<Map<string, RegisterCounts>> {
+      const rows: { code: string; households: string | number; businesses: string | number }[] = (
+        await knex.raw(
+          `select grids ->> ?::text as code,
+                  coalesce(sum(households) filter (where kind = 'residential'), 0) as households,
+                  count(*) filter (where kind in ('business', 'organisation')) as businesses
+           from addresses where (grids -> ?::text) is not null group by 1`,
+          [String(systemId), String(systemId)],
+        )
+      ).rows;
+      return new Map(rows.map((r) => [r.code, { households: Number(r.households), businesses: Number(r.businesses) }]));
+    },
+
+    /** Replaces all points of a bank; call inside a transaction so a failure leaves the old ones. */
+    async replacePoints(systemId: number, points: readonly BankPoint[]): Promise<void> {
+      await knex('bank_points').where({ system_id: systemId }).delete();
+      if (points.length === 0) return;
+      await knex.raw(
+        `insert into bank_points (system_id, kind, name, grid_code, geom)
+         select ?, k, n, g, ST_SetSRID(ST_MakePoint(x, y), 4326) from unnest(?::text[], ?::text[], ?::text[], ?::float8[], ?::float8[]) as p(k, n, g, x, y)`,
+        [systemId, points.map((p) => p.kind), points.map((p) => p.name), points.map((p) => p.grid) as unknown as string[], points.map((p) => p.lon), points.map((p) => p.lat)],
+      );
+    },
+
+    async points(systemId: number): Promise<BankPoint[]> {
+      const rows: { kind: BankPoint['kind']; name: string; grid_code: string | null; lon: number; lat: number }[] = (
+        await knex.raw(`select kind, name, grid_code, ST_X(geom) as lon, ST_Y(geom) as lat from bank_points where system_id = ? order by id`, [systemId])
+      ).rows;
+      return rows.map((r) => ({ kind: r.kind, name: r.name, grid: r.grid_code, lon: Number(r.lon), lat: Number(r.lat) }));
+    },
+
+    /** Grid counts per system id, for deciding whether an overlay runs as a job. */
+    async count(systemId: number, level: string | null): Promise<number> {
+      const q = knex('grids').where({ system_id: systemId });
+      if (level !== null) q.andWhere({ level });
+      const row = await q.count({ n: '*' }).first();
+      return Number(row?.n ?? 0);
+    },
+  };
+}
+
+export type OverlayStore = ReturnType<typeof createOverlayStore>;
