@@ -1,5 +1,6 @@
 import Koa from 'koa';
 import { Router } from '@koa/router';
+import { accessRoutes, createAccessQueries, createAccessService, createAuthorizer, securityHeaders } from './access';
 import { addressRoutes, createAddressQueries, createAddressService } from './addresses';
 import type { Config } from './config';
 import type { ChangeBus } from './db/changes';
@@ -50,22 +51,42 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   const partition = createPartitionService({ store: createPartitionQueries(knex), systems, grids, jobs, changes, logger });
   const pointStore = createPointQueries(knex);
   const point = { lookup: async (lon: number, lat: number) => lookupPoint(pointStore, await systemStore().list(), lon, lat) };
-  return { systems, grids, addresses, jobs, partition, point };
+  const access = createAccessService({ store: createAccessQueries(knex), changes });
+  return { systems, grids, addresses, jobs, partition, point, access };
 }
 
-/** Until the access feature's authorizer is wired, every declared route is let through. */
-const letThrough: Authorizer = () => (_ctx, next) => next();
-
-/** Builds the application without listening; tests drive `app.callback()`, only main.ts listens. */
+/**
+ * Builds the application without listening; tests drive `app.callback()`, only main.ts listens.
+ * Every route is mounted behind the access feature's authorizer (issue #10); `authorize` replaces it only
+ * for the test harness (service/test/app.ts).
+ */
 export function createApp(deps: AppDeps & { services?: Services; authorize?: Authorizer }): Koa {
-  const { config, db, logger } = deps;
+  const { config, logger } = deps;
   const services = deps.services ?? createServices(deps);
-  const authorize = deps.authorize ?? letThrough;
+  const authorize = deps.authorize ?? createAuthorizer(services.access);
   const app = new Koa();
   app.proxy = true;
+  app.use(securityHeaders({ basemapUrl: config.basemapUrl }));
   app.use(errorMiddleware(logger));
   app.use(accessLog(logger));
 
+  for (const routes of appRoutes(deps, services)) {
+    const router = mountRoutes(new Router(), routes, authorize);
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+  app.use((ctx) => {
+    throw notFound('route_not_found', `no route for ${ctx.method} ${ctx.path}`);
+  });
+  return app;
+}
+
+/**
+ * Every route table of the app, in mounting order. The access tests walk the same tables: every route
+ * declares its access, every permission named is in the role table (issue #10).
+ */
+export function appRoutes(deps: AppDeps, services: Services): RouteDef[][] {
+  const { config, db } = deps;
   const meta: RouteDef[] = [
     {
       method: 'get',
@@ -90,26 +111,17 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
     },
   ];
 
-  const { addresses } = services;
   // Tiles first: they are most of the requests, and every router before them costs each one a path match.
-  const features: RouteDef[][] = [
+  return [
     createTiles(deps).routes,
     meta,
     systemRoutes(services.systems, config.bodyLimitBytes),
-    gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => addresses.registerCounts(key)),
-    pointRoutes({ lookup: services.point.lookup, nearestAddress: (lon, lat, within) => addresses.nearest(lon, lat, within) }),
-    addressRoutes(addresses, config.bodyLimitBytes),
+    gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => services.addresses.registerCounts(key)),
+    pointRoutes({ lookup: services.point.lookup, nearestAddress: (lon, lat, within) => services.addresses.nearest(lon, lat, within) }),
+    addressRoutes(services.addresses, config.bodyLimitBytes),
     partitionRoutes(services.partition, config.bodyLimitBytes),
     jobRoutes(services.jobs),
+    accessRoutes(services.access),
     webRoutes(),
   ];
-  for (const routes of features) {
-    const router = mountRoutes(new Router(), routes, authorize);
-    app.use(router.routes());
-    app.use(router.allowedMethods());
-  }
-  app.use((ctx) => {
-    throw notFound('route_not_found', `no route for ${ctx.method} ${ctx.path}`);
-  });
-  return app;
 }

@@ -11,6 +11,8 @@ const ConfigSchema = z.object({
   BODY_LIMIT_MB: z.coerce.number().positive().default(200),
   TILE_CACHE_MB: z.coerce.number().nonnegative().default(256),
   BASEMAP_URL: z.string().optional(),
+  // The first administrator's password (issue #10); used only while no account exists.
+  GRIDATLAS_ADMIN_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
 });
 
 export type Config = {
@@ -23,6 +25,7 @@ export type Config = {
   bodyLimitBytes: number;
   tileCacheBytes: number;
   basemapUrl: string | undefined;
+  adminPassword: string | undefined;
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -42,5 +45,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: Math.round(c.BODY_LIMIT_MB * 1024 * 1024),
     tileCacheBytes: Math.round(c.TILE_CACHE_MB * 1024 * 1024),
     basemapUrl: c.BASEMAP_URL,
+    adminPassword: c.GRIDATLAS_ADMIN_PASSWORD,
   };
 }

@@ -3,7 +3,7 @@ import type { Database } from './engine';
 import { migrateDown, migrateLatest } from './migrate';
 import { engines, openTestDatabase } from '../test/db';
 
-const TABLES = ['addresses', 'grid_systems', 'grids', 'jobs', 'partition_reports'];
+const TABLES = ['addresses', 'api_keys', 'audit_log', 'grid_systems', 'grids', 'jobs', 'login_failures', 'partition_reports', 'sessions', 'user_roles', 'users'];
 
 async function tables(db: Database): Promise<string[]> {
   const rows: { name: string }[] = (
