@@ -5,6 +5,7 @@ import { addressRoutes, createAddressQueries, createAddressService } from './add
 import type { Config } from './config';
 import type { ChangeBus } from './db/changes';
 import type { Database } from './db/engine';
+import type { AreaScope } from './kernel/scope';
 import { transactor } from './db/tx';
 import { notFound } from './errors';
 import { createGridQueries, createGridService, gridRoutes } from './grids';
@@ -13,7 +14,7 @@ import { mountRoutes, type Authorizer, type RouteDef } from './http/route';
 import { createJobQueries, createJobs, jobRoutes } from './jobs';
 import type { Logger } from './logger';
 import { createPartitionQueries, createPartitionService, partitionRoutes } from './partition';
-import { createPointQueries, lookupPoint, pointRoutes } from './point';
+import { createPointQueries, lookupPoint, pointRoutes, restrictAnswer } from './point';
 import { createSystemQueries, createSystemService, systemRoutes } from './systems';
 import { createTiles } from './tiles';
 import { webRoutes } from './web/routes';
@@ -50,7 +51,9 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   const jobs = createJobs(createJobQueries(knex), logger);
   const partition = createPartitionService({ store: createPartitionQueries(knex), systems, grids, jobs, changes, logger });
   const pointStore = createPointQueries(knex);
-  const point = { lookup: async (lon: number, lat: number) => lookupPoint(pointStore, await systemStore().list(), lon, lat) };
+  const point = {
+    lookup: async (lon: number, lat: number, scope: AreaScope = 'all') => restrictAnswer(await lookupPoint(pointStore, await systemStore().list(), lon, lat), scope),
+  };
   const access = createAccessService({ store: createAccessQueries(knex), changes });
   return { systems, grids, addresses, jobs, partition, point, access };
 }
@@ -117,7 +120,7 @@ export function appRoutes(deps: AppDeps, services: Services): RouteDef[][] {
     meta,
     systemRoutes(services.systems, config.bodyLimitBytes),
     gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => services.addresses.registerCounts(key)),
-    pointRoutes({ lookup: services.point.lookup, nearestAddress: (lon, lat, within) => services.addresses.nearest(lon, lat, within) }),
+    pointRoutes({ lookup: services.point.lookup, nearestAddress: (lon, lat, within, scope) => services.addresses.nearest(lon, lat, within, scope) }),
     addressRoutes(services.addresses, config.bodyLimitBytes),
     partitionRoutes(services.partition, config.bodyLimitBytes),
     jobRoutes(services.jobs),

@@ -1,4 +1,4 @@
-import type { Person } from '../kernel/types';
+import type { Grid, Person } from '../kernel/types';
 
 /** Personal fields masked for roles without personal data (issue #10 §4); exports list them. */
 export const MASKED_FIELDS = ['people.name', 'people.phone'] as const;
@@ -27,4 +27,10 @@ export function maskPerson(p: Person): Person {
 /** Phone-like runs of digits in free text (attributes), masked the same way. */
 export function maskPhonesIn(text: string): string {
   return text.replace(/(?<!\d)1\d{10}(?!\d)/g, (m) => maskPhone(m));
+}
+
+/** A grid as a role without personal data sees it: its people masked, phone numbers in attributes too. */
+export function maskGrid<G extends Pick<Grid, 'people' | 'attributes'>>(g: G): G {
+  const attributes = Object.fromEntries(Object.entries(g.attributes).map(([k, v]) => [k, typeof v === 'string' ? maskPhonesIn(v) : v]));
+  return { ...g, people: g.people.map(maskPerson), attributes };
 }

@@ -2,3 +2,4 @@
 export { lookupPoint, type ChainLink, type PointAnswer, type SystemChain } from './service';
 export { createPointQueries, type PointQueries } from './store';
 export { pointRoutes } from './routes';
+export { restrictAnswer } from './scoped';
