@@ -4,6 +4,7 @@ export { MASKED_FIELDS, maskGrid, maskName, maskPerson, maskPhone, maskPhonesIn 
 export type { Principal, RoleScope } from './policy';
 export { isPermission, PERMISSIONS, ROLE_TABLE, ROLES, type Permission, type Role } from './roles';
 export { accessRoutes } from './routes';
+export { routeTableProblems } from './route-check';
 export { createAccessService, type AccessService } from './service';
 export { createAccessQueries } from './store';
 export { DEMO_ACCOUNTS, DEMO_PASSWORD, seedDemoAccounts, type DemoAccount } from './demo-accounts';
