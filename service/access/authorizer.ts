@@ -32,7 +32,8 @@ export interface AuthorizerOptions {
  */
 export function createAuthorizer(access: AccessService, options: AuthorizerOptions = {}): Authorizer {
   return (route: RouteDef): Middleware => async (ctx, next) => {
-    const principal = await authenticate(ctx, access, options);
+    // A public route (the page, login, logout) stays reachable with a stale cookie or token: as anonymous.
+    const principal = 'public' in route.access ? await authenticate(ctx, access, options).catch(() => access.anonymous()) : await authenticate(ctx, access, options);
     const decision = decideFor(route, principal, ctx);
     const caller = await decision;
     ctx.state.principal = principal;

@@ -19,8 +19,6 @@ export const PERMISSIONS = [
   'partition:fix',
   'jobs:read',
   'tiles:read',
-  /** Log out, see one's own account. */
-  'auth:session',
   /** Accounts, roles, API keys, locks. */
   'access:admin',
   /** Read and export the audit log. */
@@ -44,7 +42,7 @@ export interface RoleDef {
 }
 
 const READ_MAP: Permission[] = ['systems:read', 'grids:read', 'point:read', 'tiles:read'];
-const OFFICER: Permission[] = [...READ_MAP, 'auth:session', 'grids:export', 'addresses:read', 'addresses:stats', 'partition:read', 'partition:validate', 'jobs:read'];
+const OFFICER: Permission[] = [...READ_MAP, 'grids:export', 'addresses:read', 'addresses:stats', 'partition:read', 'partition:validate', 'jobs:read'];
 
 export const ROLE_TABLE: Record<Role, RoleDef> = {
   admin: { permissions: PERMISSIONS, personalData: true, scope: 'none', zh: '系统管理员' },
@@ -58,7 +56,7 @@ export const ROLE_TABLE: Record<Role, RoleDef> = {
   approver: { permissions: [...OFFICER, 'partition:fix'], personalData: true, scope: 'grid', zh: '审批人' },
   // Every report and statistic, no personal data, no edits.
   auditor: {
-    permissions: [...READ_MAP, 'auth:session', 'grids:export', 'addresses:stats', 'partition:read', 'jobs:read', 'access:audit'],
+    permissions: [...READ_MAP, 'grids:export', 'addresses:stats', 'partition:read', 'jobs:read', 'access:audit'],
     personalData: false,
     scope: 'none',
     zh: '审计员',
@@ -68,16 +66,16 @@ export const ROLE_TABLE: Record<Role, RoleDef> = {
   community: { permissions: OFFICER, personalData: true, scope: 'grid', zh: '社区网格站' },
   // The own grid's addresses and households.
   worker: {
-    permissions: [...READ_MAP, 'auth:session', 'grids:export', 'addresses:read', 'addresses:stats', 'jobs:read'],
+    permissions: [...READ_MAP, 'grids:export', 'addresses:read', 'addresses:stats', 'jobs:read'],
     personalData: true,
     scope: 'grid',
     zh: '网格员',
   },
   // Incidents handed to the department arrive with issue #8; until then the published map.
-  department: { permissions: [...READ_MAP, 'auth:session'], personalData: false, scope: 'published', zh: '职能部门' },
+  department: { permissions: [...READ_MAP], personalData: false, scope: 'published', zh: '职能部门' },
   // Its bank's grids, register export and reports only.
   bank: {
-    permissions: [...READ_MAP, 'auth:session', 'grids:export', 'addresses:stats', 'partition:read', 'partition:validate', 'jobs:read'],
+    permissions: [...READ_MAP, 'grids:export', 'addresses:stats', 'partition:read', 'partition:validate', 'jobs:read'],
     personalData: true,
     scope: 'system',
     zh: '银行网格',

@@ -71,8 +71,8 @@ export function accessRoutes(access: AccessService): RouteDef[] {
       method: 'post',
       path: '/api/auth/logout',
       tag,
-      summary: 'Revoke the session or bearer token of this request',
-      access: { permission: 'auth:session' },
+      summary: 'Revoke the session or bearer token of this request (public: a stale session can still be cleared)',
+      access: { public: true },
       handler: async (ctx) => {
         const header = ctx.get('authorization');
         const token = header ? header.slice('Bearer '.length) : ctx.cookies.get(SESSION_COOKIE);
