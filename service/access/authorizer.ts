@@ -105,7 +105,7 @@ async function audit(ctx: Ctx, access: AccessService, route: RouteDef, principal
   await access.audit({
     userId: principal.user?.id ?? null,
     username: principal.user?.username ?? (principal.via === 'internal' ? 'internal' : null),
-    ip: ctx.ip,
+    ip: clientAddress(ctx),
     method: ctx.method,
     route: route.path,
     path: ctx.path,
@@ -113,6 +113,15 @@ async function audit(ctx: Ctx, access: AccessService, route: RouteDef, principal
     action,
     objects,
   });
+}
+
+/** The client's address; reading it throws once the client has closed the connection. */
+export function clientAddress(ctx: Ctx): string {
+  try {
+    return ctx.ip || 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** Whether any of a principal's roles may see personal data (for the login answer and the page). */

@@ -5,7 +5,7 @@ import { callerOf } from '../http/caller';
 import { query } from '../http/params';
 import type { RouteDef } from '../http/route';
 import { toCsv } from '../formats/csv';
-import { CSRF_COOKIE, SESSION_COOKIE } from './authorizer';
+import { clientAddress, CSRF_COOKIE, SESSION_COOKIE } from './authorizer';
 import { ROLES } from './roles';
 import { SESSION_HOURS, type AccessService } from './service';
 
@@ -56,7 +56,7 @@ export function accessRoutes(access: AccessService): RouteDef[] {
       handler: async (ctx) => {
         const { username, password } = LoginBody.parse(await readJson(ctx, SMALL_BODY));
         try {
-          const result = await access.login(username, password, ctx.ip);
+          const result = await access.login(username, password, clientAddress(ctx));
           setSessionCookies(ctx, result.token, result.csrfToken, new Date(result.expiresAt));
           ctx.set('Cache-Control', 'no-store');
           ctx.body = result;

@@ -8,6 +8,12 @@ import { FREE_FAILURES, lockSeconds } from './throttle';
 
 /** Sessions last a working day; a new login is cheap, a stolen token should not live for weeks. */
 export const SESSION_HOURS = 12;
+/**
+ * How long a verified token's principal is reused without asking the database (bench-access.ts: three
+ * queries per request otherwise). A logout or account change in this process takes effect at once; one
+ * in another process sharing the database within this time.
+ */
+const PRINCIPAL_TTL_MS = 5_000;
 const API_KEY_PREFIX = 'gak_';
 
 export interface Credentials {
@@ -87,6 +93,8 @@ export function createAccessService(deps: { store: AccessQueries; changes?: Chan
     });
   }
 
+  const verified = new Map<string, { found: Authenticated; until: number }>();
+
   const anonymous = async (): Promise<Principal> => ({ user: null, pairs: anonymousPairs(await publishedSystems()), via: 'anonymous' });
 
   async function createUser(input: AccountInput): Promise<{ id: number; username: string }> {
@@ -99,6 +107,7 @@ export function createAccessService(deps: { store: AccessQueries; changes?: Chan
     if (await store.userByName(input.username)) throw conflict('user_exists', `user "${input.username}" exists`);
     const id = await store.insertUser(input.username, input.displayName ?? null, await hashPassword(input.password));
     await store.replacePairs(id, pairs);
+    verified.clear();
     return { id, username: input.username };
   }
 
@@ -114,10 +123,17 @@ export function createAccessService(deps: { store: AccessQueries; changes?: Chan
       }
       const token = c.bearer ?? c.cookie;
       if (token === undefined) return { principal: await anonymous() };
-      const session = await store.session(secretHash(token));
-      const principal = session && (await principalOf(session.userId, c.bearer !== undefined ? 'bearer' : 'session'));
+      const hash = secretHash(token);
+      const via = c.bearer !== undefined ? 'bearer' : 'session';
+      const cached = verified.get(`${via}:${hash}`);
+      if (cached && cached.until > Date.now()) return cached.found;
+      const session = await store.session(hash);
+      const principal = session && (await principalOf(session.userId, via));
       if (!principal) return null;
-      return c.bearer !== undefined ? { principal } : { principal, csrfToken: session!.csrfToken };
+      const found = c.bearer !== undefined ? { principal } : { principal, csrfToken: session!.csrfToken };
+      if (verified.size > 10_000) verified.clear();
+      verified.set(`${via}:${hash}`, { found, until: Date.now() + PRINCIPAL_TTL_MS });
+      return found;
     },
 
     /**
@@ -157,7 +173,12 @@ export function createAccessService(deps: { store: AccessQueries; changes?: Chan
       };
     },
 
-    logout: (token: string) => store.revokeSession(secretHash(token)),
+    async logout(token: string): Promise<void> {
+      const hash = secretHash(token);
+      verified.delete(`bearer:${hash}`);
+      verified.delete(`session:${hash}`);
+      await store.revokeSession(hash);
+    },
 
     ancestry: (system: string, code: string) => store.ancestry(system, code),
 

@@ -77,8 +77,9 @@ export function tileRoutes(tiles: TileService, options: { basemapUrl?: string })
         const etag = `"${served.hash}${gzip ? '-gz' : ''}"`;
         cors(ctx);
         ctx.set('ETag', etag);
-        // A signed-in caller's tiles may hold layers the public may not see: no shared cache keeps them.
-        ctx.set('Cache-Control', callerOf(ctx).user === null ? TILE_CACHE_CONTROL : TILE_CACHE_CONTROL.replace('public', 'private'));
+        // Tiles asked for with credentials may hold layers the public may not see: no shared cache keeps them.
+        const credentialed = Boolean(ctx.get('authorization') || ctx.get('x-api-key') || /(^|;\s*)gridatlas_session=/.test(ctx.get('cookie')));
+        ctx.set('Cache-Control', credentialed ? TILE_CACHE_CONTROL.replace('public', 'private') : TILE_CACHE_CONTROL);
         ctx.set('Vary', 'Accept-Encoding');
         if (matches(ctx.get('if-none-match'), served.hash)) {
           ctx.status = 304;
