@@ -188,6 +188,9 @@ describe.each(engines())('access control on %s PostGIS', (engine) => {
     const b = as('bank');
     expect((await t.request.get('/api/systems').set(b).expect(200)).body.systems.map((s: { key: string }) => s.key)).toEqual([BANK]);
     await t.request.get(`/api/systems/${GOV}/grids`).set(b).expect(403);
+    const tile = await t.request.get(`/tiles/grids.${BANK}/14/13485/6203.pbf`).set(b);
+    expect([200, 204]).toContain(tile.status);
+    expect(tile.headers['cache-control']).toContain('private');
     const point = (await t.request.get(`/api/point?lon=${IN.C2A[0]}&lat=${IN.C2A[1]}`).set(b).expect(200)).body;
     expect(point.systems.map((s: { system: string }) => s.system)).toEqual([BANK]);
     // Other callers never see the bank: not in lists, tiles or the style.
