@@ -6,6 +6,7 @@ import * as m004 from './004_work_claims';
 import * as m005 from './005_incidents';
 import * as m006 from './006_filing_ledger';
 import * as m007 from './007_bank_points';
+import * as m010 from './010_access';
 import * as m020 from './020_changesets';
 import * as m030 from './030_open311';
 
@@ -18,6 +19,7 @@ export const migrations: Record<string, Knex.Migration> = {
   '005_incidents': m005,
   '006_filing_ledger': m006,
   '007_bank_points': m007,
+  '010_access': m010,
   '020_changesets': m020,
   '030_open311': m030,
 };

@@ -1,5 +1,6 @@
 import Koa from 'koa';
 import { Router } from '@koa/router';
+import { accessRoutes, createAccessQueries, createAccessService, createAuthorizer, securityHeaders } from './access';
 import { addressRoutes, createAddressQueries, createAddressService } from './addresses';
 import { createBoards } from './boards';
 import { changesetRoutes, createChangesetQueries, createChangesetService, recordHistory } from './changesets';
@@ -11,13 +12,14 @@ import { notFound } from './errors';
 import { createGridQueries, createGridService, gridRoutes } from './grids';
 import { accessLog, errorMiddleware } from './http/middleware';
 import { mountRoutes, type Authorizer, type RouteDef } from './http/route';
-import { createJobQueries, createJobs, jobRoutes } from './jobs';
-import { createSingleRun, httpMetrics, opsRoutes } from './ops';
 import { createIncidents, createOpen311, incidentRoutes, incidentSourceProvider, open311Routes, publishIncidentChanges } from './incidents';
-import { createOverlayService, overlayRoutes } from './overlays';
+import { createJobQueries, createJobs, jobRoutes } from './jobs';
+import type { AreaScope } from './kernel/scope';
 import type { Logger } from './logger';
+import { createSingleRun, httpMetrics, opsRoutes } from './ops';
+import { createOverlayService, overlayRoutes } from './overlays';
 import { createPartitionQueries, createPartitionService, partitionRoutes } from './partition';
-import { createPointQueries, lookupPoint, pointRoutes } from './point';
+import { createPointQueries, lookupPoint, pointRoutes, restrictAnswer } from './point';
 import { createSystemQueries, createSystemService, systemRoutes } from './systems';
 import { createTiles } from './tiles';
 import { webRoutes } from './web/routes';
@@ -28,8 +30,6 @@ export interface AppDeps {
   db: Database;
   changes: ChangeBus;
   logger: Logger;
-  /** Enforces each route's access declaration (issue #10); a pass-through until access control lands. */
-  authorize?: Authorizer;
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -60,29 +60,58 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   const partition = createPartitionService({ store: createPartitionQueries(knex), systems, grids, jobs, changes, logger, singleRun });
   const changesets = createChangesetService({ transact, store: (tx) => createChangesetQueries(tx ?? knex), systems, grids });
   const pointStore = createPointQueries(knex);
-  const point = { lookup: async (lon: number, lat: number) => lookupPoint(pointStore, await systemStore().list(), lon, lat) };
+  const point = {
+    lookup: async (lon: number, lat: number, scope: AreaScope = 'all') => restrictAnswer(await lookupPoint(pointStore, await systemStore().list(), lon, lat), scope),
+  };
   // Announced on the ChangeBus so the incident tile layer is fresh after every report and step (issue #12).
-  const incidents = publishIncidentChanges(createIncidents(knex, point.lookup), changes, knex);
+  const incidents = publishIncidentChanges(
+    createIncidents(knex, (lon, lat) => point.lookup(lon, lat)),
+    changes,
+    knex,
+  );
   const open311 = createOpen311(knex, incidents);
   const overlays = createOverlayService({ knex, jobs, logger });
-  return { systems, grids, addresses, jobs, partition, point, changesets, incidents, open311, overlays };
+  const access = createAccessService({ store: createAccessQueries(knex), changes });
+  return { systems, grids, addresses, jobs, partition, point, changesets, incidents, open311, overlays, access };
 }
 
-/** Until the access feature's authorizer is wired, every declared route is let through. */
-const letThrough: Authorizer = () => (_ctx, next) => next();
-
-/** Builds the application without listening; tests drive `app.callback()`, only main.ts listens. */
+/**
+ * Builds the application without listening; tests drive `app.callback()`, only main.ts listens.
+ * Every route is mounted behind the access feature's authorizer (issue #10); `authorize` replaces it only
+ * for the test harness (service/test/app.ts).
+ */
 export function createApp(deps: AppDeps & { services?: Services; authorize?: Authorizer }): Koa & { routeTable: readonly RouteDef[] } {
-  const { config, db, logger } = deps;
+  const { config, logger } = deps;
   const services = deps.services ?? createServices(deps);
-  const authorize = deps.authorize ?? letThrough;
+  const authorize = deps.authorize ?? createAuthorizer(services.access);
   const app = new Koa();
   app.proxy = true;
   // Outermost, so the status it records is the one sent (issue #16).
   app.use(httpMetrics());
+  app.use(securityHeaders({ basemapUrl: config.basemapUrl }));
   app.use(errorMiddleware(logger));
   app.use(accessLog(logger));
 
+  const features = appRoutes(deps, services, () => routeTable);
+  // The whole route table: the OpenAPI document and the role × route matrix are generated from it.
+  const routeTable: RouteDef[] = features.flat();
+  for (const routes of features) {
+    const router = mountRoutes(new Router(), routes, authorize);
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+  app.use((ctx) => {
+    throw notFound('route_not_found', `no route for ${ctx.method} ${ctx.path}`);
+  });
+  return Object.assign(app, { routeTable });
+}
+
+/**
+ * Every route table of the app, in mounting order. The access tests walk the same tables: every route
+ * declares its access, every permission named is in the role table (issue #10).
+ */
+export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => readonly RouteDef[] = () => []): RouteDef[][] {
+  const { config, db } = deps;
   const meta: RouteDef[] = [
     {
       method: 'get',
@@ -107,15 +136,14 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
     },
   ];
 
-  const { addresses } = services;
   // Tiles first: they are most of the requests, and every router before them costs each one a path match.
-  const features: RouteDef[][] = [
+  return [
     createTiles(deps, [incidentSourceProvider(db)]).routes,
     meta,
     systemRoutes(services.systems, config.bodyLimitBytes),
-    gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => addresses.registerCounts(key)),
-    pointRoutes({ lookup: services.point.lookup, nearestAddress: (lon, lat, within) => addresses.nearest(lon, lat, within) }),
-    addressRoutes(addresses, config.bodyLimitBytes),
+    gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => services.addresses.registerCounts(key)),
+    pointRoutes({ lookup: services.point.lookup, nearestAddress: (lon, lat, within, scope) => services.addresses.nearest(lon, lat, within, scope) }),
+    addressRoutes(services.addresses, config.bodyLimitBytes),
     partitionRoutes(services.partition, config.bodyLimitBytes),
     changesetRoutes(services.changesets, config.bodyLimitBytes),
     incidentRoutes(services.incidents),
@@ -123,18 +151,8 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
     overlayRoutes(services.overlays, config.bodyLimitBytes),
     jobRoutes(services.jobs),
     createBoards({ systems: services.systems, grids: services.grids, db: db.knex, chromiumPath: config.chromiumPath }).routes,
-    opsRoutes({ db, info: { title: 'gridatlas', version: pkg.version, description: pkg.description }, allRoutes: () => routeTable }),
+    opsRoutes({ db, info: { title: 'gridatlas', version: pkg.version, description: pkg.description }, allRoutes }),
+    accessRoutes(services.access),
     webRoutes(),
   ];
-  // The whole route table: the OpenAPI document and the role × route matrix are generated from it.
-  const routeTable: RouteDef[] = features.flat();
-  for (const routes of features) {
-    const router = mountRoutes(new Router(), routes, authorize);
-    app.use(router.routes());
-    app.use(router.allowedMethods());
-  }
-  app.use((ctx) => {
-    throw notFound('route_not_found', `no route for ${ctx.method} ${ctx.path}`);
-  });
-  return Object.assign(app, { routeTable });
 }

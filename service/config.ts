@@ -13,6 +13,8 @@ const ConfigSchema = z.object({
   BASEMAP_URL: z.string().optional(),
   CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
   INCIDENT_SCAN_SECONDS: z.coerce.number().nonnegative().default(60),
+  // The first administrator's password (issue #10); used only while no account exists.
+  GRIDATLAS_ADMIN_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
 });
 
 export type Config = {
@@ -29,6 +31,7 @@ export type Config = {
   chromiumPath: string | undefined;
   /** Period of the incident overdue scan (issue #11); 0 turns it off in this process. */
   incidentScanMs: number;
+  adminPassword: string | undefined;
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -50,5 +53,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     basemapUrl: c.BASEMAP_URL,
     chromiumPath: c.CHROMIUM_PATH === 'off' ? undefined : c.CHROMIUM_PATH,
     incidentScanMs: Math.round(c.INCIDENT_SCAN_SECONDS * 1000),
+    adminPassword: c.GRIDATLAS_ADMIN_PASSWORD,
   };
 }

@@ -1,3 +1,4 @@
+import { DEMO_PASSWORD, seedDemoAccounts } from './access';
 import { createApp, createServices } from './app';
 import { loadConfig } from './config';
 import { ChangeBus } from './db/changes';
@@ -20,9 +21,23 @@ async function main(): Promise<void> {
   // Beating before failing interrupted jobs: processes sharing the database see each other (issue #16).
   const stopHeartbeat = await startHeartbeat(db.knex, changes.origin, (err) => logger.error({ err: err.message }, 'heartbeat failed'));
   await services.jobs.failInterrupted();
+  if (config.adminPassword && (await services.access.setupAdmin(config.adminPassword)).created) {
+    logger.info({ username: 'admin' }, 'created the first administrator from GRIDATLAS_ADMIN_PASSWORD');
+  }
+  let demoAccounts = '';
   if (config.demoCity === 'auto') {
     const loaded = await loadDemoCityIfEmpty(services);
-    if (loaded) logger.info({ ...loaded }, 'empty database: loaded the demo city');
+    if (loaded) {
+      logger.info({ ...loaded }, 'empty database: loaded the demo city');
+      // The demo start only: one account per role, password "demo" (issue #10); never on a production start.
+      const accounts = await seedDemoAccounts(services.access);
+      demoAccounts = `demo accounts (password "${DEMO_PASSWORD}"; log in on the map page or POST /api/auth/login):\n${accounts
+        .map((a) => `  ${a.username.padEnd(11)} ${a.role}${a.system ? ` @ ${a.system}${a.code ? ` ${a.code}` : ''}` : ''}${a.skipped ? ' (exists, left as it was)' : ''}`)
+        .join('\n')}\n\n`;
+    }
+  }
+  if ((await services.access.users()).length === 0) {
+    logger.info({ hint: 'set GRIDATLAS_ADMIN_PASSWORD or run npm run setup-admin' }, 'no account exists yet');
   }
   const stopScanner = config.incidentScanMs > 0 ? startOverdueScanner(services.incidents, logger, config.incidentScanMs) : async () => undefined;
   const app = createApp({ config, db, changes, logger, services });
@@ -31,7 +46,7 @@ async function main(): Promise<void> {
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://localhost:${port}/`;
     logger.info({ url, ms: Math.round(performance.now() - started) }, 'gridatlas listening');
-    if (config.logLevel !== 'silent') process.stdout.write(`\ngridatlas is ready: ${url}\n\n`);
+    if (config.logLevel !== 'silent') process.stdout.write(`\ngridatlas is ready: ${url}\n\n${demoAccounts}`);
   });
 
   let stopping = false;

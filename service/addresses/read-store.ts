@@ -14,6 +14,11 @@ export interface AddressFilter {
   bbox?: Bbox;
   externalIds?: string[];
   kind?: string;
+  /**
+   * Only addresses inside the caller's scope (issue #10): assigned, in one of these systems, to one of
+   * the codes (null: to any grid of the system). An empty list matches nothing.
+   */
+  within?: { systemId: number; codes: string[] | null }[];
   limit: number;
   offset: number;
 }
@@ -149,6 +154,11 @@ export function createAddressReads(db: Queryable) {
       if (filter.kind) {
         where.push('a.kind = ?');
         bindings.push(filter.kind);
+      }
+      if (filter.within) {
+        const any = filter.within.map((w) => (w.codes === null ? '(a.grids -> ?) is not null' : '(a.grids ->> ?) = any(?::text[])'));
+        where.push(any.length === 0 ? 'false' : `(${any.join(' or ')})`);
+        for (const w of filter.within) bindings.push(String(w.systemId), ...(w.codes === null ? [] : [pgArray(w.codes)]));
       }
       const rows: AddressRow[] = (
         await knex.raw(`select ${ADDRESS_COLUMNS} from addresses a where ${where.join(' and ')} order by a.id limit ? offset ?`, [

@@ -6,6 +6,7 @@ import { FormatError } from '../formats/errors';
 import { readXlsxRows } from '../formats/xlsx-reader';
 import { parseCrs } from '../geometry/crs/index';
 import { bodyChunks, withSpooledFile } from '../http/body';
+import { callerOf } from '../http/caller';
 import { Bbox, Flag, query } from '../http/params';
 import type { RouteDef } from '../http/route';
 import type { SourceRecord } from './rows';
@@ -84,6 +85,7 @@ export function addressRoutes(addresses: AddressService, bodyLimit: number): Rou
           bbox: q.bbox,
           externalIds: q.external_id ? q.external_id.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
           kind: q.kind,
+          scope: callerOf(ctx).scope,
           limit: q.limit,
           offset: q.offset,
         });
@@ -98,7 +100,7 @@ export function addressRoutes(addresses: AddressService, bodyLimit: number): Rou
       request: { query: StatsQuery },
       handler: async (ctx) => {
         const { limit } = query(ctx, StatsQuery);
-        ctx.body = await addresses.stats(ctx.params.system!, limit);
+        ctx.body = await addresses.stats(ctx.params.system!, limit, callerOf(ctx).scope);
       },
     },
   ];

@@ -3,6 +3,7 @@ import type { ChangeBus } from '../db/changes';
 import type { Transact, Tx } from '../db/tx';
 import { badRequest, notFound } from '../errors';
 import type { RegisterCounts } from '../grids';
+import { rootsIn, seesSystem, type AreaScope } from '../kernel/scope';
 import type { Bbox, StoredSystem } from '../kernel/types';
 import type { SystemQueries } from '../systems';
 import { widen } from './assignment';
@@ -10,6 +11,7 @@ import { GridIndex } from './grid-index';
 import { importRecords, type AddressImportOptions } from './import';
 import { levelOrder, reassignOnGridChange } from './reassign';
 import type { SourceRecord } from './rows';
+import { restrictStats } from './scoped';
 import { systemStats, type SystemStats } from './stats';
 import type { AddressQueries, AddressRecord } from './store';
 
@@ -24,6 +26,8 @@ export interface AddressListQuery {
   bbox?: Bbox;
   externalIds?: string[];
   kind?: string;
+  /** The caller's scope (issue #10): only addresses assigned inside it. */
+  scope?: AreaScope;
   limit: number;
   offset: number;
 }
@@ -83,8 +87,29 @@ export function createAddressService(deps: AddressServiceDeps) {
   const importContext = { transact, store, systemStore, changes, systemIndexes };
   const onGridChange = reassignOnGridChange({ store, changes });
 
-  async function systemKeys(): Promise<Map<string, string>> {
-    return new Map((await systemStore().list()).map((s) => [String(s.id), s.key]));
+  async function systemKeys(scope: AreaScope = 'all'): Promise<Map<string, string>> {
+    return new Map((await systemStore().list()).filter((s) => seesSystem(scope, s.key)).map((s) => [String(s.id), s.key]));
+  }
+
+  /** The grid codes of `system` in scope: null when the whole system is. */
+  async function codesInScope(q: AddressQueries, system: StoredSystem, scope: AreaScope | undefined): Promise<{ codes: Set<string>; roots: string[] } | null> {
+    const roots = scope === undefined ? null : rootsIn(scope, system.key);
+    if (roots === null) return null;
+    const codes = new Set<string>();
+    for (const root of roots) for (const code of (await q.subtreeOf(system.id, root))?.codes ?? []) codes.add(code);
+    return { codes, roots };
+  }
+
+  /** The store's `within` filter for a scope: per system in it, its grid codes in scope. */
+  async function within(q: AddressQueries, scope: AreaScope | undefined) {
+    if (scope === undefined || scope === 'all') return undefined;
+    const out: { systemId: number; codes: string[] | null }[] = [];
+    for (const system of await systemStore().list()) {
+      const found = await codesInScope(q, system, scope);
+      if (found === null) out.push({ systemId: system.id, codes: null });
+      else if (found.codes.size > 0) out.push({ systemId: system.id, codes: [...found.codes] });
+    }
+    return out;
   }
 
   function toFeature(a: AddressRecord, keys: Map<string, string>): Feature<Point> {
@@ -155,16 +180,21 @@ export function createAddressService(deps: AddressServiceDeps) {
         bbox: query.bbox,
         externalIds: query.externalIds,
         kind: query.kind,
+        within: await within(q, query.scope),
         limit: query.limit,
         offset: query.offset,
       });
-      const keys = await systemKeys();
+      const keys = await systemKeys(query.scope);
       return { type: 'FeatureCollection', numberReturned: rows.length, features: rows.map((a) => toFeature(a, keys)) };
     },
 
     /** Counts per grid against the size rules, and the completeness lists (addresses-stats.ts). */
-    async stats(key: string, limit: number): Promise<SystemStats> {
-      return systemStats(store(), await requireSystem(key), limit);
+    async stats(key: string, limit: number, scope?: AreaScope): Promise<SystemStats> {
+      const q = store();
+      const system = await requireSystem(key);
+      const stats = await systemStats(q, system, limit);
+      const inScope = await codesInScope(q, system, scope);
+      return inScope === null ? stats : restrictStats(stats, inScope.codes, inScope.roots);
     },
 
     /** Counts per grid code for the register export (网格责任人明细表). */
@@ -174,10 +204,20 @@ export function createAddressService(deps: AddressServiceDeps) {
     },
 
     /** The nearest address within `within` metres, with its grid in every system (for GET /api/point). */
-    async nearest(lon: number, lat: number, within: number): Promise<NearestAddress | null> {
-      const a = await store().nearest(lon, lat, within);
+    async nearest(lon: number, lat: number, reach: number, scope: AreaScope = 'all'): Promise<NearestAddress | null> {
+      const q = store();
+      const a = await q.nearest(lon, lat, reach);
       if (!a) return null;
-      const keys = await systemKeys();
+      // A scoped caller learns of the address only when it lies in a grid of its scope (issue #10).
+      if (scope !== 'all') {
+        const area = await within(q, scope);
+        const seen = area!.some((w) => {
+          const code = a.grids[String(w.systemId)];
+          return code !== undefined && code !== null && (w.codes === null || w.codes.includes(code));
+        });
+        if (!seen) return null;
+      }
+      const keys = await systemKeys(scope);
       return {
         externalId: a.externalId,
         kind: a.kind,

@@ -1,8 +1,11 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
+import { MASKED_FIELDS, maskGrid } from '../access';
 import { readBody, readJson } from '../http/body';
+import { callerOf } from '../http/caller';
 import { Bbox, Flag, ifMatch, lang, query } from '../http/params';
 import type { RouteDef } from '../http/route';
+import type { Grid } from '../kernel/types';
 import type { SystemService } from '../systems';
 import { exportGeoJson, exportShapefile, registerCsv, registerXlsx, type RegisterCounts } from './export';
 import { gridToFeature, toCollection } from './features';
@@ -24,6 +27,8 @@ const RenumberQuery = z.object({ dryRun: Flag });
 export type RegisterCountsOf = (system: string) => Promise<Map<string, RegisterCounts>>;
 
 const systemScope = (ctx: Context) => ({ system: ctx.params.system! });
+/** Grids as the caller may see them: people masked for roles without personal data (issue #10). */
+const visible = (ctx: Context) => (callerOf(ctx).personalData ? (grids: Grid[]) => grids : (grids: Grid[]) => grids.map(maskGrid));
 const gridScope = (ctx: Context) => ({ system: ctx.params.system!, code: ctx.params.code! });
 
 export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit: number, registerCounts: RegisterCountsOf): RouteDef[] {
@@ -37,7 +42,7 @@ export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit
     access: { permission: 'grids:read', scope: gridScope },
     handler: async (ctx) => {
       ctx.type = 'application/geo+json';
-      ctx.body = toCollection(await fn(ctx.params.system!, ctx.params.code!));
+      ctx.body = toCollection(visible(ctx)(await fn(ctx.params.system!, ctx.params.code!)));
     },
   });
   return [
@@ -51,7 +56,7 @@ export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit
       handler: async (ctx) => {
         const q = query(ctx, ListQuery);
         ctx.type = 'application/geo+json';
-        ctx.body = toCollection(await grids.list(ctx.params.system!, q));
+        ctx.body = toCollection(visible(ctx)(await grids.list(ctx.params.system!, { ...q, scope: callerOf(ctx).scope })));
       },
     },
     {
@@ -64,7 +69,7 @@ export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit
         const g = await grids.get(ctx.params.system!, ctx.params.code!);
         ctx.set('ETag', `"v${g.version}"`);
         ctx.type = 'application/geo+json';
-        ctx.body = gridToFeature(g);
+        ctx.body = gridToFeature(visible(ctx)([g])[0]!);
       },
     },
     {
@@ -147,12 +152,16 @@ export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit
       handler: async (ctx) => {
         const q = query(ctx, ExportQuery);
         const system = await systems.require(ctx.params.system!);
-        const all = await grids.list(system.key, {});
+        const caller = callerOf(ctx);
+        const all = visible(ctx)(await grids.list(system.key, { scope: caller.scope }));
         const fileBase = `${system.key}-grids`;
+        // Exports say what was masked (issue #10 §4) and whether they cover only the caller's area.
+        ctx.set('X-Masked-Fields', caller.personalData ? 'none' : MASKED_FIELDS.join(','));
+        ctx.set('X-Scope', caller.scope === 'all' ? 'all' : caller.scope.filter((r) => r.system === system.key).map((r) => encodeURIComponent(r.code ?? '*')).join(',') || 'none');
         if (q.format === 'geojson') {
           ctx.type = 'application/geo+json';
           ctx.set('Content-Disposition', `attachment; filename="${fileBase}.geojson"`);
-          ctx.body = exportGeoJson(system, all);
+          ctx.body = { ...exportGeoJson(system, all), masked: caller.personalData ? [] : [...MASKED_FIELDS] };
         } else if (q.format === 'shapefile') {
           // Written before the headers are set: a 422 (a value the DBF cannot hold) must not arrive as an attachment.
           const zip = await exportShapefile(system, all, q.encoding);

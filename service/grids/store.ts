@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { knexOf, type Queryable } from '../db/tx';
+import { rootsIn, type AreaScope } from '../kernel/scope';
 import type { GeometryIssue, Grid, GridWrite, Person } from '../kernel/types';
 
 interface GridRow {
@@ -24,6 +25,8 @@ export interface GridFilter {
   parent?: string;
   bbox?: [number, number, number, number];
   codes?: string[];
+  /** Only grids inside the caller's scope (issue #10): the subtrees of its roots in this system. */
+  scope?: AreaScope;
 }
 
 const COLUMNS = `g.id, g.code, g.parent_code, g.level, g.name, g.type, g.people, g.attributes,
@@ -99,6 +102,15 @@ export function createGridQueries(db: Queryable, systemKey: string, systemId: nu
       if (filter.codes) {
         where.push(`and g.code = any(?::text[])`);
         bindings.push(filter.codes);
+      }
+      const roots = filter.scope === undefined ? null : rootsIn(filter.scope, systemKey);
+      if (roots !== null) {
+        where.push(`and g.code in (with recursive s(code, depth) as (
+            select code, 0 from grids where system_id = ? and code = any(?::text[])
+            union all
+            select c.code, s.depth + 1 from grids c join s on c.parent_code = s.code where c.system_id = ? and s.depth < 50)
+          select code from s)`);
+        bindings.push(systemId, roots, systemId);
       }
       const rows: GridRow[] = (await select(where.join(' '), bindings)).rows;
       return rows.map((r) => toGrid(systemKey, r));

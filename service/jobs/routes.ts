@@ -1,4 +1,7 @@
+import { notFound } from '../errors';
+import { callerOf } from '../http/caller';
 import type { RouteDef } from '../http/route';
+import { seesSystem } from '../kernel/scope';
 import type { Jobs } from './service';
 
 export function jobRoutes(jobs: Jobs): RouteDef[] {
@@ -10,7 +13,10 @@ export function jobRoutes(jobs: Jobs): RouteDef[] {
       summary: 'A background job: status, progress and, when done, its result',
       access: { permission: 'jobs:read' },
       handler: async (ctx) => {
-        ctx.body = await jobs.get(ctx.params.id!);
+        const job = await jobs.get(ctx.params.id!);
+        // A job of a system outside the caller's scope does not exist for them (issue #10).
+        if (job.system !== null && !seesSystem(callerOf(ctx).scope, job.system)) throw notFound('job_not_found', `job "${ctx.params.id}" does not exist`);
+        ctx.body = job;
       },
     },
   ];

@@ -12,3 +12,27 @@ export interface ScopeRoot {
 }
 
 export const UNRESTRICTED: AreaScope = 'all';
+
+/**
+ * Who is asking, as the access feature's authorizer leaves it for handlers (issue #10): the permissions
+ * their roles hold, the scope the route's answer is filtered by, and whether personal data reaches them.
+ */
+export interface Caller {
+  user: { id: number; username: string } | null;
+  roles: string[];
+  permissions: string[];
+  scope: AreaScope;
+  personalData: boolean;
+}
+
+/** Whether any part of `system` is in scope. */
+export const seesSystem = (scope: AreaScope, system: string): boolean => scope === 'all' || scope.some((r) => r.system === system);
+
+/** Whether the whole of `system` is in scope (no grid-level restriction). */
+export const seesWholeSystem = (scope: AreaScope, system: string): boolean => scope === 'all' || scope.some((r) => r.system === system && r.code === undefined);
+
+/** The grid roots of `system` in scope: null when the whole system is, [] when none of it is. */
+export function rootsIn(scope: AreaScope, system: string): string[] | null {
+  if (seesWholeSystem(scope, system)) return null;
+  return (scope as readonly ScopeRoot[]).filter((r) => r.system === system && r.code !== undefined).map((r) => r.code!);
+}

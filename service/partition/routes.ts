@@ -1,9 +1,12 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { reportToCsv, reportToGeoJSON } from '../geometry/partition/index';
+import { AppError } from '../errors';
 import { parseJson, readBody } from '../http/body';
+import { callerOf } from '../http/caller';
 import { query } from '../http/params';
 import type { RouteDef } from '../http/route';
+import { rootsIn } from '../kernel/scope';
 import type { PartitionService } from './service';
 
 const ValidateQuery = z.object({
@@ -14,6 +17,16 @@ const ValidateQuery = z.object({
   edgeTolerance: z.coerce.number().positive().optional(),
 });
 const ReportQuery = z.object({ parent: z.string().optional(), format: z.enum(['json', 'geojson', 'csv']).default('json') });
+
+/**
+ * A caller scoped to some grids of the system reads the report of one of its subtrees (`?parent=`),
+ * never the whole system's (issue #10: reports are filtered by scope).
+ */
+function requireSubtree(ctx: Context, parent: string | undefined): void {
+  if (parent === undefined && rootsIn(callerOf(ctx).scope, ctx.params.system!) !== null) {
+    throw new AppError(403, 'out_of_scope', 'you may read the report of your own subtree only: add ?parent=<your grid>');
+  }
+}
 
 /** The subtree a request names (`?parent=`), else the whole system. */
 const subtreeScope = (ctx: Context) => ({ system: ctx.params.system!, ...(typeof ctx.query.parent === 'string' ? { code: ctx.query.parent } : {}) });
@@ -57,6 +70,7 @@ export function partitionRoutes(partition: PartitionService, bodyLimit: number):
       request: { query: ReportQuery },
       handler: async (ctx) => {
         const q = query(ctx, ReportQuery);
+        requireSubtree(ctx, q.parent);
         const report = await partition.report(ctx.params.system!, q.parent ?? null);
         if (q.format === 'geojson') {
           ctx.type = 'application/geo+json';
@@ -77,6 +91,7 @@ export function partitionRoutes(partition: PartitionService, bodyLimit: number):
       summary: 'Fix proposals of the latest report: which grid absorbs each small gap, overlap or sliver',
       access: { permission: 'partition:read', scope: subtreeScope },
       handler: async (ctx) => {
+        requireSubtree(ctx, undefined);
         const report = await partition.report(ctx.params.system!, null);
         ctx.body = { system: report.system, generatedAt: report.generatedAt, stale: report.stale, fixes: report.fixes };
       },

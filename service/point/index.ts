@@ -14,3 +14,4 @@ export function createPointLookup(db: Queryable): (lon: number, lat: number) => 
   const systems = createSystemQueries(db);
   return async (lon, lat) => lookupPoint(points, await systems.list(), lon, lat);
 }
+export { restrictAnswer } from './scoped';

@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { AppError } from '../errors';
+import { callerOf } from '../http/caller';
 import { Flag, query } from '../http/params';
+import type { AreaScope } from '../kernel/scope';
 import type { RouteDef } from '../http/route';
 import type { PointAnswer } from './service';
 
@@ -12,8 +15,9 @@ const PointQuery = z.object({
 });
 
 export interface PointRouteDeps {
-  lookup(lon: number, lat: number): Promise<PointAnswer>;
-  nearestAddress(lon: number, lat: number, within: number): Promise<unknown>;
+  /** Answers are restricted to the caller's scope (issue #10). */
+  lookup(lon: number, lat: number, scope: AreaScope): Promise<PointAnswer>;
+  nearestAddress(lon: number, lat: number, within: number, scope: AreaScope): Promise<unknown>;
 }
 
 export function pointRoutes(deps: PointRouteDeps): RouteDef[] {
@@ -27,8 +31,11 @@ export function pointRoutes(deps: PointRouteDeps): RouteDef[] {
       request: { query: PointQuery },
       handler: async (ctx) => {
         const { lon, lat, nearest_address, within } = query(ctx, PointQuery);
-        const answer = await deps.lookup(lon, lat);
-        ctx.body = nearest_address ? { ...answer, nearestAddress: await deps.nearestAddress(lon, lat, within) } : answer;
+        const { scope, permissions } = callerOf(ctx);
+        const answer = await deps.lookup(lon, lat, scope);
+        // The nearest address is register data: only for callers who may read addresses.
+        if (nearest_address && !permissions.includes('addresses:read')) throw new AppError(403, 'forbidden', 'nearest_address needs the addresses:read permission');
+        ctx.body = nearest_address ? { ...answer, nearestAddress: await deps.nearestAddress(lon, lat, within, scope) } : answer;
       },
     },
   ];

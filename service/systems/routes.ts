@@ -1,7 +1,9 @@
 import type { Context } from 'koa';
 import { readJson } from '../http/body';
+import { callerOf } from '../http/caller';
 import { ifMatch } from '../http/params';
 import type { RouteDef } from '../http/route';
+import { seesSystem } from '../kernel/scope';
 import { CreateSystemSchema, PatchSystemSchema } from './schema';
 import type { SystemService } from './service';
 
@@ -17,7 +19,8 @@ export function systemRoutes(systems: SystemService, bodyLimit: number): RouteDe
       summary: 'List grid systems with grid counts per level',
       access: { permission: 'systems:read' },
       handler: async (ctx) => {
-        ctx.body = { systems: await systems.list() };
+        const { scope } = callerOf(ctx);
+        ctx.body = { systems: (await systems.list()).filter((s) => seesSystem(scope, s.key)) };
       },
     },
     {

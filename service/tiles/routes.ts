@@ -1,6 +1,8 @@
 import type { Context } from 'koa';
-import { badRequest } from '../errors';
+import { badRequest, notFound } from '../errors';
+import { callerOf } from '../http/caller';
 import type { RouteDef } from '../http/route';
+import { seesSystem, seesWholeSystem, type Caller } from '../kernel/scope';
 import type { TileService } from './service';
 import type { TileSourceInfo } from './source';
 import { buildStyle } from './style';
@@ -27,7 +29,7 @@ export function tileRoutes(tiles: TileService, options: { basemapUrl?: string })
       summary: 'Catalog of tile sources',
       handler: async (ctx) => {
         const base = baseUrl(ctx);
-        const infos = await tiles.catalog();
+        const infos = visibleInfos(callerOf(ctx), await tiles.catalog());
         cors(ctx);
         ctx.set('Cache-Control', 'no-cache');
         ctx.body = {
@@ -52,6 +54,7 @@ export function tileRoutes(tiles: TileService, options: { basemapUrl?: string })
         const m = /^(.+)\.json$/.exec(ctx.params.name!);
         if (!m) throw badRequest('invalid_tile', `"${ctx.params.name}" is neither {layers}.json nor a tile path {layers}/{z}/{x}/{y}.mvt`);
         const ids = parseLayers(m[1]!);
+        await requireVisible(ctx, tiles, ids);
         cors(ctx);
         ctx.set('Cache-Control', 'no-cache');
         ctx.body = tileJson(await tiles.info(ids), baseUrl(ctx));
@@ -67,12 +70,16 @@ export function tileRoutes(tiles: TileService, options: { basemapUrl?: string })
         const m = /^(.*)\.(mvt|pbf)$/.exec(ctx.params.file!);
         if (!m) throw badRequest('invalid_tile', `tile "${ctx.params.file}" must be {y}.mvt or {y}.pbf`);
         const tile = parseTile(ctx.params.z!, ctx.params.x!, m[1]!);
-        const served = await tiles.tile(parseLayers(ctx.params.layers!), tile);
+        const ids = parseLayers(ctx.params.layers!);
+        await requireVisible(ctx, tiles, ids);
+        const served = await tiles.tile(ids, tile);
         const gzip = served.gzip !== null && acceptsGzip(ctx.get('accept-encoding'));
         const etag = `"${served.hash}${gzip ? '-gz' : ''}"`;
         cors(ctx);
         ctx.set('ETag', etag);
-        ctx.set('Cache-Control', TILE_CACHE_CONTROL);
+        // Tiles asked for with credentials may hold layers the public may not see: no shared cache keeps them.
+        const credentialed = Boolean(ctx.get('authorization') || ctx.get('x-api-key') || /(^|;\s*)gridatlas_session=/.test(ctx.get('cookie')));
+        ctx.set('Cache-Control', credentialed ? TILE_CACHE_CONTROL.replace('public', 'private') : TILE_CACHE_CONTROL);
         ctx.set('Vary', 'Accept-Encoding');
         if (matches(ctx.get('if-none-match'), served.hash)) {
           ctx.status = 304;
@@ -94,13 +101,48 @@ export function tileRoutes(tiles: TileService, options: { basemapUrl?: string })
       access,
       summary: 'A MapLibre style for every tile source',
       handler: async (ctx) => {
-        const infos = await tiles.catalog();
+        const infos = visibleInfos(callerOf(ctx), await tiles.catalog());
         cors(ctx);
         ctx.set('Cache-Control', 'no-cache');
         ctx.body = buildStyle(infos, baseUrl(ctx), options.basemapUrl);
       },
     },
   ];
+}
+
+/**
+ * Which tile sources a caller may use (issue #10). Tiles carry published fields only (boundaries, names,
+ * counts; never people), so one cached tile serves every caller allowed its layer and the cache key needs
+ * no scope; what varies by caller is which layers they get:
+ * - a grid system's layer: the whole system in scope, or part of it when the system is not a bank's
+ *   (bank grids are internal, DOMAIN.md);
+ * - a system's partition problems: the whole system in scope and partition:read;
+ * - the address register: unrestricted callers with addresses:read (address points are register data).
+ */
+function mayUse(caller: Caller, id: string, kind?: string): boolean {
+  if (caller.scope === 'all' && caller.permissions.includes('addresses:read')) return true;
+  if (id === 'addresses') return false;
+  const grid = /^grids\.(.+)$/.exec(id);
+  if (grid) return seesWholeSystem(caller.scope, grid[1]!) || (seesSystem(caller.scope, grid[1]!) && kind !== undefined && kind !== 'bank');
+  const problems = /^problems\.(.+)$/.exec(id);
+  if (problems) return caller.permissions.includes('partition:read') && seesWholeSystem(caller.scope, problems[1]!);
+  return false;
+}
+
+function visibleInfos(caller: Caller, infos: TileSourceInfo[]): TileSourceInfo[] {
+  return infos.filter((i) => mayUse(caller, i.id, i.kind === 'grids' ? i.system.kind : undefined));
+}
+
+/** A layer the caller may not use is answered as unknown: its existence is not disclosed. */
+async function requireVisible(ctx: Context, tiles: TileService, ids: string[]): Promise<void> {
+  const caller = callerOf(ctx);
+  for (const id of ids) {
+    if (mayUse(caller, id)) continue;
+    // Only a part of a grid system is in scope: whether it is a bank's decides (rare, so looked up only then).
+    const info = id.startsWith('grids.') && seesSystem(caller.scope, id.slice('grids.'.length)) ? (await tiles.info([id]).catch(() => []))[0] : undefined;
+    if (info && mayUse(caller, id, info.kind === 'grids' ? info.system.kind : undefined)) continue;
+    throw notFound('unknown_layer', `no tile layer "${id}"; GET /tiles lists them`);
+  }
 }
 
 /** Absolute URLs from the request's host (behind a proxy, X-Forwarded-Proto/Host: the app trusts its proxy). */

@@ -51,6 +51,12 @@ const STRINGS = {
       empty: '空几何',
     },
     addressKinds: { residential: '住宅', business: '商户', organisation: '单位', public: '公共设施' },
+    username: '用户名',
+    password: '密码',
+    login: '登录',
+    logout: '退出登录',
+    loginFailed: '登录失败',
+    signedInAs: (name) => `当前用户：${name}`,
   },
   en: {
     system: 'Grid system',
@@ -99,6 +105,12 @@ const STRINGS = {
       empty: 'empty geometry',
     },
     addressKinds: { residential: 'residential', business: 'business', organisation: 'organisation', public: 'public' },
+    username: 'User name',
+    password: 'Password',
+    login: 'Sign in',
+    logout: 'Sign out',
+    loginFailed: 'Sign-in failed',
+    signedInAs: (name) => `Signed in as ${name}`,
   },
 };
 const lang = document.documentElement.lang === 'en' ? 'en' : 'zh-CN';
@@ -110,6 +122,38 @@ const $ = (id) => document.getElementById(id);
 const status = $('status');
 const state = { map: null, systems: [], addresses: null, current: null, selected: null, show: { problems: true, addresses: true }, errors: [], ready: false };
 window.gridatlas = state;
+
+// Signing in (issue #10): the HttpOnly session cookie carries the account on every request of the page
+// (tiles included); after a change the page reloads and draws what the account may see.
+$('login-user').placeholder = T.username;
+$('login-pass').placeholder = T.password;
+$('login-submit').textContent = T.login;
+$('logout').textContent = T.logout;
+const me = await (await fetch('/api/auth/me')).json();
+state.user = me.user;
+if (me.user) {
+  $('account-name').textContent = T.signedInAs(me.user.username);
+  $('account').hidden = false;
+} else {
+  $('login').hidden = false;
+}
+$('login').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const res = await fetch('/api/auth/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: $('login-user').value, password: $('login-pass').value }),
+  });
+  if (res.ok) return location.reload();
+  const body = await res.json().catch(() => null);
+  status.textContent = body?.error?.message ? `${T.loginFailed}: ${body.error.message}` : T.loginFailed;
+});
+$('logout').addEventListener('click', async () => {
+  // Writes with the session cookie echo the CSRF token the server set beside it.
+  const csrf = document.cookie.split('; ').find((c) => c.startsWith('gridatlas_csrf='))?.slice('gridatlas_csrf='.length) ?? '';
+  await fetch('/api/auth/logout', { method: 'POST', headers: { 'x-csrf-token': csrf } });
+  location.reload();
+});
 
 const style = await (await fetch('/style.json')).json();
 state.systems = style.metadata.gridatlas.systems;

@@ -1,0 +1,139 @@
+/**
+ * The cost of authorisation on the hot paths (issue #10: aim under 10 % overhead): warm vector tiles and
+ * point lookups served by the same app, in the same run, (a) behind a pass-through that admits every
+ * request as unrestricted, (b) anonymous through the real authorizer (acts as `public`), (c) with a bearer
+ * token of a grid worker (a session lookup and the scope filter per request).
+ *
+ *   npx tsx scripts/bench-access.ts [--grids 30] [--requests 2000] [--rounds 3]
+ *   DATABASE_URL=postgres://… npx tsx scripts/bench-access.ts   (the PostGIS server instead of PGlite)
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { createApp, createServices } from '../service/app';
+import type { Authorizer } from '../service/http/route';
+import { loadConfig } from '../service/config';
+import { ChangeBus } from '../service/db/changes';
+import { openDatabase } from '../service/db/engine';
+import { createLogger } from '../service/logger';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const N = arg('grids', 30);
+const REQUESTS = arg('requests', 2000);
+const ROUNDS = arg('rounds', 3);
+const X0 = 104.0;
+const Y0 = 30.6;
+const D = 0.002;
+
+/** Admits everything as an unrestricted caller: the baseline without authentication or scope checks. */
+const passThrough: Authorizer = () => (ctx, next) => {
+  ctx.state.caller = { user: null, roles: ['admin'], permissions: ['addresses:read', 'partition:read'], scope: 'all', personalData: true };
+  return next();
+};
+
+function lonToTile(lon: number, z: number) {
+  return Math.floor(((lon + 180) / 360) * 2 ** z);
+}
+function latToTile(lat: number, z: number) {
+  const r = (lat * Math.PI) / 180;
+  return Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * 2 ** z);
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-access-'));
+  const db = await openDatabase(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: dir });
+  const changes = new ChangeBus(db);
+  await changes.start();
+  const logger = createLogger('error');
+  const config = loadConfig({ LOG_LEVEL: 'error' });
+  const services = createServices({ db, changes, logger });
+  const key = `bench-access-${process.pid}`;
+  await services.systems.create({ key, name: '授权基准', kind: 'governance', levels: [{ key: 'community', name: '社区', order: 1 }, { key: 'grid', name: '网格', order: 2 }] });
+  const features = [];
+  for (let i = 0; i < N; i++) {
+    const parent = `P${String(i).padStart(3, '0')}`;
+    features.push({ type: 'Feature', properties: { code: parent, name: parent, level: 'community', parent: null }, geometry: { type: 'Polygon', coordinates: [[[X0 + i * D, Y0], [X0 + (i + 1) * D, Y0], [X0 + (i + 1) * D, Y0 + N * D], [X0 + i * D, Y0 + N * D], [X0 + i * D, Y0]]] } });
+    for (let j = 0; j < N; j++) {
+      const ring = [[X0 + i * D, Y0 + j * D], [X0 + (i + 1) * D, Y0 + j * D], [X0 + (i + 1) * D, Y0 + (j + 1) * D], [X0 + i * D, Y0 + (j + 1) * D], [X0 + i * D, Y0 + j * D]];
+      features.push({ type: 'Feature', properties: { code: `${parent}-${String(j).padStart(3, '0')}`, name: `${parent}-${j}`, level: 'grid', parent, people: [{ name: '王芳', role: 'responsible', phone: '13812345678' }] }, geometry: { type: 'Polygon', coordinates: [ring] } });
+    }
+  }
+  await services.grids.import(key, features, { mode: 'append', repair: false });
+  await services.access.createUser({ username: `worker${process.pid}`, password: 'bench-password', roles: [{ role: 'worker', system: key, code: 'P000-000' }] });
+  const token = (await services.access.login(`worker${process.pid}`, 'bench-password', '127.0.0.1')).token;
+
+  const serve = async (authorize?: Authorizer) => {
+    const server = http.createServer(createApp({ config, db, changes, logger, services, ...(authorize ? { authorize } : {}) }).callback());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  };
+  const plain = await serve(passThrough);
+  const real = await serve();
+
+  const z = 15;
+  const tiles: string[] = [];
+  for (let x = lonToTile(X0, z); x <= lonToTile(X0 + N * D, z); x++) for (let y = latToTile(Y0 + N * D, z); y <= latToTile(Y0, z); y++) tiles.push(`/tiles/grids.${key}/${z}/${x}/${y}.pbf`);
+  const points = Array.from({ length: 50 }, (_, k) => `/api/point?lon=${X0 + ((k * 7) % N + 0.5) * D}&lat=${Y0 + ((k * 11) % N + 0.5) * D}`);
+
+  const run = async (base: string, paths: string[], headers: Record<string, string>) => {
+    const times: number[] = [];
+    const started = performance.now();
+    for (let i = 0; i < REQUESTS; i++) {
+      const t0 = performance.now();
+      const res = await fetch(base + paths[i % paths.length]!, { headers });
+      await res.arrayBuffer();
+      if (res.status >= 400) throw new Error(`${paths[i % paths.length]} answered ${res.status}`);
+      times.push(performance.now() - t0);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    times.sort((a, b) => a - b);
+    return { rps: REQUESTS / seconds, p99: times[Math.floor(times.length * 0.99)]! };
+  };
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+  process.stdout.write(`node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model}, ${db.engine}, ${N * N + N} grids, ${REQUESTS} sequential requests × ${ROUNDS} rounds (median)\n`);
+  process.stdout.write('| path | caller | req/s | p99 ms | overhead |\n|---|---|--:|--:|--:|\n');
+  for (const [name, paths] of [
+    ['warm tiles', tiles],
+    ['point lookup', points],
+  ] as const) {
+    const cases = [
+      ['pass-through', plain.base, {}],
+      ['anonymous (public)', real.base, {}],
+      ['worker (bearer)', real.base, { Authorization: `Bearer ${token}` }],
+    ] as const;
+    for (const [, base, headers] of cases) await run(base, paths, headers); // warm-up: caches and JIT
+    const results = new Map<string, { rps: number[]; p99: number[] }>();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [label, base, headers] of cases) {
+        const r = await run(base, paths, headers);
+        const entry = results.get(label) ?? { rps: [], p99: [] };
+        entry.rps.push(r.rps);
+        entry.p99.push(r.p99);
+        results.set(label, entry);
+      }
+    }
+    const baseline = median(results.get('pass-through')!.rps);
+    for (const [label, r] of results) {
+      const rps = median(r.rps);
+      const overhead = label === 'pass-through' ? '' : `${(((baseline - rps) / baseline) * 100).toFixed(1)} %`;
+      process.stdout.write(`| ${name} | ${label} | ${rps.toFixed(0)} | ${median(r.p99).toFixed(2)} | ${overhead} |\n`);
+    }
+  }
+  plain.server.close();
+  real.server.close();
+  await services.systems.remove(key);
+  await changes.stop();
+  await db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,249 @@
+import type { ChangeBus } from '../db/changes';
+import { AppError, badRequest, conflict, notFound } from '../errors';
+import { decoyHash, hashPassword, newSecret, secretHash, verifyPassword } from './password';
+import type { Principal, RoleScope } from './policy';
+import { isRole, ROLE_TABLE, type Role } from './roles';
+import type { AccessQueries, AuditEntry, AuditFilter, PairRow } from './store';
+import { FREE_FAILURES, lockSeconds } from './throttle';
+
+/** Sessions last a working day; a new login is cheap, a stolen token should not live for weeks. */
+export const SESSION_HOURS = 12;
+/**
+ * How long a verified token's principal is reused without asking the database (bench-access.ts: three
+ * queries per request otherwise). A logout or account change in this process takes effect at once; one
+ * in another process sharing the database within this time.
+ */
+const PRINCIPAL_TTL_MS = 5_000;
+const API_KEY_PREFIX = 'gak_';
+
+export interface Credentials {
+  /** `Authorization: Bearer <token>` */
+  bearer?: string;
+  /** The session cookie. */
+  cookie?: string;
+  /** `X-API-Key` */
+  apiKey?: string;
+}
+
+export interface Authenticated {
+  principal: Principal;
+  /** Set for cookie sessions: unsafe requests must echo it (CSRF). */
+  csrfToken?: string;
+}
+
+export interface LoginResult {
+  token: string;
+  csrfToken: string;
+  expiresAt: string;
+  user: { id: number; username: string; displayName: string | null };
+  roles: RoleScope[];
+}
+
+export interface AccountInput {
+  username: string;
+  password: string;
+  displayName?: string;
+  roles: { role: string; system?: string; code?: string }[];
+}
+
+const anonymousPairs = (published: string[]): RoleScope[] => published.map((system) => ({ role: 'public', system }));
+
+/**
+ * Accounts, credentials, principals and the audit log (issue #10). No knex, no Koa: the authorizer and
+ * routes hand it parsed credentials and addresses.
+ */
+export function createAccessService(deps: { store: AccessQueries; changes?: ChangeBus }) {
+  const { store } = deps;
+  // The published systems change only with a system change: kept until one arrives, so the tile path
+  // does not pay a query per request for anonymous callers.
+  let published: Promise<string[]> | null = null;
+  deps.changes?.on((e) => {
+    if (e.kind === 'system') published = null;
+  });
+  const publishedSystems = () => (published ??= store.publishedSystems().catch((err) => {
+    published = null;
+    throw err;
+  }));
+
+  async function expand(pairs: PairRow[]): Promise<RoleScope[]> {
+    const out: RoleScope[] = [];
+    for (const p of pairs) {
+      if (ROLE_TABLE[p.role].scope === 'published') out.push(...(await publishedSystems()).map((system) => ({ role: p.role, system })));
+      else if (p.system === null) out.push({ role: p.role });
+      else out.push(p.code === null ? { role: p.role, system: p.system } : { role: p.role, system: p.system, code: p.code });
+    }
+    return out;
+  }
+
+  async function principalOf(userId: number, via: Principal['via']): Promise<Principal | null> {
+    const user = await store.userById(userId);
+    if (!user || user.disabled) return null;
+    const pairs = (await store.pairs([userId])).get(userId) ?? [];
+    return { user: { id: user.id, username: user.username }, pairs: await expand(pairs), via };
+  }
+
+  function checkPairs(roles: AccountInput['roles']): PairRow[] {
+    return roles.map((r, i) => {
+      if (!isRole(r.role)) throw badRequest('unknown_role', `roles[${i}].role "${r.role}" is not a role; expected one of ${Object.keys(ROLE_TABLE).join(', ')}`);
+      const kind = ROLE_TABLE[r.role].scope;
+      if (kind === 'grid' && (!r.system || !r.code)) throw badRequest('scope_required', `roles[${i}]: ${r.role} needs a system and a grid code`);
+      if (kind === 'system' && (!r.system || r.code)) throw badRequest('scope_required', `roles[${i}]: ${r.role} needs a system and no code`);
+      if ((kind === 'none' || kind === 'published') && (r.system || r.code)) throw badRequest('scope_not_allowed', `roles[${i}]: ${r.role} is not scoped`);
+      return { role: r.role, system: r.system ?? null, code: r.code ?? null };
+    });
+  }
+
+  const verified = new Map<string, { found: Authenticated; until: number }>();
+
+  const anonymous = async (): Promise<Principal> => ({ user: null, pairs: anonymousPairs(await publishedSystems()), via: 'anonymous' });
+
+  async function createUser(input: AccountInput): Promise<{ id: number; username: string }> {
+    if (input.password.length < 8) throw badRequest('weak_password', 'password must have at least 8 characters');
+    return insertUser(input);
+  }
+
+  async function insertUser(input: AccountInput): Promise<{ id: number; username: string }> {
+    const pairs = checkPairs(input.roles);
+    if (await store.userByName(input.username)) throw conflict('user_exists', `user "${input.username}" exists`);
+    const id = await store.insertUser(input.username, input.displayName ?? null, await hashPassword(input.password));
+    await store.replacePairs(id, pairs);
+    verified.clear();
+    return { id, username: input.username };
+  }
+
+  return {
+    anonymous,
+
+    /** The principal behind the credentials; null when they are given but invalid (a 401, never public). */
+    async authenticate(c: Credentials): Promise<Authenticated | null> {
+      if (c.apiKey !== undefined) {
+        const key = await store.apiKey(secretHash(c.apiKey));
+        const principal = key && (await principalOf(key.userId, 'api-key'));
+        return principal ? { principal } : null;
+      }
+      const token = c.bearer ?? c.cookie;
+      if (token === undefined) return { principal: await anonymous() };
+      const hash = secretHash(token);
+      const via = c.bearer !== undefined ? 'bearer' : 'session';
+      const cached = verified.get(`${via}:${hash}`);
+      if (cached && cached.until > Date.now()) return cached.found;
+      const session = await store.session(hash);
+      const principal = session && (await principalOf(session.userId, via));
+      if (!principal) return null;
+      const found = c.bearer !== undefined ? { principal } : { principal, csrfToken: session!.csrfToken };
+      if (verified.size > 10_000) verified.clear();
+      verified.set(`${via}:${hash}`, { found, until: Date.now() + PRINCIPAL_TTL_MS });
+      return found;
+    },
+
+    /**
+     * Password login with throttling per account and per client address: a locked key answers 429
+     * before the password is checked, so a guesser learns nothing while locked.
+     */
+    async login(username: string, password: string, ip: string): Promise<LoginResult> {
+      const keys = { account: `user:${username}`, address: `ip:${ip}` };
+      const now = Date.now();
+      const locks = (await store.failures([keys.account, keys.address])).filter((f) => f.lockedUntil !== null && Date.parse(f.lockedUntil) > now);
+      if (locks.length > 0) {
+        const until = Math.max(...locks.map((l) => Date.parse(l.lockedUntil!)));
+        throw new AppError(429, 'login_locked', `too many failed logins; try again in ${Math.ceil((until - now) / 1000)} s`, { retryAfter: Math.ceil((until - now) / 1000) });
+      }
+      const user = await store.userByName(username);
+      const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));
+      if (!user || !ok || user.disabled) {
+        for (const [kind, key] of Object.entries(keys) as ['account' | 'address', string][]) {
+          const failures = await store.addFailure(key);
+          const seconds = lockSeconds(failures, FREE_FAILURES[kind]);
+          if (seconds > 0) await store.lock(key, seconds);
+        }
+        throw new AppError(401, 'invalid_credentials', 'unknown user name or wrong password');
+      }
+      await store.clearFailures(keys.account);
+      const token = newSecret();
+      const csrfToken = newSecret();
+      const expiresAt = new Date(now + SESSION_HOURS * 3600_000);
+      await store.insertSession(secretHash(token), user.id, csrfToken, expiresAt);
+      const pairs = (await store.pairs([user.id])).get(user.id) ?? [];
+      return {
+        token,
+        csrfToken,
+        expiresAt: expiresAt.toISOString(),
+        user: { id: user.id, username: user.username, displayName: user.displayName },
+        roles: pairs.map((p) => ({ role: p.role, ...(p.system === null ? {} : { system: p.system }), ...(p.code === null ? {} : { code: p.code }) })),
+      };
+    },
+
+    async logout(token: string): Promise<void> {
+      const hash = secretHash(token);
+      verified.delete(`bearer:${hash}`);
+      verified.delete(`session:${hash}`);
+      await store.revokeSession(hash);
+    },
+
+    ancestry: (system: string, code: string) => store.ancestry(system, code),
+
+    createUser,
+
+    /**
+     * The demo start's accounts (password `demo`, shorter than the rule for real accounts): only the demo
+     * seeding calls this, and only right after it loaded the demo city into an empty database.
+     */
+    demoAccount: (input: AccountInput) => insertUser(input),
+
+    /** Accounts with their roles and login locks (issue #10: the lock is visible to admins). */
+    async users() {
+      const users = await store.users();
+      const pairs = await store.pairs(users.map((u) => u.id));
+      const failures = new Map((await store.failures(users.map((u) => `user:${u.username}`))).map((f) => [f.key, f]));
+      const now = Date.now();
+      return users.map((u) => {
+        const f = failures.get(`user:${u.username}`);
+        return {
+          id: u.id,
+          username: u.username,
+          displayName: u.displayName,
+          disabled: u.disabled,
+          createdAt: u.createdAt,
+          roles: (pairs.get(u.id) ?? []).map((p) => ({ role: p.role, ...(p.system === null ? {} : { system: p.system }), ...(p.code === null ? {} : { code: p.code }) })),
+          failedLogins: f?.failures ?? 0,
+          lockedUntil: f?.lockedUntil && Date.parse(f.lockedUntil) > now ? f.lockedUntil : null,
+        };
+      });
+    },
+
+    /** A new API key for a machine client: shown once, stored as its hash. */
+    async createApiKey(username: string, name: string): Promise<{ id: number; key: string; prefix: string }> {
+      const user = await store.userByName(username);
+      if (!user) throw notFound('user_not_found', `user "${username}" does not exist`);
+      const secret = newSecret();
+      const key = `${API_KEY_PREFIX}${secret}`;
+      const prefix = key.slice(0, API_KEY_PREFIX.length + 6);
+      const id = await store.insertApiKey(user.id, name, secretHash(key), prefix);
+      return { id, key, prefix };
+    },
+
+    async revokeApiKey(id: number): Promise<void> {
+      if (!(await store.revokeApiKey(id))) throw notFound('api_key_not_found', `no live API key ${id}`);
+    },
+
+    /**
+     * The first administrator, from GRIDATLAS_ADMIN_PASSWORD or `npm run setup-admin`: only while no
+     * account exists, so a leaked environment cannot reset a running installation's admin.
+     */
+    async setupAdmin(password: string, username = 'admin'): Promise<{ created: boolean }> {
+      if ((await store.countUsers()) > 0) return { created: false };
+      await createUser({ username, password, displayName: '系统管理员', roles: [{ role: 'admin' }] });
+      return { created: true };
+    },
+
+    audit: (e: AuditEntry) => store.appendAudit(e),
+    auditLog: (f: AuditFilter) => store.audit(f),
+
+    /** Units of the demo city for the demo accounts (demo start only). */
+    firstGrid: (system: string, level: string, parent: string | null) => store.firstGrid(system, level, parent),
+    firstSystemOfKind: (kind: string) => store.firstSystemOfKind(kind),
+  };
+}
+
+export type AccessService = ReturnType<typeof createAccessService>;
+export type { Role };
