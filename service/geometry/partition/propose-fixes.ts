@@ -3,7 +3,8 @@ import { badRequest } from '../../errors';
 import { inspectGeometry } from './check-geometry';
 import { FamilyFrame } from './family-frame';
 import { type FlatPolygons, flatArea, flatBBox, flatToGeoJSON, mapFlat } from './flat-geometry';
-import { type ClipGeometry, fromClip, overlay, toClip } from './overlay';
+import { type ClipGeometry, booleanOps } from './boolean';
+import { fromClip, toClip } from './overlay';
 import { type Piece, equivalentWidth, perimeter, sharedBorder } from './pieces';
 import { repairGeometry } from './repair';
 import type { FixProposal, PartitionGrid, PartitionReport, PartitionSystem } from './types';
@@ -57,6 +58,7 @@ export function proposeFixes(system: PartitionSystem, grids: PartitionGrid[], re
     const spotLonLat = repairGeometry(inspectGeometry(geometry)).flat;
     if (!spotLonLat) return;
     const frame = new FamilyFrame(flatBBox(spotLonLat));
+    const overlay = booleanOps(frame);
     const plane = frame.toPlane(spotLonLat);
     const spot: Piece = { plane, bbox: flatBBox(plane), clip: toClip(plane), width: equivalentWidth(Math.abs(flatArea(plane)), perimeter(plane)) };
     // The report lists the grids covering an overlap and the children along a gap.
