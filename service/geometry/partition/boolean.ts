@@ -20,7 +20,8 @@ export interface BooleanOps {
    * A valid polygon from possibly self-intersecting rings, with the semantics of PostGIS
    * `ST_MakeValid(g, 'method=structure')` (GEOS GeometryFixer): per polygon, the area its shell ring
    * encloses (every region it winds around, either way: a bow-tie keeps both lobes) minus what its
-   * holes enclose the same way; the polygons of a MultiPolygon are unioned. The default linework method
+   * holes enclose the same way; the polygons of a MultiPolygon are unioned. A hole wholly outside its
+   * shell becomes a polygon of its own, as PostGIS 3.3 and 3.6 both do. The default linework method
    * instead keeps the faces the rings' lines bound, alternating, so a self-overlapping ring loses its
    * doubly-wound part; structure keeps what the surveyor drew as inside, which an area check needs.
    *
@@ -115,7 +116,12 @@ export function booleanOps(frame: PlaneFrame): BooleanOps {
       for (const rings of polygons) {
         if (rings.length === 0) continue;
         const shell = execute(ClipperLib.ClipType.ctUnion, [toLattice(rings[0])], []);
-        const holes = rings.slice(1).map(toLattice);
+        const holes: Path[] = [];
+        for (const ring of rings.slice(1)) {
+          const hole = toLattice(ring);
+          if (execute(ClipperLib.ClipType.ctIntersection, toPaths(shell), [hole]).length > 0) holes.push(hole);
+          else parts.push(execute(ClipperLib.ClipType.ctUnion, [hole], []));
+        }
         parts.push(holes.length === 0 ? shell : execute(ClipperLib.ClipType.ctDifference, toPaths(shell), holes));
       }
       return ops.union(...parts);

@@ -8,6 +8,7 @@ export { reportToCsv } from './report-csv';
 export { reportToGeoJSON } from './report-geojson';
 export {
   ISSUE_KINDS,
+  WARNING_KINDS,
   type FixProposal,
   type IssueKind,
   type ParentSummary,
