@@ -6,8 +6,11 @@ import type { StoredSystem } from '../db/queries/systems';
 import { AppError, badRequest, conflict, notFound } from '../errors';
 import {
   ISSUE_KINDS,
+  mergeReports,
   proposeFixes,
   validatePartition,
+  validateSystem,
+  validateSystemInWorker,
   type FixProposal,
   type PartitionGrid,
   type PartitionOptions,
@@ -16,6 +19,7 @@ import {
 import type { Logger } from '../logger';
 import { featuresOf, type GridService } from './grids';
 import type { JobContext, Jobs } from './jobs';
+import type { WorkerGrid } from '../geometry/partition/validate-worker';
 import type { SystemService } from './systems';
 
 /** A stored report: the validator's report plus where it came from and the fixes it suggests. */
@@ -35,8 +39,11 @@ export interface ValidateRequest {
   mode: 'auto' | 'sync' | 'job';
 }
 
-/** Families validated per step of a job, between which the event loop runs and progress is written. */
-const FAMILIES_PER_STEP = 200;
+/**
+ * From this many grids on, a validation runs in a worker thread so the event loop stays free (issue
+ * #15); below it, starting a thread (~0.3 s) costs more than the validation blocks.
+ */
+const WORKER_THRESHOLD = 1000;
 /** Systems above this many grids are validated as a job unless the caller insists on waiting. */
 const JOB_THRESHOLD = 5000;
 
@@ -51,13 +58,18 @@ export function createPartitionService(deps: {
   const { knex, systems, grids, jobs, changes, logger } = deps;
 
   async function loadGrids(system: StoredSystem, where: string, bindings: Knex.RawBinding[]): Promise<PartitionGrid[]> {
+    return (await loadGridText(system, where, bindings)).map((g) => ({ ...g, geometry: g.geometry ? JSON.parse(g.geometry) : null }));
+  }
+
+  /** Grids with their geometry as GeoJSON text, for a worker to parse. */
+  async function loadGridText(system: StoredSystem, where: string, bindings: Knex.RawBinding[]): Promise<(WorkerGrid & { geometry: string | null })[]> {
     const rows: { code: string; parent_code: string | null; level: string; geojson: string | null }[] = (
       await knex.raw(
         `select code, parent_code, level, ST_AsGeoJSON(geom, 9) as geojson from grids where system_id = ? ${where} order by code`,
         [system.id, ...bindings],
       )
     ).rows;
-    return rows.map((r) => ({ code: r.code, parentCode: r.parent_code, level: r.level, geometry: r.geojson ? JSON.parse(r.geojson) : null }));
+    return rows.map((r) => ({ code: r.code, parentCode: r.parent_code, level: r.level, geometry: r.geojson }));
   }
 
   /** The grids a validation needs: the whole system, or a subtree with its chain of ancestors. */
@@ -106,42 +118,30 @@ export function createPartitionService(deps: {
   }
 
   /**
-   * Validates family by family in steps so the event loop keeps serving and progress can be reported.
-   * Each step gets only the grids it needs (the parents of its families and their children).
+   * Validates family by family (`validateSystem`); from `WORKER_THRESHOLD` grids on in a worker thread,
+   * which also proposes the fixes, so the event loop keeps serving (issue #15).
    */
-  async function validateInSteps(system: StoredSystem, all: PartitionGrid[], scope: string | null, options: ValidateRequest['options'], ctx?: JobContext): Promise<PartitionReport> {
+  async function validateOffLoop(system: StoredSystem, all: WorkerGrid[], scope: string | null, options: ValidateRequest['options'], ctx?: JobContext): Promise<{ report: PartitionReport; fixes: FixProposal[] }> {
     const started = performance.now();
-    const byParent = new Map<string | null, PartitionGrid[]>();
-    for (const g of all) {
-      const list = byParent.get(g.parentCode) ?? [];
-      list.push(g);
-      byParent.set(g.parentCode, list);
+    let progress = Promise.resolve();
+    const onProgress = (done: number, total: number) => {
+      if (ctx) progress = progress.then(() => ctx.progress(done / total, `${done} of ${total} parents checked`));
+    };
+    let result: { report: PartitionReport; fixes: FixProposal[] };
+    if (all.length >= WORKER_THRESHOLD) {
+      const { report, proposals } = await validateSystemInWorker({ system, grids: all, scope, options, fixes: true }, onProgress);
+      result = { report, fixes: withIds(report, proposals, 0) };
+    } else {
+      const grids = all.map((g) => ({ ...g, geometry: typeof g.geometry === 'string' ? JSON.parse(g.geometry) : g.geometry }));
+      const report = validateSystem(system, grids, scope, options, onProgress);
+      result = { report, fixes: fixesFor(system, grids, report, 0) };
     }
-    const byCode = new Map(all.map((g) => [g.code, g]));
-    const inScope = scope === null ? null : new Set([scope, ...descendants(byParent, scope)]);
-    const parentCodes = [...byParent.keys()].filter((c): c is string => c !== null && (inScope === null || inScope.has(c)));
-    const reports: PartitionReport[] = [];
-    if (scope === null && byParent.has(null)) reports.push(validatePartition(system, byParent.get(null)!, options));
-    for (let i = 0; i < parentCodes.length; i += FAMILIES_PER_STEP) {
-      const step = parentCodes.slice(i, i + FAMILIES_PER_STEP);
-      // A step may hold a parent and its own parent: each grid goes in once.
-      const input = new Set<PartitionGrid>();
-      for (const code of step) {
-        const parent = byCode.get(code);
-        if (parent) input.add(parent);
-        for (const child of byParent.get(code) ?? []) input.add(child);
-      }
-      reports.push(validatePartition(system, [...input], { ...options, parents: step }));
-      await ctx?.progress((i + step.length) / parentCodes.length, `${i + step.length} of ${parentCodes.length} parents checked`);
-      await new Promise((r) => setImmediate(r));
-    }
-    const merged = mergeReports(system.key, reports, options);
+    await progress;
     logger.debug({ system: system.key, grids: all.length, ms: Math.round(performance.now() - started) }, 'partition validated');
-    return merged;
+    return result;
   }
 
-  async function store(system: StoredSystem, scope: string | null, report: PartitionReport, durationMs: number, all: PartitionGrid[]): Promise<StoredReport> {
-    const fixes = fixesFor(system, all, report, 0);
+  async function store(system: StoredSystem, scope: string | null, report: PartitionReport, durationMs: number, fixes: FixProposal[]): Promise<StoredReport> {
     const stored: StoredReport = { ...report, scope, durationMs, stale: false, fixes };
     await knex('partition_reports').insert({ system_id: system.id, scope, report: JSON.stringify(stored), duration_ms: Math.round(durationMs) });
     // Only the latest report per system and scope is served; older ones are history for at most a few runs.
@@ -161,12 +161,12 @@ export function createPartitionService(deps: {
 
   async function run(system: StoredSystem, request: ValidateRequest, ctx?: JobContext): Promise<StoredReport | PartitionReport> {
     const started = performance.now();
-    const current = await gridsFor(system, request.parent);
-    const all = request.proposal === undefined ? current : applyProposal(system, current, request.proposal);
-    const report = await validateInSteps(system, all, request.parent ?? null, request.options, ctx);
+    const current: WorkerGrid[] = request.parent === undefined && request.proposal === undefined ? await loadGridText(system, '', []) : await gridsFor(system, request.parent);
+    const all = request.proposal === undefined ? current : applyProposal(system, current as PartitionGrid[], request.proposal);
+    const { report, fixes } = await validateOffLoop(system, all, request.parent ?? null, request.options, ctx);
     const duration = performance.now() - started;
-    if (request.proposal !== undefined) return { ...report, dryRun: true, fixes: fixesFor(system, all, report, 0) } as PartitionReport;
-    return store(system, request.parent ?? null, report, duration, all);
+    if (request.proposal !== undefined) return { ...report, dryRun: true, fixes } as PartitionReport;
+    return store(system, request.parent ?? null, report, duration, fixes);
   }
 
   // Incremental re-check (issue #3): after grids change, re-validate only the families the change can
@@ -337,7 +337,11 @@ export type PartitionService = ReturnType<typeof createPartitionService>;
  * area), so a client can apply a proposal it fetched before an unrelated edit. `offset` re-indexes issues.
  */
 function fixesFor(system: StoredSystem, grids: PartitionGrid[], report: PartitionReport, offset: number): FixProposal[] {
-  return proposeFixes(system, grids, report).map((f) => {
+  return withIds(report, proposeFixes(system, grids, report), offset);
+}
+
+function withIds(report: PartitionReport, proposals: FixProposal[], offset: number): FixProposal[] {
+  return proposals.map((f) => {
     const issue = report.issues[f.issue]!;
     const id = createHash('sha1')
       .update(`${f.kind}|${f.absorb}|${issue.grids.join(',')}|${issue.parent}|${Math.round(f.area_m2 * 10)}`)
@@ -347,43 +351,5 @@ function fixesFor(system: StoredSystem, grids: PartitionGrid[], report: Partitio
   });
 }
 
-function descendants(byParent: Map<string | null, PartitionGrid[]>, code: string): string[] {
-  const out: string[] = [];
-  const stack = [code];
-  while (stack.length) {
-    for (const child of byParent.get(stack.pop()!) ?? []) {
-      out.push(child.code);
-      stack.push(child.code);
-    }
-  }
-  return out;
-}
-
-/** Joins reports of disjoint sets of families into one, recomputing the summary. */
-export function mergeReports(system: string, reports: PartitionReport[], options: Omit<PartitionOptions, 'parents'>): PartitionReport {
-  const parents = reports.flatMap((r) => r.parents);
-  const issues = reports.flatMap((r) => r.issues);
-  const counts = Object.fromEntries(ISSUE_KINDS.map((k) => [k, 0])) as PartitionReport['summary']['counts'];
-  const areas = { gap: 0, sliver: 0, overlap: 0, outside: 0 };
-  for (const i of issues) {
-    counts[i.kind]++;
-    if (i.kind in areas && i.area_m2 !== null) areas[i.kind as keyof typeof areas] += i.area_m2;
-  }
-  const parentArea = parents.reduce((s, p) => s + p.parentArea_m2, 0);
-  const covered = parents.reduce((s, p) => s + Math.min(p.coveredArea_m2, p.parentArea_m2), 0);
-  const round = (n: number) => Math.round(n * 100) / 100;
-  return {
-    system,
-    generatedAt: new Date().toISOString(),
-    options: reports[0]?.options ?? { areaTolerance: options.areaTolerance ?? 1, sliverWidth: options.sliverWidth ?? 2, edgeTolerance: options.edgeTolerance ?? 0.5 },
-    summary: {
-      parentsChecked: parents.length,
-      gridsChecked: reports.reduce((s, r) => s + r.summary.gridsChecked, 0),
-      coverageRatio: parentArea > 0 ? covered / parentArea : 1,
-      counts,
-      areas_m2: { gap: round(areas.gap), sliver: round(areas.sliver), overlap: round(areas.overlap), outside: round(areas.outside) },
-    },
-    parents,
-    issues,
-  };
-}
+/** Moved to the validator (it merges inside the worker too); re-exported for existing importers. */
+export { mergeReports };

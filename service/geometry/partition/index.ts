@@ -20,3 +20,5 @@ export {
   type ResolvedPartitionOptions,
 } from './types';
 export { validatePartition } from './validate';
+export { mergeReports, validateSystem } from './validate-system';
+export { validateSystemInWorker } from './validate-in-worker';
