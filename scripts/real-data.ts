@@ -15,10 +15,13 @@ import path from 'node:path';
 import type { MultiPolygon, Polygon } from 'geojson';
 import type { PartitionGrid, PartitionSystem } from '../service/geometry/partition/index';
 
+/** A grid with the name an import needs. */
+export type RealGrid = PartitionGrid & { name: string };
+
 export interface RealDataset {
   name: string;
   system: PartitionSystem;
-  grids: PartitionGrid[];
+  grids: RealGrid[];
   vertices: number;
 }
 
@@ -41,7 +44,7 @@ interface Feature {
   geometry: Geometry | null;
 }
 
-const countVertices = (grids: PartitionGrid[]) => grids.reduce((n, g) => n + (g.geometry ? g.geometry.coordinates.flat(g.geometry.type === 'Polygon' ? 1 : 2).length : 0), 0);
+const countVertices = (grids: RealGrid[]) => grids.reduce((n, g) => n + (g.geometry ? g.geometry.coordinates.flat(g.geometry.type === 'Polygon' ? 1 : 2).length : 0), 0);
 
 /**
  * Cities of the given provinces (pinyin prefixes of the package's file names, e.g. `guang3_dong1`), or
@@ -53,7 +56,7 @@ export function loadChina(modules: string, provinces: string[], limit = Infinity
     .filter((f) => f.endsWith('.geojson') && (provinces.length === 0 || provinces.some((p) => f.startsWith(`${p}_`))))
     .sort()
     .slice(0, limit);
-  const grids: PartitionGrid[] = [];
+  const grids: RealGrid[] = [];
   for (const file of files) {
     const city = file.replace(/\.geojson$/, '');
     const outline = JSON.parse(readFileSync(path.join(root, 'shape-only', file), 'utf8')).features as Feature[];
@@ -62,9 +65,9 @@ export function loadChina(modules: string, provinces: string[], limit = Infinity
     if (shapes.length === 0) continue;
     const geometry: Geometry =
       shapes.length === 1 ? shapes[0].geometry! : { type: 'MultiPolygon', coordinates: shapes.flatMap((f) => (f.geometry!.type === 'Polygon' ? [f.geometry!.coordinates] : f.geometry!.coordinates)) as MultiPolygon['coordinates'] };
-    grids.push({ code: city, parentCode: null, level: 'city', geometry });
+    grids.push({ code: city, name: String(shapes[0].properties?.name ?? city), parentCode: null, level: 'city', geometry });
     districts.forEach((d, i) => {
-      if (d.geometry) grids.push({ code: `${city}/${d.id ?? i}`, parentCode: city, level: 'district', geometry: d.geometry });
+      if (d.geometry) grids.push({ code: `${city}-${d.id ?? i}`, name: String(d.properties?.name ?? i), parentCode: city, level: 'district', geometry: d.geometry });
     });
   }
   return {
@@ -83,12 +86,12 @@ export function loadUs(modules: string): RealDataset {
   const states = topojson.feature(topology, topology.objects.states).features;
   const counties = topojson.feature(topology, topology.objects.counties).features;
   const stateIds = new Set(states.map((s) => String(s.id)));
-  const grids: PartitionGrid[] = [];
-  for (const s of states) grids.push({ code: String(s.id), parentCode: null, level: 'state', geometry: s.geometry });
+  const grids: RealGrid[] = [];
+  for (const s of states) grids.push({ code: String(s.id), name: String(s.properties?.name ?? s.id), parentCode: null, level: 'state', geometry: s.geometry });
   for (const c of counties) {
     const id = String(c.id);
     const parent = id.slice(0, 2);
-    if (stateIds.has(parent)) grids.push({ code: id, parentCode: parent, level: 'county', geometry: c.geometry });
+    if (stateIds.has(parent)) grids.push({ code: id, name: String(c.properties?.name ?? id), parentCode: parent, level: 'county', geometry: c.geometry });
   }
   return {
     name: `us-atlas counties (${states.length} states)`,

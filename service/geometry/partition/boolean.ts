@@ -91,11 +91,12 @@ export function booleanOps(frame: PlaneFrame): BooleanOps {
     }
     return paths;
   };
-  const execute = (type: ClipperLib.ClipType, subject: Path[], clip: Path[]): ClipGeometry => {
+  const execute = (type: ClipperLib.ClipType, subject: Path[], clip: Path[], strictlySimple = true): ClipGeometry => {
     const clipper = new ClipperLib.Clipper();
     // Strictly simple output: a region touching itself at a vertex comes back as two polygons, as OGC
-    // validity (and PostGIS) has it, so each is its own gap or overlap.
-    clipper.StrictlySimple = true;
+    // validity (and PostGIS) has it, so each is its own gap or overlap. Its cost grows with the square
+    // of a polygon's vertices, so repairs of whole dense grids (areas only) go without it.
+    clipper.StrictlySimple = strictlySimple;
     clipper.AddPaths(subject, ClipperLib.PolyType.ptSubject, true);
     if (clip.length > 0) clipper.AddPaths(clip, ClipperLib.PolyType.ptClip, true);
     const tree = new ClipperLib.PolyTree();
@@ -115,16 +116,17 @@ export function booleanOps(frame: PlaneFrame): BooleanOps {
       const parts: ClipGeometry[] = [];
       for (const rings of polygons) {
         if (rings.length === 0) continue;
-        const shell = execute(ClipperLib.ClipType.ctUnion, [toLattice(rings[0])], []);
+        const shell = execute(ClipperLib.ClipType.ctUnion, [toLattice(rings[0])], [], false);
         const holes: Path[] = [];
         for (const ring of rings.slice(1)) {
           const hole = toLattice(ring);
-          if (execute(ClipperLib.ClipType.ctIntersection, toPaths(shell), [hole]).length > 0) holes.push(hole);
-          else parts.push(execute(ClipperLib.ClipType.ctUnion, [hole], []));
+          if (execute(ClipperLib.ClipType.ctIntersection, toPaths(shell), [hole], false).length > 0) holes.push(hole);
+          else parts.push(execute(ClipperLib.ClipType.ctUnion, [hole], [], false));
         }
-        parts.push(holes.length === 0 ? shell : execute(ClipperLib.ClipType.ctDifference, toPaths(shell), holes));
+        parts.push(holes.length === 0 ? shell : execute(ClipperLib.ClipType.ctDifference, toPaths(shell), holes, false));
       }
-      return ops.union(...parts);
+      const nonEmpty = parts.filter((g) => g.length > 0);
+      return nonEmpty.length === 0 ? [] : execute(ClipperLib.ClipType.ctUnion, nonEmpty.flatMap(toPaths), [], false);
     },
   };
   return ops;
