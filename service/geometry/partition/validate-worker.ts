@@ -27,7 +27,7 @@ export type WorkerMessage =
   | { type: 'done'; result: WorkerResult }
   | { type: 'error'; message: string; status?: number; code?: string };
 
-parentPort?.once('message', (request: WorkerRequest) => {
+parentPort?.on('message', (request: WorkerRequest) => {
   const post = (message: WorkerMessage) => parentPort!.postMessage(message);
   try {
     const grids = request.grids.map((g): PartitionGrid => ({ ...g, geometry: typeof g.geometry === 'string' ? JSON.parse(g.geometry) : g.geometry }));
