@@ -45,9 +45,13 @@ describe.each(engines())('whole-system validation off the event loop on %s PostG
     expect(res.status).toBe(200);
     expect(res.body.summary.gridsChecked).toBeGreaterThan(2500);
     expect(res.body.summary.counts.gap + res.body.summary.counts.overlap + res.body.summary.counts.sliver).toBeGreaterThan(0);
-    // The event loop is only busy reading rows and storing the report; the validation itself is elsewhere.
-    expect(health.length, `validation took ${Math.round(ms)} ms`).toBeGreaterThan(0);
-    expect(Math.max(...health)).toBeLessThan(250);
-    expect(worstLag).toBeLessThan(250);
+    // The event loop is only busy reading rows and storing the report (the embedded engine runs its
+    // queries on it too); the validation itself runs elsewhere. Run on the event loop, it blocked for
+    // 85–97% of the request (1,124 of 1,320 ms; 1,577 of 1,624); a loaded machine stretches every
+    // figure, not that share.
+    const why = `validation ${Math.round(ms)} ms, worst timer lag ${Math.round(worstLag)} ms, slowest /healthz ${Math.round(Math.max(...health))} ms`;
+    expect(health.length, why).toBeGreaterThan(0);
+    expect(Math.max(...health), why).toBeLessThan(ms / 3);
+    expect(worstLag, why).toBeLessThan(ms / 3);
   });
 });
