@@ -40,10 +40,11 @@ export interface ValidateRequest {
 }
 
 /**
- * From this many grids on, a validation runs in a worker thread so the event loop stays free (issue
- * #15); below it, starting a thread (~0.3 s) costs more than the validation blocks.
+ * From this many grids, or this much GeoJSON text (dense boundaries), on, a validation runs in a worker
+ * thread so the event loop stays free (issue #15); below both, it blocks for less than handing over costs.
  */
 const WORKER_THRESHOLD = 1000;
+const WORKER_THRESHOLD_CHARS = 1_000_000;
 /** Systems above this many grids are validated as a job unless the caller insists on waiting. */
 const JOB_THRESHOLD = 5000;
 
@@ -128,7 +129,8 @@ export function createPartitionService(deps: {
       if (ctx) progress = progress.then(() => ctx.progress(done / total, `${done} of ${total} parents checked`));
     };
     let result: { report: PartitionReport; fixes: FixProposal[] };
-    if (all.length >= WORKER_THRESHOLD) {
+    const chars = all.reduce((n, g) => n + (typeof g.geometry === 'string' ? g.geometry.length : 0), 0);
+    if (all.length >= WORKER_THRESHOLD || chars >= WORKER_THRESHOLD_CHARS) {
       const { report, proposals } = await validateSystemInWorker({ system, grids: all, scope, options, fixes: true }, onProgress);
       result = { report, fixes: withIds(report, proposals, 0) };
     } else {

@@ -43,8 +43,11 @@ const STEPS_PER_DEGREE = 1e9;
  * several operands on one side are their union.
  *
  * @param frame the family's plane frame; positions are plane metres, results come back on the lattice
+ * @param options `strictlySimple: false` leaves rings that touch themselves at a vertex as they come
+ *   (see `execute`): for results that are whole dense grids, where the split costs seconds
  */
-export function booleanOps(frame: PlaneFrame): BooleanOps {
+export function booleanOps(frame: PlaneFrame, options: { strictlySimple?: boolean } = {}): BooleanOps {
+  const strict = options.strictlySimple ?? true;
   const stepX = frame.kx / STEPS_PER_DEGREE;
   const stepY = frame.ky / STEPS_PER_DEGREE;
   // Plane position of the lattice point nearest the frame's centre: integer 0.
@@ -91,16 +94,25 @@ export function booleanOps(frame: PlaneFrame): BooleanOps {
     }
     return paths;
   };
-  const execute = (type: ClipperLib.ClipType, subject: Path[], clip: Path[], strictlySimple = true): ClipGeometry => {
+  const run = (type: ClipperLib.ClipType, subject: Path[], clip: Path[], strictlySimple: boolean): ClipperLib.PolyTree => {
     const clipper = new ClipperLib.Clipper();
-    // Strictly simple output: a region touching itself at a vertex comes back as two polygons, as OGC
-    // validity (and PostGIS) has it, so each is its own gap or overlap. Its cost grows with the square
-    // of a polygon's vertices, so repairs of whole dense grids (areas only) go without it.
     clipper.StrictlySimple = strictlySimple;
     clipper.AddPaths(subject, ClipperLib.PolyType.ptSubject, true);
     if (clip.length > 0) clipper.AddPaths(clip, ClipperLib.PolyType.ptClip, true);
     const tree = new ClipperLib.PolyTree();
     clipper.Execute(type, tree, ClipperLib.PolyFillType.pftNonZero, ClipperLib.PolyFillType.pftNonZero);
+    return tree;
+  };
+  /**
+   * Strictly simple output: a region touching itself at a vertex comes back as two polygons, as OGC
+   * validity (and PostGIS) has it, so each is its own gap or overlap and a proposed fix is valid.
+   * Clipper's pass for it is quadratic in a polygon's vertices (seconds on a district boundary), and
+   * only a ring that passes through one position twice needs it: the plain result is checked for
+   * that first, in linear time. Repairs of whole grids (areas only) skip it.
+   */
+  const execute = (type: ClipperLib.ClipType, subject: Path[], clip: Path[], strictlySimple = strict): ClipGeometry => {
+    let tree = run(type, subject, clip, false);
+    if (strictlySimple && touchesItself(tree)) tree = run(type, subject, clip, true);
     return fromTree(tree, fromLattice);
   };
 
@@ -240,6 +252,24 @@ function exactProductTests(): void {
     (pt.X > l1.X === pt.X < l2.X && pt.Y > l1.Y === pt.Y < l2.Y && productsEqual(pt.X - l1.X, l2.Y - l1.Y, l2.X - l1.X, pt.Y - l1.Y));
 }
 exactProductTests();
+
+/** Whether any ring of the result passes through one lattice position twice. */
+function touchesItself(tree: ClipperLib.PolyTree): boolean {
+  const visit = (node: ClipperLib.PolyNode): boolean => {
+    for (const child of node.Childs()) {
+      const seen = new Set<number>();
+      for (const p of child.Contour()) {
+        // Exact for |X|, |Y| < 2^26 (±0.067°), and a collision of farther positions only costs the strict pass.
+        const key = p.X * 134217728 + p.Y;
+        if (seen.has(key)) return true;
+        seen.add(key);
+      }
+      if (visit(child)) return true;
+    }
+    return false;
+  };
+  return visit(tree);
+}
 
 /** Outer rings with their holes, rings closed; Clipper gives outers counter-clockwise. */
 function fromTree(tree: ClipperLib.PolyTree, fromLattice: (path: Path) => [number, number][]): ClipGeometry {

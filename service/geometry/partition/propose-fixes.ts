@@ -58,7 +58,9 @@ export function proposeFixes(system: PartitionSystem, grids: PartitionGrid[], re
     const spotLonLat = repairGeometry(inspectGeometry(geometry)).flat;
     if (!spotLonLat) return;
     const frame = new FamilyFrame(flatBBox(spotLonLat));
-    const overlay = booleanOps(frame);
+    // The results are whole grids, often dense: Clipper's quadratic split of rings touching themselves
+    // took 15 s for Guangdong's 91 proposals (issue #15); a source ring touching itself stays so.
+    const overlay = booleanOps(frame, { strictlySimple: false });
     const plane = frame.toPlane(spotLonLat);
     const spot: Piece = { plane, bbox: flatBBox(plane), clip: toClip(plane), width: equivalentWidth(Math.abs(flatArea(plane)), perimeter(plane)) };
     // The report lists the grids covering an overlap and the children along a gap.
