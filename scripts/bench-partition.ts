@@ -15,31 +15,13 @@ import { ChangeBus } from '../service/db/changes';
 import { openDatabase } from '../service/db/engine';
 import { generateCityStream } from '../service/demo/index';
 import { createLogger } from '../service/logger';
+import { PLAIN_SQL } from './partition-sql';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
 const sizes = (args.get('grids') ?? '400,50000').split(',').map(Number);
 const runs = Number(args.get('runs') ?? 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-/**
- * What a user would otherwise run: one SQL statement per check, each over every family of the system.
- * ST_MakeValid first, or real-world data aborts the overlay (FACTS.md); areas geodesic.
- */
-const PLAIN_SQL = (system: number) => [
-  `select code, ST_IsValidReason(geom) from grids where system_id = ${system} and not ST_IsValid(geom)`,
-  `with g as (select code, parent_code, ST_MakeValid(geom) as geom from grids where system_id = ${system})
-   select a.code, b.code, ST_Area(ST_Intersection(a.geom, b.geom)::geography)
-   from g a join g b on a.parent_code = b.parent_code and a.code < b.code and a.geom && b.geom
-   where ST_Relate(a.geom, b.geom, '2********')`,
-  `with g as (select code, parent_code, ST_MakeValid(geom) as geom from grids where system_id = ${system}),
-        u as (select parent_code, ST_Union(geom) as geom from g where parent_code is not null group by parent_code)
-   select p.code, ST_Area(ST_Difference(p.geom, u.geom)::geography) as gap
-   from g p join u on u.parent_code = p.code`,
-  `with g as (select code, parent_code, ST_MakeValid(geom) as geom from grids where system_id = ${system})
-   select c.code, ST_Area(ST_Difference(c.geom, p.geom)::geography)
-   from g c join g p on p.code = c.parent_code where not ST_CoveredBy(c.geom, p.geom)`,
-];
 
 async function timePlain(knex: Knex, systemId: number): Promise<number> {
   const t = performance.now();

@@ -1,6 +1,16 @@
 import type { ChangeBus } from '../db/changes';
 import { conflict, notFound } from '../errors';
-import { ISSUE_KINDS, validatePartition, type FixProposal, type PartitionGrid, type PartitionOptions, type PartitionReport } from '../geometry/partition/index';
+import {
+  ISSUE_KINDS,
+  validatePartition,
+  validateSystem,
+  validateSystemInWorker,
+  type FixProposal,
+  type PartitionGrid,
+  type PartitionOptions,
+  type PartitionReport,
+} from '../geometry/partition/index';
+import type { WorkerGrid } from '../geometry/partition/validate-worker';
 import type { GridService } from '../grids';
 import type { JobContext, Jobs } from '../jobs';
 import type { StoredSystem } from '../kernel/types';
@@ -9,7 +19,7 @@ import { timed, type SingleRun } from '../ops';
 import type { SystemService } from '../systems';
 import { applyProposal } from './proposal';
 import { startRecheck } from './recheck';
-import { descendants, fixesFor, mergeReports, type StoredReport } from './report';
+import { fixesFor, withIds, type StoredReport } from './report';
 import type { PartitionQueries } from './store';
 
 export type { StoredReport } from './report';
@@ -22,8 +32,12 @@ export interface ValidateRequest {
   mode: 'auto' | 'sync' | 'job';
 }
 
-/** Families validated per step of a job, between which the event loop runs and progress is written. */
-const FAMILIES_PER_STEP = 200;
+/**
+ * From this many grids (or characters of GeoJSON) on, a validation runs in a worker thread so the event
+ * loop stays free (issue #15); below it, starting a thread costs more than the validation blocks.
+ */
+const WORKER_THRESHOLD = 1000;
+const WORKER_THRESHOLD_CHARS = 1_000_000;
 /** Systems above this many grids are validated as a job unless the caller insists on waiting. */
 const JOB_THRESHOLD = 5000;
 
@@ -51,42 +65,32 @@ export function createPartitionService(deps: {
   }
 
   /**
-   * Validates family by family in steps so the event loop keeps serving and progress can be reported.
-   * Each step gets only the grids it needs (the parents of its families and their children).
+   * Validates family by family (`validateSystem`); from `WORKER_THRESHOLD` grids on in a worker thread,
+   * which also proposes the fixes, so the event loop keeps serving (issue #15).
    */
-  async function validateInSteps(system: StoredSystem, all: PartitionGrid[], scope: string | null, options: ValidateRequest['options'], ctx?: JobContext): Promise<PartitionReport> {
+  async function validateOffLoop(system: StoredSystem, all: WorkerGrid[], scope: string | null, options: ValidateRequest['options'], ctx?: JobContext): Promise<{ report: PartitionReport; fixes: FixProposal[] }> {
     const started = performance.now();
-    const byParent = new Map<string | null, PartitionGrid[]>();
-    for (const g of all) {
-      const list = byParent.get(g.parentCode) ?? [];
-      list.push(g);
-      byParent.set(g.parentCode, list);
+    let progress = Promise.resolve();
+    const onProgress = (done: number, total: number) => {
+      if (ctx) progress = progress.then(() => ctx.progress(done / total, `${done} of ${total} parents checked`));
+    };
+    let result: { report: PartitionReport; fixes: FixProposal[] };
+    const chars = all.reduce((n, g) => n + (typeof g.geometry === 'string' ? g.geometry.length : 0), 0);
+    if (all.length >= WORKER_THRESHOLD || chars >= WORKER_THRESHOLD_CHARS) {
+      const { report, proposals } = await validateSystemInWorker({ system, grids: all, scope, options, fixes: true }, onProgress);
+      result = { report, fixes: withIds(report, proposals, 0) };
+    } else {
+      const grids = all.map((g) => ({ ...g, geometry: typeof g.geometry === 'string' ? JSON.parse(g.geometry) : g.geometry }));
+      const report = validateSystem(system, grids, scope, options, onProgress);
+      result = { report, fixes: fixesFor(system, grids, report, 0) };
     }
-    const byCode = new Map(all.map((g) => [g.code, g]));
-    const inScope = scope === null ? null : new Set([scope, ...descendants(byParent, scope)]);
-    const parentCodes = [...byParent.keys()].filter((c): c is string => c !== null && (inScope === null || inScope.has(c)));
-    const reports: PartitionReport[] = [];
-    if (scope === null && byParent.has(null)) reports.push(validatePartition(system, byParent.get(null)!, options));
-    for (let i = 0; i < parentCodes.length; i += FAMILIES_PER_STEP) {
-      const step = parentCodes.slice(i, i + FAMILIES_PER_STEP);
-      // A step may hold a parent and its own parent: each grid goes in once.
-      const input = new Set<PartitionGrid>();
-      for (const code of step) {
-        const parent = byCode.get(code);
-        if (parent) input.add(parent);
-        for (const child of byParent.get(code) ?? []) input.add(child);
-      }
-      reports.push(validatePartition(system, [...input], { ...options, parents: step }));
-      await ctx?.progress((i + step.length) / parentCodes.length, `${i + step.length} of ${parentCodes.length} parents checked`);
-      await new Promise((r) => setImmediate(r));
-    }
-    const merged = mergeReports(system.key, reports, options);
+    await progress;
     logger.debug({ system: system.key, grids: all.length, ms: Math.round(performance.now() - started) }, 'partition validated');
-    return merged;
+    return result;
   }
 
-  async function store(system: StoredSystem, scope: string | null, report: PartitionReport, durationMs: number, all: PartitionGrid[]): Promise<StoredReport> {
-    const stored: StoredReport = { ...report, scope, durationMs, stale: false, fixes: fixesFor(system, all, report, 0) };
+  async function store(system: StoredSystem, scope: string | null, report: PartitionReport, durationMs: number, fixes: FixProposal[]): Promise<StoredReport> {
+    const stored: StoredReport = { ...report, scope, durationMs, stale: false, fixes };
     await queries.insertReport(system, scope, stored);
     await changes.publish(queries.handle, { kind: 'report', system: system.key, codes: [], bbox: null });
     return stored;
@@ -94,12 +98,13 @@ export function createPartitionService(deps: {
 
   async function run(system: StoredSystem, request: ValidateRequest, ctx?: JobContext): Promise<StoredReport | PartitionReport> {
     const started = performance.now();
-    const current = await gridsFor(system, request.parent);
-    const all = request.proposal === undefined ? current : applyProposal(system, current, request.proposal);
-    const report = await timed('partition_validate', () => validateInSteps(system, all, request.parent ?? null, request.options, ctx));
+    // The whole system goes to the worker as GeoJSON text: parsing happens off the event loop too.
+    const current: WorkerGrid[] = request.parent === undefined && request.proposal === undefined ? await queries.gridText(system) : await gridsFor(system, request.parent);
+    const all = request.proposal === undefined ? current : applyProposal(system, current as PartitionGrid[], request.proposal);
+    const { report, fixes } = await timed('partition_validate', () => validateOffLoop(system, all, request.parent ?? null, request.options, ctx));
     const duration = performance.now() - started;
-    if (request.proposal !== undefined) return { ...report, dryRun: true, fixes: fixesFor(system, all, report, 0) } as PartitionReport;
-    return store(system, request.parent ?? null, report, duration, all);
+    if (request.proposal !== undefined) return { ...report, dryRun: true, fixes } as PartitionReport;
+    return store(system, request.parent ?? null, report, duration, fixes);
   }
 
   return {

@@ -37,6 +37,14 @@ export function createPartitionQueries(db: Queryable) {
       return rows.map((r) => ({ code: r.code, parentCode: r.parent_code, level: r.level, geometry: r.geojson ? JSON.parse(r.geojson) : null }));
     },
 
+    /** The whole system with geometry as GeoJSON text, for a worker thread to parse. */
+    async gridText(system: StoredSystem): Promise<{ code: string; parentCode: string | null; level: string; geometry: string | null }[]> {
+      const rows: { code: string; parent_code: string | null; level: string; geojson: string | null }[] = (
+        await knex.raw(`select code, parent_code, level, ST_AsGeoJSON(geom, 9) as geojson from grids where system_id = ? order by code`, [system.id])
+      ).rows;
+      return rows.map((r) => ({ code: r.code, parentCode: r.parent_code, level: r.level, geometry: r.geojson }));
+    },
+
     async gridCount(system: StoredSystem): Promise<number> {
       return Number((await knex('grids').where({ system_id: system.id }).count({ n: '*' }).first())?.n ?? 0);
     },

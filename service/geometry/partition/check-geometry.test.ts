@@ -1,5 +1,6 @@
 import type { MultiPolygon, Polygon, Position } from 'geojson';
 import { describe, expect, it } from 'vitest';
+import { inspectGeometry } from './check-geometry';
 import { checkGeometry } from './index';
 
 const polygon = (...rings: Position[][]): Polygon => ({ type: 'Polygon', coordinates: rings });
@@ -34,16 +35,10 @@ const cases: { name: string; geometry: Polygon | MultiPolygon | null; expected: 
     geometry: polygon([[0, 0], [1, 0], [0, 0]]),
     expected: [{ reason: /^shell has too few points: 2 distinct positions/, location: [0, 0] }],
   },
-  {
-    name: 'duplicate consecutive vertex',
-    geometry: polygon([[0, 0], [1, 0], [1, 0], [1, 1], [0, 1], [0, 0]]),
-    expected: [{ reason: /^shell has a duplicate consecutive vertex$/, location: [1, 0] }],
-  },
-  {
-    name: 'near-duplicate vertex (closer than the 1e-9° step)',
-    geometry: polygon([[0, 0], [1, 0], [1 + 1e-12, 1e-12], [1, 1], [0, 1], [0, 0]]),
-    expected: [{ reason: /^shell has a duplicate consecutive vertex$/, location: [1, 0] }],
-  },
+  // Repeated consecutive positions are valid for OGC and PostGIS (issue #15): counted, not a problem.
+  { name: 'repeated consecutive vertex', geometry: polygon([[0, 0], [1, 0], [1, 0], [1, 1], [0, 1], [0, 0]]), expected: [] },
+  { name: 'repeated closing vertex', geometry: polygon([[0, 0], [1, 0], [1, 1], [0, 1], [0, 0], [0, 0]]), expected: [] },
+  { name: 'near-repeated vertex (closer than the 1e-9° step)', geometry: polygon([[0, 0], [1, 0], [1 + 1e-12, 1e-12], [1, 1], [0, 1], [0, 0]]), expected: [] },
   {
     name: 'spike',
     geometry: polygon([[0, 0], [1, 0], [1, 0.5], [1.5, 0.5], [1, 0.5], [1, 1], [0, 1], [0, 0]]),
@@ -108,10 +103,16 @@ describe('checkGeometry', () => {
 
   it('does not flood: at most 20 problems and a count of the rest', () => {
     const ring: Position[] = [];
-    for (let i = 0; i < 60; i++) ring.push([i, 0], [i, 0]);
+    for (let i = 0; i < 60; i++) ring.push([i, 0], [i, -1], [i, 0]);
     ring.push([30, 10], [0, 0]);
     const problems = checkGeometry(polygon(ring));
     expect(problems).toHaveLength(21);
     expect(problems[20].reason).toMatch(/^and \d+ more problems$/);
+  });
+
+  it('counts repeated vertices instead of reporting them', () => {
+    const inspection = inspectGeometry(polygon([[0, 0], [1, 0], [1, 0], [1, 0], [1, 1], [0, 1], [0, 0], [0, 0]]));
+    expect(inspection.problems).toEqual([]);
+    expect(inspection.repeatedVertices).toBe(3);
   });
 });

@@ -14,6 +14,8 @@ export interface GeometryInspection {
   needsOverlay: boolean;
   /** No geometry or no positions at all (a separate issue kind from an invalid one). */
   empty: boolean;
+  /** Repeated consecutive positions dropped: valid for OGC and PostGIS, a warning at most. */
+  repeatedVertices: number;
 }
 
 /** Beyond this many problems a geometry is plainly broken; listing more only floods the report. */
@@ -22,8 +24,9 @@ const MAX_PROBLEMS = 20;
 /**
  * Checks a polygon geometry for the defects that break area and coverage computations: self-intersections
  * (crossing, self-touching or doubled-back rings, holes crossing or outside their shell, overlapping parts
- * of a MultiPolygon), rings with too few points, unclosed rings, spikes, duplicate consecutive vertices,
- * positions that are not finite lon/lat pairs. Positions are compared after snapping to 1e-9°.
+ * of a MultiPolygon), rings with too few points, unclosed rings, spikes, positions that are not finite
+ * lon/lat pairs: what PostGIS's ST_IsValid rejects. Repeated consecutive positions are valid there and
+ * are not reported. Positions are compared after snapping to 1e-9°.
  * Orientation is not checked: RFC 7946 asks parsers not to reject either winding.
  *
  * @param geometry a GeoJSON Polygon or MultiPolygon in lon/lat (EPSG:4326 or CGCS2000), or null
@@ -43,7 +46,8 @@ export function checkGeometry(geometry: Polygon | MultiPolygon | null): Geometry
  */
 export function inspectGeometry(geometry: unknown): GeometryInspection {
   const problems: GeometryProblem[] = [];
-  const result: GeometryInspection = { problems, polygons: [], needsOverlay: false, empty: false };
+  const result: GeometryInspection = { problems, polygons: [], needsOverlay: false, empty: false, repeatedVertices: 0 };
+  const repeated = { count: 0 };
   if (geometry === null || geometry === undefined) return { ...result, empty: true };
   const type = (geometry as { type?: unknown }).type;
   const coordinates = (geometry as { coordinates?: unknown }).coordinates;
@@ -69,7 +73,7 @@ export function inspectGeometry(geometry: unknown): GeometryInspection {
       const label = ringLabel(multi, p, r);
       const parsed = parseRing(rawRing, label, problems);
       positions += parsed.length / 2;
-      const ring = cleanRing(parsed, label, problems);
+      const ring = cleanRing(parsed, label, problems, repeated);
       // A polygon whose shell collapsed is dropped with its holes.
       if (ring && (r === 0 || cleaned.length > 0)) cleaned.push({ polygon: p, ring: r, xy: ring });
     });
@@ -77,7 +81,8 @@ export function inspectGeometry(geometry: unknown): GeometryInspection {
     rings.push(...cleaned);
     result.polygons.push(cleaned.map((c) => c.xy));
   });
-  if (positions === 0) return { problems: [], polygons: [], needsOverlay: false, empty: true };
+  if (positions === 0) return { problems: [], polygons: [], needsOverlay: false, empty: true, repeatedVertices: 0 };
+  result.repeatedVertices = repeated.count;
   result.needsOverlay = checkRingRelations(rings, multi, problems);
   if (problems.length > MAX_PROBLEMS) {
     const more = problems.length - MAX_PROBLEMS;

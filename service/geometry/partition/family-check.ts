@@ -3,8 +3,9 @@ import { type DefectZones, findDefectZones } from './defect-zones';
 import { FamilyFrame } from './family-frame';
 import { type BBox, type FlatPolygons, flatBBox, unionBBox } from './flat-geometry';
 import { findGaps, findOutside } from './gaps';
+import { type BooleanOps, booleanOps, clipToBox } from './boolean';
 import { type ClipGeometry, toClip } from './overlay';
-import { findOverlaps } from './overlaps';
+import { type OverlapRegion, type ThinOverlap, findOverlaps } from './overlaps';
 import { type Piece, equivalentWidth, hugs, piecesToGeoJSON, reachFrom, sharedBorder } from './pieces';
 import type { PartitionIssue, ResolvedPartitionOptions } from './types';
 
@@ -38,6 +39,7 @@ interface Context {
   zones: DefectZones;
   measures: FamilyMeasures;
   clipOf: (child: number) => ClipGeometry;
+  overlay: BooleanOps;
 }
 
 /** Thin pieces between one pair of siblings. */
@@ -83,7 +85,7 @@ export function checkFamilyGeometry(family: FamilyShapes, options: ResolvedParti
     if (!clip) clips.set(k, (clip = toClip(members[k].plane)));
     return clip;
   };
-  const context: Context = { options, maxDepth, frame, parent, parentCode: family.parent?.code ?? null, members, boxes, codes, zones, measures, clipOf };
+  const context: Context = { options, maxDepth, frame, parent, parentCode: family.parent?.code ?? null, members, boxes, codes, zones, measures, clipOf, overlay: booleanOps(frame) };
   try {
     return { findings: overlayFindings(context), measures };
   } catch (error) {
@@ -95,7 +97,7 @@ export function checkFamilyGeometry(family: FamilyShapes, options: ResolvedParti
 }
 
 function overlayFindings(context: Context): Finding[] {
-  const { options, maxDepth, frame, parent, members, boxes, codes, zones, measures, clipOf } = context;
+  const { options, maxDepth, frame, parent, members, boxes, codes, zones, measures, clipOf, overlay } = context;
   const findings: Finding[] = [];
   const mismatches = new Map<string, Mismatch>();
   const addMismatch = (a: number, b: number, piece: Piece, area: number) => {
@@ -108,8 +110,18 @@ function overlayFindings(context: Context): Finding[] {
   };
   const reported = (area: number) => area >= options.areaTolerance;
 
-  const candidates = zones.candidates.map((k) => ({ index: k, bbox: boxes[k], plane: members[k].plane, clip: clipOf(k) }));
-  const { regions, thin } = findOverlaps(candidates, maxDepth, options.edgeTolerance);
+  // Every overlap region lies inside one window (see `findDefectZones`): overlay only there.
+  const regions: OverlapRegion[] = [];
+  const thin: ThinOverlap[] = [];
+  for (const window of zones.windows) {
+    const candidates = zones.candidates.flatMap((k) => {
+      const bbox = intersectBBox(boxes[k], window);
+      return bbox ? [{ index: k, bbox, plane: members[k].plane, clip: clipToBox(clipOf(k), window) }] : [];
+    });
+    const found = findOverlaps(candidates, maxDepth, options.edgeTolerance, overlay);
+    regions.push(...found.regions);
+    thin.push(...found.thin);
+  }
   for (const { piece, grids, depth } of regions) {
     const area = frame.area(piece.plane);
     measures.overlap += area;
@@ -126,14 +138,15 @@ function overlayFindings(context: Context): Finding[] {
 
   if (parent) {
     const parentClip = toClip(parent.plane);
-    for (const piece of findGaps(zones.windows, parentClip, boxes, clipOf)) {
+    for (const piece of findGaps(zones.windows, parentClip, boxes, clipOf, overlay)) {
       const { area, perimeter } = frame.measure(piece.plane);
       measures.gap += area;
       const near = boxes.flatMap((box, k) => (within(box, piece.bbox, options.edgeTolerance) ? [k] : []));
       const borders = near
         .map((k) => ({ k, border: sharedBorder(piece, members[k].plane, frame) }))
         .filter((b) => b.border > 0)
-        .sort((x, y) => y.border - x.border || x.k - y.k);
+        // Borders equal to the millimetre are a tie, whatever the overlay's summation order: code order decides.
+        .sort((x, y) => Math.round(y.border * 1000) - Math.round(x.border * 1000) || x.k - y.k);
       const hugging = near.filter((k) => hugs(piece, members[k].plane, options.edgeTolerance));
       if (hugging.length >= 2) {
         const byBorder = hugging.sort((x, y) => rank(borders, x) - rank(borders, y));
@@ -144,7 +157,7 @@ function overlayFindings(context: Context): Finding[] {
       findings.push(gapFinding(context, piece, area, equivalentWidth(area, perimeter), borders.map((b) => codes[b.k])));
     }
     for (const k of zones.candidates) {
-      const pieces = findOutside(clipOf(k), parentClip);
+      const pieces = findOutside(zones.windows, clipOf(k), boxes[k], parentClip, overlay);
       if (pieces.length === 0) continue;
       const area = pieces.reduce((sum, p) => sum + frame.area(p.plane), 0);
       measures.outside += area;
@@ -186,4 +199,9 @@ function within(a: BBox, b: BBox, margin: number): boolean {
 
 function round(value: number): number {
   return Math.round(value * 100) / 100;
+}
+
+function intersectBBox(a: BBox, b: BBox): BBox | null {
+  const box: BBox = [Math.max(a[0], b[0]), Math.max(a[1], b[1]), Math.min(a[2], b[2]), Math.min(a[3], b[3])];
+  return box[0] <= box[2] && box[1] <= box[3] ? box : null;
 }

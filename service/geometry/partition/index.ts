@@ -8,6 +8,7 @@ export { reportToCsv } from './report-csv';
 export { reportToGeoJSON } from './report-geojson';
 export {
   ISSUE_KINDS,
+  WARNING_KINDS,
   type FixProposal,
   type IssueKind,
   type ParentSummary,
@@ -19,3 +20,5 @@ export {
   type ResolvedPartitionOptions,
 } from './types';
 export { validatePartition } from './validate';
+export { mergeReports, validateSystem } from './validate-system';
+export { validateSystemInWorker } from './validate-in-worker';

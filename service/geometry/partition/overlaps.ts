@@ -1,6 +1,6 @@
 import RBush from 'rbush';
 import { type BBox, type FlatPolygons, bboxesIntersect } from './flat-geometry';
-import { type ClipGeometry, overlay } from './overlay';
+import type { BooleanOps, ClipGeometry } from './boolean';
 import { type Piece, hugs, splitPieces } from './pieces';
 
 /** A child as the overlap search sees it (plane frame). */
@@ -48,8 +48,9 @@ interface Entry {
  * @param candidates the children that can take part (see `findDefectZones`)
  * @param maxDepth how many siblings may cover a spot
  * @param edgeTolerance metres
+ * @param overlay the family's boolean operations
  */
-export function findOverlaps(candidates: readonly OverlapCandidate[], maxDepth: number, edgeTolerance: number): { regions: OverlapRegion[]; thin: ThinOverlap[] } {
+export function findOverlaps(candidates: readonly OverlapCandidate[], maxDepth: number, edgeTolerance: number, overlay: BooleanOps): { regions: OverlapRegion[]; thin: ThinOverlap[] } {
   const tree = new RBush<Entry>().load(candidates.map(({ bbox }, at) => ({ minX: bbox[0], minY: bbox[1], maxX: bbox[2], maxY: bbox[3], at })));
   const pairs: PairOverlap[] = [];
   const thin: ThinOverlap[] = [];
@@ -65,7 +66,7 @@ export function findOverlaps(candidates: readonly OverlapCandidate[], maxDepth: 
       }
     }
   });
-  const regions = clusters(pairs).flatMap((cluster) => deepRegions(candidates, cluster, maxDepth));
+  const regions = clusters(pairs).flatMap((cluster) => deepRegions(candidates, cluster, maxDepth, overlay));
   return { regions, thin };
 }
 
@@ -100,7 +101,7 @@ function clusters(pairs: PairOverlap[]): PairOverlap[][] {
 }
 
 /** Regions of one cluster covered more than `maxDepth` times, with their depth and the children covering them. */
-function deepRegions(candidates: readonly OverlapCandidate[], cluster: PairOverlap[], maxDepth: number): OverlapRegion[] {
+function deepRegions(candidates: readonly OverlapCandidate[], cluster: PairOverlap[], maxDepth: number, overlay: BooleanOps): OverlapRegion[] {
   const children = [...new Set(cluster.flatMap((p) => [p.i, p.j]))].sort((a, b) => a - b);
   // layers[k] is the region covered at least k times (k ≥ 2) by the children added so far.
   const layers: ClipGeometry[] = [];

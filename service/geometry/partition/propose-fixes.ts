@@ -3,7 +3,8 @@ import { badRequest } from '../../kernel/errors';
 import { inspectGeometry } from './check-geometry';
 import { FamilyFrame } from './family-frame';
 import { type FlatPolygons, flatArea, flatBBox, flatToGeoJSON, mapFlat } from './flat-geometry';
-import { type ClipGeometry, fromClip, overlay, toClip } from './overlay';
+import { type ClipGeometry, booleanOps } from './boolean';
+import { fromClip, toClip } from './overlay';
 import { type Piece, equivalentWidth, perimeter, sharedBorder } from './pieces';
 import { repairGeometry } from './repair';
 import type { FixProposal, PartitionGrid, PartitionReport, PartitionSystem } from './types';
@@ -57,6 +58,9 @@ export function proposeFixes(system: PartitionSystem, grids: PartitionGrid[], re
     const spotLonLat = repairGeometry(inspectGeometry(geometry)).flat;
     if (!spotLonLat) return;
     const frame = new FamilyFrame(flatBBox(spotLonLat));
+    // The results are whole grids, often dense: Clipper's quadratic split of rings touching themselves
+    // took 15 s for Guangdong's 91 proposals (issue #15); a source ring touching itself stays so.
+    const overlay = booleanOps(frame, { strictlySimple: false });
     const plane = frame.toPlane(spotLonLat);
     const spot: Piece = { plane, bbox: flatBBox(plane), clip: toClip(plane), width: equivalentWidth(Math.abs(flatArea(plane)), perimeter(plane)) };
     // The report lists the grids covering an overlap and the children along a gap.

@@ -1,7 +1,7 @@
 import type { GeometryInspection } from './check-geometry';
 import { FamilyFrame } from './family-frame';
 import { type FlatPolygons, buildFlat, flatBBox } from './flat-geometry';
-import { overlay, toClip } from './overlay';
+import { booleanOps } from './boolean';
 import { cleanRing } from './ring-cleaning';
 
 /** A valid copy of an inspected geometry, and how it was obtained. */
@@ -14,9 +14,9 @@ export interface RepairedGeometry {
 
 /**
  * Builds the copy the area checks use. Closing rings, dropping duplicate vertices, spikes and collapsed
- * rings was already done by the inspection; crossing or wrongly nested rings are rebuilt by unioning the
- * polygons (polyclip keeps, per polygon, the shell minus its holes, so a hole outside its shell is
- * ignored and a bow-tie becomes two triangles).
+ * rings was already done by the inspection; crossing or wrongly nested rings are rebuilt with the
+ * semantics of PostGIS `ST_MakeValid(g, 'method=structure')` (see `repairStructure`): a bow-tie keeps
+ * both lobes, a hole outside its shell removes nothing, overlapping parts are unioned.
  *
  * @param inspection the result of `inspectGeometry` for the geometry
  * @returns the repaired copy; never throws
@@ -28,19 +28,27 @@ export function repairGeometry(inspection: GeometryInspection): RepairedGeometry
   try {
     const shapes = buildFlat(inspection.polygons);
     const frame = new FamilyFrame(flatBBox(shapes));
-    const parts = inspection.polygons.map((rings) => toClip(frame.toPlane(buildFlat([rings]))));
+    const plane = inspection.polygons.map((rings) => rings.map((ring) => planeRing(frame, ring)));
+    const { repairStructure } = booleanOps(frame);
     const polygons: number[][][] = [];
-    for (const rings of overlay.union(...parts)) {
+    for (const rings of repairStructure(plane)) {
       // Intersection points are new positions: back in lon/lat they are snapped like the input, so clean again.
       const snapped = rings.map((ring) => cleanRing(ring.flatMap(([x, y]) => frame.toLonLat(x, y)), '', null));
       if (snapped[0]) polygons.push(snapped.filter((ring): ring is number[] => ring !== null));
     }
     if (polygons.length === 0) return { flat: null, note: 'nothing with an area is left after repair' };
-    return { flat: buildFlat(polygons), note: 'checked using a copy rebuilt by polygon union' };
+    return { flat: buildFlat(polygons), note: 'checked using a copy repaired like ST_MakeValid method=structure' };
   } catch (error) {
-    // polyclip rejects some degenerate inputs; the shells alone still give the area checks something.
+    // Defensive: the integer overlay does not reject input, yet a repair must never lose the run.
     const shells = inspection.polygons.map((rings) => [rings[0]]);
     return { flat: buildFlat(shells), note: `union repair failed (${(error as Error).message}); checked using the shells only` };
   }
 }
 
+function planeRing(frame: FamilyFrame, ring: readonly number[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < ring.length; i += 2) {
+    out.push([(ring[i] - frame.lon0) * frame.kx, (ring[i + 1] - frame.lat0) * frame.ky]);
+  }
+  return out;
+}

@@ -11,10 +11,11 @@ export const TOLERANCE_STEPS = 1;
 
 /**
  * Closes, de-duplicates and de-spikes one ring of snapped flat lon/lat positions, reporting what it
- * changed when `problems` is given. Returns the open ring, or null when fewer than 3 distinct positions
- * remain.
+ * changed when `problems` is given. Repeated consecutive positions are not a problem: OGC and PostGIS
+ * (ST_IsValid) call such a ring valid, so they are only counted in `repeated` (issue #15). Returns the
+ * open ring, or null when fewer than 3 distinct positions remain.
  */
-export function cleanRing(positions: readonly number[], label: string, problems: GeometryProblem[] | null): number[] | null {
+export function cleanRing(positions: readonly number[], label: string, problems: GeometryProblem[] | null, repeated?: { count: number }): number[] | null {
   const n = positions.length / 2;
   const xy = positions.slice();
   if (n >= 2) {
@@ -22,7 +23,7 @@ export function cleanRing(positions: readonly number[], label: string, problems:
     if (closed) xy.length -= 2;
     else problems?.push({ reason: `${label} is not closed`, location: [xy[0], xy[1]] });
   }
-  const ring = withoutDuplicates(xy, label, problems);
+  const ring = withoutDuplicates(xy, repeated);
   removeSpikes(ring, label, problems);
   if (ring.length < 6) {
     problems?.push({
@@ -63,7 +64,7 @@ export function parseRing(raw: unknown, label: string, problems: GeometryProblem
   return xy;
 }
 
-function withoutDuplicates(xy: number[], label: string, problems: GeometryProblem[] | null): number[] {
+function withoutDuplicates(xy: number[], repeated: { count: number } | undefined): number[] {
   const out: number[] = [];
   const n = xy.length / 2;
   for (let i = 0; i < n; i++) {
@@ -71,13 +72,13 @@ function withoutDuplicates(xy: number[], label: string, problems: GeometryProble
     const y = xy[2 * i + 1];
     const k = out.length;
     if (k > 0 && out[k - 2] === x && out[k - 1] === y) {
-      problems?.push({ reason: `${label} has a duplicate consecutive vertex`, location: [x, y] });
+      if (repeated) repeated.count++;
       continue;
     }
     out.push(x, y);
   }
   while (out.length > 2 && out[0] === out[out.length - 2] && out[1] === out[out.length - 1]) {
-    problems?.push({ reason: `${label} has a duplicate consecutive vertex`, location: [out[0], out[1]] });
+    if (repeated) repeated.count++;
     out.length -= 2;
   }
   return out;

@@ -26,9 +26,14 @@ export interface PartitionOptions {
   parents?: string[];
 }
 
-/** Every issue kind, in the order reports count them. */
-export const ISSUE_KINDS = ['invalid', 'overlap', 'gap', 'sliver', 'outside', 'edge-mismatch', 'orphan', 'level', 'code', 'duplicate-code', 'empty'] as const;
+/**
+ * Every issue kind, in the order reports count them. `repeated-vertices` is a warning (see
+ * `WARNING_KINDS`): the geometry is valid for OGC and PostGIS, it only carries redundant positions.
+ */
+export const ISSUE_KINDS = ['invalid', 'overlap', 'gap', 'sliver', 'outside', 'edge-mismatch', 'orphan', 'level', 'code', 'duplicate-code', 'empty', 'repeated-vertices'] as const;
 export type IssueKind = (typeof ISSUE_KINDS)[number];
+/** Kinds that do not make a grid or a partition wrong; their issues carry `severity: 'warning'`. */
+export const WARNING_KINDS: readonly IssueKind[] = ['repeated-vertices'];
 
 export interface PartitionIssue {
   kind: IssueKind;
@@ -42,6 +47,10 @@ export interface PartitionIssue {
   reason: string;
   /** Overlaps: the most siblings covering one spot of the region. */
   depth?: number;
+  /** Set on warnings only (`WARNING_KINDS`); every other issue is an error. */
+  severity?: 'warning';
+  /** repeated-vertices: how many repeated consecutive positions the grid has. */
+  count?: number;
 }
 
 /** Measured coverage of one parent. Areas include pieces below the reporting tolerances. */

@@ -101,6 +101,12 @@ function geometryIssues(system: string, grids: PartitionGrid[], family: Family, 
       const point = problem.location ? { type: 'Point' as const, coordinates: problem.location } : null;
       issues.push(issue('invalid', point, `${grid.code}: ${problem.reason}${repaired.note ? `; ${repaired.note}` : ''}`));
     }
+    // Valid for OGC and PostGIS (ST_IsValid): one warning per grid with a count, never an invalid finding (issue #15).
+    const repeated = inspection.repeatedVertices;
+    if (repeated > 0) {
+      const reason = `${grid.code}: ${repeated} repeated consecutive vertex position${repeated === 1 ? '' : 's'}, dropped before checking (valid geometry for OGC and PostGIS; a warning only)`;
+      issues.push({ ...issue('repeated-vertices', null, reason), severity: 'warning', count: repeated });
+    }
   }
   return issues;
 }

@@ -1,0 +1,123 @@
+/**
+ * Partition validation on real-world boundaries (issue #15): gridatlas (read the system from PostGIS,
+ * validate, store the report with its fix proposals) vs the plain PostGIS SQL a user would write
+ * (validity; overlaps, gaps and outside parts on ST_MakeValid input; `partition-sql.ts`), in the same
+ * run on the same database. The data are installed from the npm registry at run time (`real-data.ts`).
+ *
+ *   [DATABASE_URL=postgres://…] npx tsx scripts/bench-partition-real.ts [--data china,us]
+ *       [--provinces guang3_dong1,guang3_xi1] [--runs 3]
+ *
+ * Cold is the first validation right after the import; warm the median of the runs after it. Besides
+ * the times it prints how the verdicts compare with PostGIS: grids flagged invalid by each, and each
+ * parent's gap and overlap area (the union of pairwise overlaps: area covered twice or more) against
+ * ST_MakeValid(g, 'method=structure').
+ */
+import os from 'node:os';
+import type { Knex } from 'knex';
+import { createServices } from '../service/app';
+import { ChangeBus } from '../service/db/changes';
+import { openDatabase } from '../service/db/engine';
+import { createLogger } from '../service/logger';
+import { PLAIN_SQL } from './partition-sql';
+import { type RealDataset, installDataPackages, loadChina, loadUs } from './real-data';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+const datasets = (args.get('data') ?? 'china,us').split(',');
+const provinces = (args.get('provinces') ?? 'guang3_dong1,guang3_xi1').split(',').filter(Boolean);
+const runs = Number(args.get('runs') ?? 3);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function timePlain(knex: Knex, systemId: number): Promise<number> {
+  const t = performance.now();
+  for (const sql of PLAIN_SQL(systemId)) await knex.raw(sql);
+  return performance.now() - t;
+}
+
+/** Grids PostGIS calls invalid, and each parent's gap and overlap area with the structure repair. */
+async function postgisVerdict(knex: Knex, systemId: number) {
+  const invalid: { code: string }[] = (await knex.raw(`select code from grids where system_id = ? and not ST_IsValid(geom)`, [systemId])).rows;
+  const areas: { code: string; gap: number; overlap: number }[] = (
+    await knex.raw(
+      `with g as (select code, parent_code, ST_MakeValid(geom, 'method=structure') as geom from grids where system_id = ?)
+       select p.code,
+              coalesce((select ST_Area(ST_Difference(p.geom, ST_Union(c.geom))::geography) from g c where c.parent_code = p.code), 0)::float8 as gap,
+              coalesce((select ST_Area(ST_Union(ST_Intersection(a.geom, b.geom))::geography) from g a join g b
+                          on a.parent_code = p.code and b.parent_code = p.code and a.code < b.code and a.geom && b.geom
+                        where ST_Relate(a.geom, b.geom, '2********')), 0)::float8 as overlap
+       from g p where exists (select 1 from g c where c.parent_code = p.code)`,
+      [systemId],
+    )
+  ).rows;
+  return { invalid: new Set(invalid.map((r) => r.code)), areas };
+}
+
+async function main() {
+  const modules = installDataPackages();
+  const db = await openDatabase(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: 'memory://' });
+  const changes = new ChangeBus(db);
+  const services = createServices({ db, changes, logger: createLogger('error') });
+  const rows: string[] = [];
+  const audits: string[] = [];
+  for (const which of datasets) {
+    const data: RealDataset = which === 'us' ? loadUs(modules) : loadChina(modules, provinces);
+    const key = `bench-real-${which}`;
+    await db.knex('grid_systems').where({ key }).delete();
+    const levels = data.system.levels.map((l) => ({ ...l, name: l.key }));
+    await services.systems.create({ key, name: data.name, kind: 'other', levels, overlapPolicy: data.system.overlapPolicy });
+    const features = data.grids.map((g) => ({ type: 'Feature', properties: { code: g.code, name: g.name, level: g.level, parent: g.parentCode }, geometry: g.geometry }));
+    let t = performance.now();
+    await services.grids.import(key, features as never, { mode: 'append', repair: false });
+    const importMs = performance.now() - t;
+    const systemId = (await db.knex('grid_systems').where({ key }).first('id')).id as number;
+    await db.knex.raw('analyze grids');
+
+    const ours: number[] = [];
+    const plain: number[] = [];
+    let report: { summary: { counts: Record<string, number> }; parents: { parent: string | null; gap_m2: number; overlap_m2: number }[]; issues: { kind: string; grids: string[] }[] } | null = null;
+    for (let run = 0; run <= runs; run++) {
+      t = performance.now();
+      const result = await services.partition.validate(key, { options: {}, mode: 'sync' });
+      ours.push(performance.now() - t);
+      if ('report' in result) report = result.report as unknown as typeof report;
+      plain.push(await timePlain(db.knex, systemId));
+    }
+    const warmOurs = median(ours.slice(1));
+    const warmPlain = median(plain.slice(1));
+    const aim = (ratio: number) => `${ratio.toFixed(2)}×${ratio >= 4 ? '' : ' (aim 4×: not met)'}`;
+    rows.push(
+      `| ${db.engine} | ${data.name}: ${data.grids.length.toLocaleString('en')} grids, ${data.vertices.toLocaleString('en')} vertices | ${(importMs / 1000).toFixed(1)} s | ${(ours[0]! / 1000).toFixed(2)} s | ${(plain[0]! / 1000).toFixed(2)} s | ${aim(plain[0]! / ours[0]!)} | ${(warmOurs / 1000).toFixed(2)} s | ${(warmPlain / 1000).toFixed(2)} s | ${aim(warmPlain / warmOurs)} |`,
+    );
+
+    const verdict = await postgisVerdict(db.knex, systemId);
+    const ourInvalid = new Set(report!.issues.filter((i) => i.kind === 'invalid').flatMap((i) => i.grids));
+    const both = [...ourInvalid].filter((c) => verdict.invalid.has(c)).length;
+    let worstGap = 0;
+    let worstOverlap = 0;
+    for (const a of verdict.areas) {
+      const p = report!.parents.find((x) => x.parent === a.code);
+      if (!p) continue;
+      worstGap = Math.max(worstGap, Math.abs(p.gap_m2 - a.gap) / Math.max(1, a.gap));
+      worstOverlap = Math.max(worstOverlap, Math.abs(p.overlap_m2 - a.overlap) / Math.max(1, a.overlap));
+    }
+    const c = report!.summary.counts;
+    audits.push(
+      `| ${db.engine} | ${data.name} | ${ourInvalid.size} | ${verdict.invalid.size} | ${both} | ${c['repeated-vertices']} | ${c.overlap} / ${c.gap} / ${c.sliver} / ${c.outside} | ${(worstGap * 100).toFixed(3)} % | ${(worstOverlap * 100).toFixed(3)} % |`,
+    );
+    await db.knex('grid_systems').where({ key }).delete();
+  }
+  await services.partition.settled();
+  await db.close();
+  console.log(`\nmachine: ${os.cpus()[0]?.model} × ${os.cpus().length}, Node ${process.version}, cold = first run after the import, warm = median of ${runs} more\n`);
+  console.log('| engine | data | import | gridatlas cold (read + validate + store) | plain PostGIS SQL cold | ratio cold | gridatlas warm | plain SQL warm | ratio warm |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(r);
+  console.log('\n| engine | data | grids invalid (gridatlas) | grids invalid (PostGIS ST_IsValid) | both | repeated-vertices warnings | overlaps / gaps / slivers / outside | worst parent gap area vs PostGIS structure | worst parent overlap area vs PostGIS |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const a of audits) console.log(a);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,73 @@
+import { Worker } from 'node:worker_threads';
+import { InputError } from '../../kernel/errors';
+import type { WorkerMessage, WorkerRequest, WorkerResult } from './validate-worker';
+
+/** An idle worker is ended after this long; the next validation starts a new one (~0.5 s). */
+const IDLE_MS = 60_000;
+
+let worker: Worker | null = null;
+let idle: NodeJS.Timeout | null = null;
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `validateSystem` in a worker thread, so validating a large system never blocks the event loop
+ * (issue #15): the worker parses the grids' GeoJSON text, validates, proposes fixes and posts
+ * progress; only the finished report and proposals cross back. One worker, kept for a minute after
+ * its last validation (starting one and compiling the validator costs ~0.5 s, and a kept one runs
+ * optimised code), takes validations one at a time: the other core stays with the event loop.
+ *
+ * @param request the system, its grids (geometry as GeoJSON text or objects), scope and options
+ * @param onProgress called with the parents checked so far and their total
+ * @throws InputError as the validator would (bad options or system); a plain Error when the worker fails
+ */
+export function validateSystemInWorker(request: WorkerRequest, onProgress?: (done: number, total: number) => void): Promise<WorkerResult> {
+  const run = queue.then(() => runOne(request, onProgress));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+function runOne(request: WorkerRequest, onProgress?: (done: number, total: number) => void): Promise<WorkerResult> {
+  if (idle) clearTimeout(idle);
+  if (!worker) {
+    worker = new Worker(new URL('./validate-worker-entry.mjs', import.meta.url));
+    // A kept worker must not hold the process open.
+    worker.unref();
+  }
+  const current = worker;
+  return new Promise<WorkerResult>((resolve, reject) => {
+    const cleanUp = () => {
+      current.off('message', onMessage);
+      current.off('error', onError);
+      current.off('exit', onExit);
+      idle = setTimeout(() => {
+        if (worker === current) worker = null;
+        void current.terminate();
+      }, IDLE_MS).unref();
+    };
+    const fail = (message: string) => {
+      if (worker === current) worker = null;
+      current.off('message', onMessage);
+      current.off('error', onError);
+      current.off('exit', onExit);
+      void current.terminate();
+      reject(new Error(message));
+    };
+    const onMessage = (message: WorkerMessage) => {
+      if (message.type === 'progress') {
+        onProgress?.(message.done, message.total);
+      } else if (message.type === 'done') {
+        cleanUp();
+        resolve(message.result);
+      } else {
+        cleanUp();
+        reject(message.code ? new InputError(message.code, message.message) : new Error(`partition validation failed: ${message.message}`));
+      }
+    };
+    const onError = (error: Error) => fail(`partition validation worker failed: ${error.message}`);
+    const onExit = (code: number) => fail(`partition validation worker exited with code ${code} before finishing`);
+    current.on('message', onMessage);
+    current.on('error', onError);
+    current.on('exit', onExit);
+    current.postMessage(request);
+  });
+}

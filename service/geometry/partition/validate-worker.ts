@@ -1,0 +1,41 @@
+import { parentPort } from 'node:worker_threads';
+import { proposeFixes } from './propose-fixes';
+import type { FixProposal, PartitionGrid, PartitionOptions, PartitionReport, PartitionSystem } from './types';
+import { validateSystem } from './validate-system';
+
+/** A grid as the worker receives it: the geometry may still be GeoJSON text, parsed here, off the event loop. */
+export interface WorkerGrid extends Omit<PartitionGrid, 'geometry'> {
+  geometry: PartitionGrid['geometry'] | string;
+}
+
+export interface WorkerRequest {
+  system: PartitionSystem;
+  grids: WorkerGrid[];
+  scope: string | null;
+  options: Omit<PartitionOptions, 'parents'>;
+  /** Also propose fixes for the report's small gaps and overlaps (`proposeFixes`). */
+  fixes: boolean;
+}
+
+export interface WorkerResult {
+  report: PartitionReport;
+  proposals: FixProposal[];
+}
+
+export type WorkerMessage =
+  | { type: 'progress'; done: number; total: number }
+  | { type: 'done'; result: WorkerResult }
+  | { type: 'error'; message: string; status?: number; code?: string };
+
+parentPort?.on('message', (request: WorkerRequest) => {
+  const post = (message: WorkerMessage) => parentPort!.postMessage(message);
+  try {
+    const grids = request.grids.map((g): PartitionGrid => ({ ...g, geometry: typeof g.geometry === 'string' ? JSON.parse(g.geometry) : g.geometry }));
+    const report = validateSystem(request.system, grids, request.scope, request.options, (done, total) => post({ type: 'progress', done, total }));
+    post({ type: 'done', result: { report, proposals: request.fixes ? proposeFixes(request.system, grids, report) : [] } });
+  } catch (error) {
+    // Input errors (bad options or system) keep their code across the thread boundary.
+    const { message, status, code } = error as { message: string; status?: number; code?: string };
+    post({ type: 'error', message, status, code });
+  }
+});
