@@ -21,11 +21,15 @@ interface Service {
  * The real service as its own process (node + tsx's loader, no wrapper process, so SIGKILL reaches the
  * service itself), on an ephemeral loopback port read from its "listening" log line.
  */
+const ADMIN_PASSWORD = 'crash-test-admin-password';
+/** The bearer token of the running service's administrator. */
+let token = '';
+
 async function startService(env: Record<string, string>): Promise<Service> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL' && k !== 'DATA_DIR'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'service/main.ts'], {
     cwd: root,
-    env: { ...clean, PORT: '0', HOST: '127.0.0.1', DEMO_CITY: 'off', LOG_LEVEL: 'info', ...env },
+    env: { ...clean, PORT: '0', HOST: '127.0.0.1', DEMO_CITY: 'off', LOG_LEVEL: 'info', GRIDATLAS_ADMIN_PASSWORD: ADMIN_PASSWORD, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -43,11 +47,15 @@ async function startService(env: Record<string, string>): Promise<Service> {
     });
     child.on('exit', (code) => reject(new Error(`service exited with ${code}: ${stderr}`)));
   });
+  // Every API route needs credentials (issue #10): the first administrator comes from the environment.
+  const login = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
+  if (login.status !== 200) throw new Error(`admin login failed with ${login.status}: ${await login.text()}`);
+  token = ((await login.json()) as { token: string }).token;
   return { child, base };
 }
 
 async function api(base: string, method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(base + url, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(base + url, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: body === undefined ? undefined : JSON.stringify(body) });
   return { status: res.status, body: await res.json() };
 }
 
@@ -77,7 +85,7 @@ function dirBytes(dir: string): number {
 /** Posts the body and resolves with the outcome: an answer, or the error of a connection cut by the kill. */
 function post(base: string, url: string, body: string, uploaded: () => void): Promise<{ status?: number; error?: string }> {
   return new Promise((resolve) => {
-    const req = http.request(base + url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+    const req = http.request(base + url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` } }, (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode }));
       res.on('error', (err) => resolve({ error: err.message }));
