@@ -8,7 +8,7 @@
 import { loadConfig } from '../service/config';
 import { openDatabase } from '../service/db/engine';
 import { createIncidents, createOpen311 } from '../service/incidents';
-import { createPointLookup } from '../service/point';
+import { locatePoint } from '../service/point';
 
 const args = process.argv.slice(2);
 const scopeAt = args.indexOf('--scope');
@@ -26,7 +26,7 @@ try {
     const row = await db.knex('grids as g').join('grid_systems as s', 's.id', 'g.system_id').where({ 'g.code': scopeCode, 's.kind': 'governance' }).first('g.code');
     if (!row) throw new Error(`--scope ${scopeCode} is not the code of a governance grid`);
   }
-  const key = await createOpen311(db.knex, createIncidents(db.knex, createPointLookup(db.knex))).issueKey(client, { scopeCode });
+  const key = await createOpen311(db.knex, createIncidents(db.knex, locatePoint)).issueKey(client, { scopeCode });
   process.stdout.write(`${key}\n`);
 } catch (err) {
   process.stderr.write(`${(err as Error).message}\n`);

@@ -19,7 +19,7 @@ import type { Logger } from './logger';
 import { createSingleRun, httpMetrics, opsRoutes } from './ops';
 import { createOverlayService, overlayRoutes } from './overlays';
 import { createPartitionQueries, createPartitionService, partitionRoutes } from './partition';
-import { createPointQueries, lookupPoint, pointRoutes, restrictAnswer } from './point';
+import { createPointQueries, locatePoint, lookupPoint, pointRoutes, restrictAnswer } from './point';
 import { createSystemQueries, createSystemService, systemRoutes } from './systems';
 import { createTiles } from './tiles';
 import { webRoutes } from './web/routes';
@@ -65,7 +65,7 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   };
   // Announced on the ChangeBus so the incident tile layer is fresh after every report and step (issue #12).
   const incidents = publishIncidentChanges(
-    createIncidents(knex, (lon, lat) => point.lookup(lon, lat)),
+    createIncidents(knex, locatePoint),
     changes,
     knex,
   );

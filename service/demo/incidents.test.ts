@@ -1,4 +1,4 @@
-import { createPointLookup } from '../point';
+import { locatePoint } from '../point';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIncidents, type IncidentService } from '../incidents';
 import { governanceGrids, governanceSystem, pointIn } from '../incidents/testing';
@@ -14,7 +14,7 @@ describe.each(engines())('demo incident history on %s PostGIS', (engine) => {
   let svc: IncidentService;
   beforeAll(async () => {
     t = await startTestApp(engine);
-    svc = createIncidents(t.db.knex, createPointLookup(t.db.knex), { now: () => now });
+    svc = createIncidents(t.db.knex, locatePoint, { now: () => now });
     await t.request.post('/api/systems').send(governanceSystem).expect(201);
     await t.request.post(`/api/systems/${governanceSystem.key}/import`).send(fc(governanceGrids())).expect(200);
   });

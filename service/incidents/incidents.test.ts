@@ -1,4 +1,4 @@
-import { createPointLookup } from '../point';
+import { locatePoint } from '../point';
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromWgs84 } from '../geometry/crs';
@@ -62,7 +62,7 @@ describe.each(engines())('incidents on %s PostGIS', (engine) => {
 
   beforeAll(async () => {
     t = await startTestApp(engine);
-    svc = createIncidents(t.db.knex, createPointLookup(t.db.knex), { now: () => clock });
+    svc = createIncidents(t.db.knex, locatePoint, { now: () => clock });
     for (const [system, grids] of [
       [governanceSystem, governanceGrids()],
       [healthSystem, healthGrids()],

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/tx';
-import { createPointLookup } from '../point';
+import { locatePoint } from '../point';
 import classificationFixture from '../../fixtures/incidents/classification.json';
 import { WorkingCalendar } from './calendar';
 import { Classification } from './classification';
@@ -30,5 +30,5 @@ export function createIncidents(db: Queryable, locate: Locate, options: { classi
 
 /** Open311 GeoReport v2 (issue #12) over the incident service. */
 export function createOpen311(db: Queryable, incidents: IncidentService): Open311Api {
-  return createOpen311Api({ store: createOpen311Store(db, createPointLookup(db)), incidents });
+  return createOpen311Api({ store: createOpen311Store(db, locatePoint), incidents });
 }

@@ -129,7 +129,7 @@ export function createOpen311Store(db: Queryable, locate: Locate) {
 
     /** The codes of the governance chain containing a point (finest first), as the incident service routes it. */
     async governanceChain(lon: number, lat: number): Promise<string[] | null> {
-      const answer = await locate(lon, lat);
+      const answer = await locate(db, lon, lat);
       const governance = answer.systems.find((s) => s.kind === 'governance');
       return governance ? governance.chain.map((u) => u.code) : null;
     },

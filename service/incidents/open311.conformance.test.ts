@@ -3,7 +3,7 @@ import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../test/db';
 import { startTestApp, type TestApp } from '../test/app';
-import { createPointLookup } from '../point';
+import { locatePoint } from '../point';
 import { createIncidents, createOpen311 } from './index';
 import { actorFor, governanceGrids, governanceSystem, pointIn } from './testing';
 import { WORKFLOWS } from './workflow';
@@ -87,12 +87,12 @@ describe.each(engines())('Open311 GeoReport v2 on %s PostGIS', (engine) => {
       `a3,residential,2号,人民路,${q1a1.x + 0.002},${q1a1.y}`,
     ].join('\n');
     await t.request.post('/api/addresses/import?format=csv').set('content-type', 'text/csv').send(csv).expect(200);
-    const open311 = createOpen311(t.db.knex, createIncidents(t.db.knex, createPointLookup(t.db.knex)));
+    const open311 = createOpen311(t.db.knex, createIncidents(t.db.knex, locatePoint));
     key = await open311.issueKey('conformance');
     scopedKey = await open311.issueKey('street Q1 only', { scopeCode: 'Q1' });
     // Cases reported 30 and 120 days ago, through the incident service with its clock moved back.
     for (const [name, days, grid] of [['d30', 30, 'Q1B2'], ['d120', 120, 'Q1B2']] as const) {
-      const past = createIncidents(t.db.knex, createPointLookup(t.db.knex), { now: () => new Date(Date.now() - days * DAY) });
+      const past = createIncidents(t.db.knex, locatePoint, { now: () => new Date(Date.now() - days * DAY) });
       cases[name] = (await past.create({ category: '0201', point: pointIn(grid), source: 'patrol', description: `${days} days ago` })).incident.caseNo;
     }
   });

@@ -1,4 +1,4 @@
-import { createPointLookup } from '../point';
+import { locatePoint } from '../point';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../test/db';
 import { startTestApp, type TestApp } from '../test/app';
@@ -37,7 +37,7 @@ describe.each(engines())('incident statistics on %s PostGIS', (engine) => {
 
   beforeAll(async () => {
     t = await startTestApp(engine);
-    svc = createIncidents(t.db.knex, createPointLookup(t.db.knex), { now: () => now });
+    svc = createIncidents(t.db.knex, locatePoint, { now: () => now });
     await t.request.post('/api/systems').send(governanceSystem).expect(201);
     await t.request.post(`/api/systems/${governanceSystem.key}/import`).send(fc(governanceGrids())).expect(200);
 

@@ -327,7 +327,7 @@ function whereScope(q: Knex.QueryBuilder, scope: AreaScope): void {
 
 /** The only file with SQL for the incident tables; `knex` may be a transaction. */
 /** Where a point lies in every system: the point feature's lookup, handed in by the composition root. */
-export type Locate = (lon: number, lat: number) => Promise<PointAnswer>;
+export type Locate = (db: Queryable, lon: number, lat: number) => Promise<PointAnswer>;
 
 export function createIncidentStore(db: Queryable, locate: Locate): IncidentStore {
   return new IncidentStore(knexOf(db), locate);
@@ -345,7 +345,7 @@ export class IncidentStore {
 
   /** Every system's chain at a point (the existing point lookup of issue #2). */
   locate(lon: number, lat: number): Promise<PointAnswer> {
-    return this.locateFn(lon, lat);
+    return this.locateFn(this.knex as unknown as Queryable, lon, lat);
   }
 
   async addressExists(id: number): Promise<boolean> {

@@ -8,10 +8,11 @@ export { lookupPoint, type ChainLink, type PointAnswer, type SystemChain } from 
 export { createPointQueries, type PointQueries } from './store';
 export { pointRoutes } from './routes';
 
-/** The point lookup over one database: every system's chain at a point. */
-export function createPointLookup(db: Queryable): (lon: number, lat: number) => Promise<PointAnswer> {
-  const points = createPointQueries(db);
-  const systems = createSystemQueries(db);
-  return async (lon, lat) => lookupPoint(points, await systems.list(), lon, lat);
+/**
+ * Every system's chain at a point, read on the handle given: inside a caller's transaction it must not ask
+ * the pool for a second connection (the embedded engine has one).
+ */
+export async function locatePoint(db: Queryable, lon: number, lat: number): Promise<PointAnswer> {
+  return lookupPoint(createPointQueries(db), await createSystemQueries(db).list(), lon, lat);
 }
 export { restrictAnswer } from './scoped';
