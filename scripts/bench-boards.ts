@@ -25,7 +25,7 @@ import { createPdfRenderer } from '../service/boards/renderer';
 import { createBoardService } from '../service/boards/service';
 import { createBoardStore } from '../service/boards/store';
 import { ChangeBus } from '../service/db/changes';
-import { openDatabase } from '../service/db/engine';
+import { openDatabase, withDatabase } from '../service/db/engine';
 import { addressFeature } from '../service/demo/addresses';
 import { generateCityStream } from '../service/demo/index';
 import type { SourceRecord } from '../service/addresses';
@@ -97,9 +97,7 @@ async function main() {
     const name = `gridatlas_bench_boards_${process.pid}`;
     await admin.raw(`drop database if exists ${name} with (force)`);
     await admin.raw(`create database ${name}`);
-    const u = new URL(url);
-    u.pathname = `/${name}`;
-    const db = await openDatabase({ databaseUrl: u.toString() });
+    const db = await openDatabase({ databaseUrl: withDatabase(url, name) });
     const changes = new ChangeBus(db);
     await changes.start();
     try {

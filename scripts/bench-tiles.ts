@@ -24,7 +24,7 @@ import vtpbf from 'vt-pbf';
 import { createApp, createServices } from '../service/app';
 import { loadConfig } from '../service/config';
 import { ChangeBus } from '../service/db/changes';
-import { openDatabase, type Database } from '../service/db/engine';
+import { openDatabase, type Database, withDatabase } from '../service/db/engine';
 import { generateCityStream } from '../service/demo/index';
 import { createLogger } from '../service/logger';
 import { createGridTileQueries, type TileSystem } from '../service/tiles/grid-store';
@@ -205,9 +205,7 @@ async function main() {
     const name = `gridatlas_bench_tiles_${process.pid}`;
     await admin.raw(`drop database if exists ${name} with (force)`);
     await admin.raw(`create database ${name}`);
-    const u = new URL(url);
-    u.pathname = `/${name}`;
-    const db = await openDatabase({ databaseUrl: u.toString() });
+    const db = await openDatabase({ databaseUrl: withDatabase(url, name) });
     const changes = new ChangeBus(db);
     await changes.start();
     try {

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import knexFactory from 'knex';
+import { withDatabase } from '../service/db/engine';
 import { tilesCovering } from '../service/tiles/tile-math';
 
 const args = new Map<string, string>();
@@ -85,9 +86,7 @@ async function main(): Promise<void> {
     const name = `gridatlas_load_${process.pid}`;
     const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
     await admin.raw(`create database ${name}`);
-    const u = new URL(url);
-    u.pathname = `/${name}`;
-    env = { DATABASE_URL: u.toString() };
+    env = { DATABASE_URL: withDatabase(url, name) };
     cleanup = async () => {
       await admin.raw(`drop database if exists ${name} with (force)`);
       await admin.destroy();

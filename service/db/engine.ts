@@ -106,3 +106,10 @@ async function openEmbedded(dataDir: string): Promise<Database> {
     },
   };
 }
+
+/** The same server URL naming another database (test and benchmark databases are made beside the given one). */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}

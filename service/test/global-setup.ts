@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import knexFactory from 'knex';
-import { openDatabase } from '../db/engine';
+import { openDatabase, withDatabase } from '../db/engine';
 
 /**
  * Prepares one migrated template per engine so each test file gets a fresh database quickly:
@@ -51,11 +51,7 @@ export default async function setup(project: TestProject) {
   };
 }
 
-export function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
+export { withDatabase };
 
 declare module 'vitest' {
   export interface ProvidedContext {
