@@ -22,6 +22,7 @@ import { createPartitionQueries, createPartitionService, partitionRoutes } from 
 import { createPointQueries, locatePoint, lookupPoint, pointRoutes, restrictAnswer } from './point';
 import { createSystemQueries, createSystemService, systemRoutes } from './systems';
 import { createTiles } from './tiles';
+import { createReportService, reportRoutes } from './report';
 import { webRoutes } from './web/routes';
 import pkg from '../package.json';
 
@@ -153,6 +154,7 @@ export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => re
     createBoards({ systems: services.systems, grids: services.grids, db: db.knex, chromiumPath: config.chromiumPath }).routes,
     opsRoutes({ db, info: { title: 'gridatlas', version: pkg.version, description: pkg.description }, allRoutes }),
     accessRoutes(services.access),
+    reportRoutes(createReportService({ systems: services.systems, grids: services.grids, incidents: services.incidents })),
     webRoutes(),
   ];
 }

@@ -1,6 +1,6 @@
 import type { Lang } from '../grids';
 import { LABELS } from './labels';
-import { escapeXml as esc } from './map-svg';
+import { escapeXml as esc } from '../formats/escape';
 import type { PublishedGroup, PublishedPerson } from './published';
 
 /** Everything a public board prints, already reduced to published fields (see published.ts). */

@@ -1,7 +1,7 @@
 import type { Lang } from '../grids';
 import { FONT_STACK } from './board-html';
 import { LABELS } from './labels';
-import { escapeXml as esc } from './map-svg';
+import { escapeXml as esc } from '../formats/escape';
 import { GROUP_ATTRIBUTES, type PublishedGroup, type PublishedPerson } from './published';
 
 /** One grid of a responsibility map: a numbered shape on the map and a row of the detail table. */
