@@ -12,7 +12,7 @@ import { notFound } from './errors';
 import { createGridQueries, createGridService, gridRoutes } from './grids';
 import { accessLog, errorMiddleware } from './http/middleware';
 import { mountRoutes, type Authorizer, type RouteDef } from './http/route';
-import { createIncidents, createOpen311, incidentRoutes, incidentSourceProvider, open311Routes, publishIncidentChanges } from './incidents';
+import { createIncidentCounts, createIncidents, createOpen311, incidentRoutes, incidentSourceProvider, open311Routes, publishIncidentChanges } from './incidents';
 import { createJobQueries, createJobs, jobRoutes } from './jobs';
 import type { AreaScope } from './kernel/scope';
 import type { Logger } from './logger';
@@ -113,6 +113,7 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
  */
 export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => readonly RouteDef[] = () => []): RouteDef[][] {
   const { config, db } = deps;
+  const incidentCounts = createIncidentCounts(db.knex);
   const meta: RouteDef[] = [
     {
       method: 'get',
@@ -151,7 +152,7 @@ export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => re
     open311Routes(services.open311),
     overlayRoutes(services.overlays, config.bodyLimitBytes),
     jobRoutes(services.jobs),
-    createBoards({ systems: services.systems, grids: services.grids, db: db.knex, chromiumPath: config.chromiumPath }).routes,
+    createBoards({ systems: services.systems, grids: services.grids, db: db.knex, chromiumPath: config.chromiumPath, incidentCounts: (system, codes) => incidentCounts.under(system, codes) }).routes,
     opsRoutes({ db, info: { title: 'gridatlas', version: pkg.version, description: pkg.description }, allRoutes }),
     accessRoutes(services.access),
     reportRoutes(createReportService({ systems: services.systems, grids: services.grids, incidents: services.incidents })),

@@ -15,6 +15,8 @@ export interface ResponsibilityRow {
   helpers: PublishedPerson[];
   households: number | null;
   population: number | null;
+  /** Open and overdue cases in the grid and below it. */
+  incidents: { open: number; overdue: number };
   groups: PublishedGroup[];
 }
 
@@ -51,6 +53,8 @@ export function responsibilityTable(c: ResponsibilityContent): { header: string[
     t.households,
     t.population,
     ...groupKeys.map((k) => t.groups[k] ?? k),
+    t.incidentsOpen,
+    t.incidentsOverdue,
   ];
   const rows = c.rows.map((r) => [
     r.index,
@@ -64,6 +68,8 @@ export function responsibilityTable(c: ResponsibilityContent): { header: string[
     r.households,
     r.population,
     ...groupKeys.map((k) => r.groups.find((g) => g.key === k)?.count ?? null),
+    r.incidents.open,
+    r.incidents.overdue,
   ]);
   return { header, rows };
 }
