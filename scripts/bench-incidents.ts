@@ -106,10 +106,12 @@ async function main(): Promise<void> {
     const random = createRandom(11);
     log(`city loaded: ${city.systems.length} systems, district ${district}`);
 
-    // 1. Creating incidents over HTTP.
+    // 1. Creating incidents over HTTP, as a signed-in administrator (every API route needs credentials).
     const app = createApp({ config: loadConfig({ LOG_LEVEL: 'error' }), db, changes, logger: createLogger('error'), services });
     const server = http.createServer(app.callback());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await services.access.createUser({ username: 'bench-admin', password: 'bench-password', roles: [{ role: 'admin' }] });
+    const auth = `Bearer ${(await services.access.login('bench-admin', 'bench-password', '127.0.0.1')).token}`;
     const agent = request(server);
     const categories = incidents.classification.doc.classes.flatMap((c) => c.minor.map((m) => m.code));
     const bodies = Array.from({ length: createN }, () => {
@@ -117,9 +119,9 @@ async function main(): Promise<void> {
       return { category: categories[Math.floor(random() * categories.length)]!, point: { x, y }, source: 'api', description: 'bench' };
     });
     const warm = bodies.slice(0, Math.min(200, createN));
-    await pool(warm, concurrency, (b) => agent.post('/api/incidents').send(b).expect(201));
+    await pool(warm, concurrency, (b) => agent.post('/api/incidents').set('Authorization', auth).send(b).expect(201));
     let t = performance.now();
-    await pool(bodies, concurrency, (b) => agent.post('/api/incidents').send(b).expect(201));
+    await pool(bodies, concurrency, (b) => agent.post('/api/incidents').set('Authorization', auth).send(b).expect(201));
     const httpMs = performance.now() - t;
     await new Promise<void>((resolve) => server.close(() => resolve()));
 

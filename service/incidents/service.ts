@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Tx } from '../db/tx';
 import { AppError, badRequest, conflict, notFound, unprocessable } from '../errors';
 import { CrsError, parseCrs, toWgs84 } from '../geometry/crs';
 import type { AreaScope } from '../kernel/scope';
@@ -241,7 +242,15 @@ export function createIncidentService(deps: IncidentDeps) {
      * logged. With an idempotency key, the same request again answers the first case (`created: false`);
      * the same key with another request is a 422.
      */
-    async create(input: CreateIncidentInput, options: { idempotencyKey?: string; at?: Date } = {}): Promise<{ incident: IncidentView; created: boolean }> {
+    async create(
+      input: CreateIncidentInput,
+      options: {
+        idempotencyKey?: string;
+        at?: Date;
+        /** More rows that belong to the new case (Open311's request row), written in the case's own transaction. */
+        alongside?: (tx: Tx, incidentId: number) => Promise<void>;
+      } = {},
+    ): Promise<{ incident: IncidentView; created: boolean }> {
       const at = options.at ?? now();
       const hash = options.idempotencyKey ? createHash('sha256').update(JSON.stringify(input)).digest('hex') : null;
       const category = classification.category(input.category);
@@ -301,6 +310,7 @@ export function createIncidentService(deps: IncidentDeps) {
             photos: [],
             details: { route: routing.route, unit: routing.responsible.code, handlingLevel: routing.handlingLevel, handlingUnit: routing.handling.code, possibleDuplicates: duplicates },
           });
+          if (options.alongside) await options.alongside(s.tx, id);
           return id;
         });
         return { incident: view((await store.get(id))!, at), created: true };

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { knexOf, type Queryable } from '../db/tx';
+import { knexOf, type Queryable, type Tx } from '../db/tx';
 import type { PointAnswer } from '../point';
 import type { AreaScope } from '../kernel/scope';
 import type { TimeLimit } from './calendar';
@@ -341,6 +341,11 @@ export class IncidentStore {
 
   async transaction<T>(work: (store: IncidentStore) => Promise<T>): Promise<T> {
     return (this.knex as Knex).transaction((trx) => work(new IncidentStore(trx, this.locateFn)));
+  }
+
+  /** This store's handle as use cases hold it, for other writers that must join its transaction. */
+  get tx(): Tx {
+    return this.knex as unknown as Tx;
   }
 
   /** Every system's chain at a point (the existing point lookup of issue #2). */
