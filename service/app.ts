@@ -1,13 +1,13 @@
 import Koa from 'koa';
 import { Router } from '@koa/router';
-import { accessRoutes, createAccessQueries, createAccessService, createAuthorizer, securityHeaders } from './access';
+import { accessRoutes, auditInTransaction, createAccessQueries, createAccessService, createAuthorizer, securityHeaders } from './access';
 import { addressRoutes, createAddressQueries, createAddressService } from './addresses';
 import { createBoards } from './boards';
 import { changesetRoutes, createChangesetQueries, createChangesetService, recordHistory } from './changesets';
 import type { Config } from './config';
 import type { ChangeBus } from './db/changes';
 import type { Database } from './db/engine';
-import { transactor } from './db/tx';
+import { transactor, type Tx } from './db/tx';
 import { notFound } from './errors';
 import { createGridQueries, createGridService, gridRoutes } from './grids';
 import { accessLog, errorMiddleware } from './http/middleware';
@@ -42,7 +42,9 @@ export type Services = ReturnType<typeof createServices>;
 export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>) {
   const { db, changes, logger } = deps;
   const knex = db.knex;
-  const transact = transactor(knex);
+  const accessStore = (tx?: Tx) => createAccessQueries(tx ?? knex);
+  // A write request's audit row commits in the write's own transaction (issue #10 §5).
+  const transact = transactor(knex, auditInTransaction(accessStore));
   const systemStore = (tx?: Parameters<typeof createSystemQueries>[0]) => createSystemQueries(tx ?? knex);
   const systems = createSystemService({ transact, store: systemStore, changes });
   // Grid changes re-assign the addresses they can move, in the same transaction (issue #5).
@@ -72,7 +74,7 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   );
   const open311 = createOpen311(knex, incidents);
   const overlays = createOverlayService({ knex, jobs, logger });
-  const access = createAccessService({ store: createAccessQueries(knex), changes });
+  const access = createAccessService({ store: accessStore(), storeIn: accessStore, transact, changes });
   return { systems, grids, addresses, jobs, partition, point, changesets, incidents, open311, overlays, access };
 }
 
@@ -86,7 +88,7 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
   const services = deps.services ?? createServices(deps);
   const authorize = deps.authorize ?? createAuthorizer(services.access);
   const app = new Koa();
-  app.proxy = true;
+  app.proxy = config.trustProxy;
   // Outermost, so the status it records is the one sent (issue #16).
   app.use(httpMetrics());
   app.use(securityHeaders({ basemapUrl: config.basemapUrl }));
