@@ -2,7 +2,7 @@ import Koa from 'koa';
 import { Router } from '@koa/router';
 import { accessRoutes, createAccessQueries, createAccessService, createAuthorizer, securityHeaders } from './access';
 import { addressRoutes, createAddressQueries, createAddressService } from './addresses';
-import { createBoards } from './boards';
+import { createBoards, createGridCounts, createGridCountsStore, gridCountsRoutes } from './boards';
 import { changesetRoutes, createChangesetQueries, createChangesetService, recordHistory } from './changesets';
 import type { Config } from './config';
 import type { ChangeBus } from './db/changes';
@@ -12,7 +12,7 @@ import { notFound } from './errors';
 import { createGridQueries, createGridService, gridRoutes } from './grids';
 import { accessLog, errorMiddleware } from './http/middleware';
 import { mountRoutes, type Authorizer, type RouteDef } from './http/route';
-import { createIncidents, createOpen311, incidentRoutes, incidentSourceProvider, open311Routes, publishIncidentChanges } from './incidents';
+import { createIncidents, createOpen311, incidentRoutes, incidentSourceProvider, OPEN_STATUSES, open311Routes, publishIncidentChanges, STATUSES } from './incidents';
 import { createJobQueries, createJobs, jobRoutes } from './jobs';
 import type { AreaScope } from './kernel/scope';
 import type { Logger } from './logger';
@@ -151,6 +151,15 @@ export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => re
     overlayRoutes(services.overlays, config.bodyLimitBytes),
     jobRoutes(services.jobs),
     createBoards({ systems: services.systems, grids: services.grids, db: db.knex, chromiumPath: config.chromiumPath }).routes,
+    gridCountsRoutes(
+      createGridCounts({
+        systems: services.systems,
+        store: createGridCountsStore(db.knex),
+        // Closed = finished and not rejected (a rejected report was never a case of the grid).
+        statuses: { open: OPEN_STATUSES, closed: STATUSES.filter((s) => !OPEN_STATUSES.includes(s) && s !== 'rejected') },
+        filing: (key) => services.overlays.filing(key, 1),
+      }),
+    ),
     opsRoutes({ db, info: { title: 'gridatlas', version: pkg.version, description: pkg.description }, allRoutes }),
     accessRoutes(services.access),
     webRoutes(),
