@@ -2,7 +2,7 @@ import Koa from 'koa';
 import { Router } from '@koa/router';
 import { accessRoutes, auditInTransaction, createAccessQueries, createAccessService, createAuthorizer, securityHeaders } from './access';
 import { addressRoutes, createAddressQueries, createAddressService } from './addresses';
-import { createBoards } from './boards';
+import { createBoards, createGridCounts, createGridCountsStore, gridCountsRoutes } from './boards';
 import { changesetRoutes, createChangesetQueries, createChangesetService, recordHistory } from './changesets';
 import type { Config } from './config';
 import type { ChangeBus } from './db/changes';
@@ -155,6 +155,14 @@ export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => re
     overlayRoutes(services.overlays, config.bodyLimitBytes),
     jobRoutes(services.jobs),
     createBoards({ systems: services.systems, grids: services.grids, db: db.knex, chromiumPath: config.chromiumPath, incidentCounts: (system, codes) => incidentCounts.under(system, codes) }).routes,
+    gridCountsRoutes(
+      createGridCounts({
+        systems: services.systems,
+        store: createGridCountsStore(db.knex),
+        incidents: (system, codes, at) => incidentCounts.under(system, codes, at),
+        filing: (key) => services.overlays.filing(key, 1),
+      }),
+    ),
     opsRoutes({ db, info: { title: 'gridatlas', version: pkg.version, description: pkg.description }, allRoutes }),
     accessRoutes(services.access),
     reportRoutes(createReportService({ systems: services.systems, grids: services.grids, incidents: services.incidents })),
