@@ -4,7 +4,6 @@ import { AppError, badRequest, notFound } from '../errors';
 import {
   alignGrids,
   areaTypeOf,
-  buildOverlayReport,
   checkBank,
   DEFAULT_POLICY,
   type AlignmentReport,
@@ -12,12 +11,15 @@ import {
   type OverlayGrid,
   type OverlayPolicy,
   type OverlayReport,
+  tabulate,
 } from '../geometry/overlay/index';
 import { rootsIn, seesWholeSystem, type AreaScope } from '../kernel/scope';
 import type { Logger } from '../logger';
 import { DEFAULT_TARGETS, filingRates, parseLedger, type FilingCategory, type FilingReport } from './filing';
 import { checkOutlets, parsePoints, type OutletCheck } from './points';
+import { computeFaces } from './compute';
 import { createOverlayStore, inOverlayTransaction, type OverlayGridRow, type StoredOverlaySystem } from './store';
+import { createStoredOverlayStore } from './stored-store';
 
 export interface PolicyInput {
   urban?: Partial<OverlayPolicy['urban']>;
@@ -55,6 +57,7 @@ const JOB_THRESHOLD = 5000;
 export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger: Logger }) {
   const { jobs, logger } = deps;
   const store = createOverlayStore(deps.knex);
+  const texts = createStoredOverlayStore(deps.knex);
 
   async function requireSystem(key: string, field: string): Promise<StoredOverlaySystem> {
     const system = await store.system(key);
@@ -120,24 +123,24 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
     // Independent reads, concurrent where the engine has a pool (the server); one after another embedded.
     const [territory, loadedUnits, inside, ...layers] = await Promise.all([
       store.grid(territorySystem.id, request.territory.code),
-      store.gridsAt(unitSystem.id, unitLevel, where),
+      texts.gridTexts(unitSystem.id, unitLevel, where),
       unitSystem.id === territorySystem.id ? store.subtreeCodes(territorySystem.id, [request.territory.code]) : Promise.resolve(new Set<string>()),
-      ...participants.map(({ system, level }) => store.gridsAt(system.id, level, where)),
+      // Geometry as GeoJSON text: a large overlay is parsed in the worker, off the event loop.
+      ...participants.map(({ system, level }) => texts.gridTexts(system.id, level, where)),
     ]);
     if (!territory) throw notFound('grid_not_found', `territory: grid "${request.territory.code}" does not exist in system ${territorySystem.key}`);
     const allowed = await unitsInScope(scope, { system: territorySystem, code: territory.code }, unitSystem, loadedUnits.map((u) => u.code));
     const units = allowed ? loadedUnits.filter((u) => allowed.has(u.code)) : loadedUnits;
-    const systems: OverlayRequestSystems = participants.map(({ system }, k) => ({ key: system.key, name: system.name, grids: layers[k].map((g) => overlayGrid(system.key, g)) }));
+    const systems = participants.map(({ system }, k) => ({ key: system.key, name: system.name, grids: layers[k].map((g) => ({ system: system.key, code: g.code, name: g.name, geometry: g.geometry })) }));
     await ctx?.progress(0.3, `${units.length} units and ${systems.reduce((n, s) => n + s.grids.length, 0)} grids read`);
-    const report = buildOverlayReport(
-      {
-        territory: { system: territorySystem.key, code: territory.code, name: territory.name, geometry: territory.geometry },
-        units: units.map((u) => ({ code: u.code, name: u.name, type: u.type, geometry: u.geometry })),
-        systems,
-        policy: resolvePolicy(request.policy),
-      },
-      { within: units.map((u) => inside.has(u.code)), unitsOnly: allowed !== null },
-    );
+    const input = {
+      territory: { system: territorySystem.key, code: territory.code, name: territory.name, geometry: territory.geometry },
+      units: units.map((u) => ({ code: u.code, name: u.name, type: u.type, geometry: u.geometry })),
+      systems,
+    };
+    const faces = await computeFaces({ ...input, options: { within: units.map((u) => inside.has(u.code)), unitsOnly: allowed !== null } });
+    const meta = { ...input, systems: systems.map((s) => ({ key: s.key, name: s.name, grids: s.grids.length })), policy: resolvePolicy(request.policy) };
+    const { report } = tabulate(meta, faces);
     logger.debug({ territory: territory.code, faces: report.faces.length, ms: Math.round(performance.now() - started) }, 'overlay built');
     return report;
   }
@@ -241,7 +244,6 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
 }
 
 export type OverlayService = ReturnType<typeof createOverlayService>;
-type OverlayRequestSystems = { key: string; name: string; grids: OverlayGrid[] }[];
 
 function overlayGrid(system: string, g: OverlayGridRow): OverlayGrid {
   return { system, code: g.code, name: g.name, geometry: g.geometry };
