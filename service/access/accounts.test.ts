@@ -9,7 +9,7 @@ import { engines } from '../test/db';
 import { startTestApp, type TestApp } from '../test/app';
 import { createAccessQueries } from './store';
 import { createAccessService } from './service';
-import { BANK, BANK2, GOV, passwordOf, POLICE_VALUE, seedAccessFixture } from './testing';
+import { BANK, BANK2, GOV, IN, passwordOf, POLICE_VALUE, seedAccessFixture } from './testing';
 
 type Row = { id: number; username: string | null; ip: string; method: string; path: string; status: number; action: string; objects: Record<string, unknown>; at: Date | string };
 
@@ -102,6 +102,25 @@ describe.each(engines())('bank tiers, police fields, accounts and the audit log 
     expect(await grid('community')).toMatchObject({ police_key_persons: 1 });
     for (const who of ['anonymous', 'public', 'auditor', 'department']) expect(await grid(who), who).not.toHaveProperty('police_key_persons');
     expect((await t.request.get(`/api/systems/${GOV}/export?format=csv`).set(as('auditor')).expect(200)).text).not.toContain('police_key_persons');
+  });
+
+  it("keeps incidents inside the caller's area: lists, one case, its reporter and its steps", async () => {
+    const report = async (at: readonly [number, number], description: string) =>
+      (await t.request.post('/api/incidents').set(as('admin')).send({ category: '0201', point: { x: at[0], y: at[1] }, source: 'hotline', description, reporter: { name: '报告人', phone: '13911112222' } }).expect(201)).body.id as number;
+    const mine = await report(IN.C1A, '本网格的案件');
+    const next = await report(IN.C2A, '邻网格的案件');
+    const w = as('worker');
+    const listed = (await t.request.get('/api/incidents').set(w).expect(200)).body.items.map((i: { id: number }) => i.id);
+    expect(listed).toContain(mine);
+    expect(listed).not.toContain(next);
+    await t.request.get(`/api/incidents/${mine}`).set(w).expect(200);
+    for (const path of [`/api/incidents/${next}`, `/api/incidents/${next}/reporter`, `/api/incidents/${next}/photos/1`]) {
+      await t.request.get(path).set(w).expect(404).expect((r) => expect(r.body.error.code).toBe('incident_not_found'));
+    }
+    await t.request.post(`/api/incidents/${next}/transitions`).set(w).send({ action: 'register', actor: { role: 'worker' } }).expect(404);
+    await t.request.patch(`/api/incidents/${next}`).set(w).send({ category: '0101' }).expect(404);
+    await t.request.get(`/api/incidents/${next}`).set(as('district')).expect(200);
+    expect((await t.request.get('/api/incidents').set(as('district')).expect(200)).body.items.map((i: { id: number }) => i.id)).toEqual(expect.arrayContaining([mine, next]));
   });
 
   it("drops the officials of ancestors outside the caller's scope", async () => {

@@ -103,10 +103,7 @@ const BulletinQuery = z
 const CalendarQuery = z.object({ year: z.coerce.number().int().min(2025).max(2027).optional() }).strict();
 const PhotoQuery = z.object({ stage: z.enum(['before', 'after']) }).strict();
 
-/**
- * The part of the territory the caller may see, set by the access feature (issue #10) on `ctx.state.scope`;
- * unrestricted until it lands.
- */
+/** The part of the territory the caller may see, set by the access feature's authorizer (issue #10) on `ctx.state.scope`. */
 function areaScope(ctx: Context): AreaScope {
   return (ctx.state.scope as AreaScope | undefined) ?? 'all';
 }
@@ -217,6 +214,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
+        await incidents.requireInScope(id, areaScope(ctx));
         ctx.body = await incidents.get(id);
       },
     },
@@ -229,6 +227,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
+        await incidents.requireInScope(id, areaScope(ctx));
         ctx.set('Cache-Control', 'no-store');
         ctx.body = await incidents.reporter(id);
       },
@@ -242,6 +241,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id, body: RerouteBody },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
+        await incidents.requireInScope(id, areaScope(ctx));
         ctx.body = await incidents.reroute(id, RerouteBody.parse(await readJson(ctx, JSON_LIMIT)));
       },
     },
@@ -254,6 +254,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id, body: TransitionBody },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
+        await incidents.requireInScope(id, areaScope(ctx));
         ctx.body = await incidents.transition(id, TransitionBody.parse(await readJson(ctx, JSON_LIMIT)));
       },
     },
@@ -266,6 +267,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id, query: PhotoQuery, contentTypes: ['image/jpeg', 'image/png', 'image/webp', 'image/gif'] },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
+        await incidents.requireInScope(id, areaScope(ctx));
         const { stage } = PhotoQuery.parse(ctx.query);
         const bytes = await readBody(ctx, PHOTO_LIMIT_BYTES);
         const type = imageType(bytes);
@@ -285,6 +287,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: PhotoParams },
       handler: async (ctx) => {
         const { id, photo } = PhotoParams.parse(ctx.params);
+        await incidents.requireInScope(id, areaScope(ctx));
         const p = await incidents.photo(id, photo);
         ctx.type = p.contentType;
         ctx.set('ETag', `"${p.sha256}"`);
