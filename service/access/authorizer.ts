@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { AppError } from '../errors';
 import type { Authorizer, RouteDef } from '../http/route';
 import type { Caller } from '../kernel/scope';
-import { decide, needsAncestry, type Principal } from './policy';
+import { decide, needsAncestry, type Decision, type Principal } from './policy';
 import { ROLE_TABLE } from './roles';
 import { withPendingAudit, type PendingAudit } from './audit-context';
 import type { AccessService } from './service';
@@ -33,6 +33,8 @@ export interface AuthorizerOptions {
  * and appends writes (in the write's own transaction where it opens one) and personal reads to the audit log.
  */
 export function createAuthorizer(access: AccessService, options: AuthorizerOptions = {}): Authorizer {
+  // Principals are reused while verified (service.ts), so their decisions can be too; dropped with them.
+  const untargeted = new WeakMap<Principal, Map<string, Decision>>();
   return (route: RouteDef): Middleware => async (ctx, next) => {
     // A public route (the page, login, logout) stays reachable with a stale cookie or token: as anonymous.
     const principal = 'public' in route.access ? await authenticate(ctx, access, options).catch(() => access.anonymous()) : await authenticate(ctx, access, options);
@@ -71,6 +73,15 @@ export function createAuthorizer(access: AccessService, options: AuthorizerOptio
     }
     const { permission, scope } = route.access;
     const target = scope?.(ctx);
+    if (target === undefined && SAFE.has(ctx.method)) {
+      // The hot paths (tiles, point lookups, lists) are reads naming no target: one decision per principal and permission.
+      let byPermission = untargeted.get(principal);
+      if (!byPermission) untargeted.set(principal, (byPermission = new Map()));
+      let decision = byPermission.get(permission);
+      if (!decision) byPermission.set(permission, (decision = decide(principal, permission, undefined, true, undefined)));
+      if (!decision.allow) throw new AppError(decision.status, decision.code, decision.message);
+      return decision.caller;
+    }
     const ancestry = target?.code !== undefined && needsAncestry(principal, permission, target) ? await ancestryOf(ctx, access, target.system, target.code) : undefined;
     const decision = decide(principal, permission, target, SAFE.has(ctx.method), ancestry);
     if (!decision.allow) {

@@ -11,10 +11,11 @@ import { FREE_FAILURES, lockSeconds } from './throttle';
 export const SESSION_HOURS = 12;
 /**
  * How long a verified token's principal is reused without asking the database (bench-access.ts: three
- * queries per request otherwise). A logout or account change in this process takes effect at once; one
- * in another process sharing the database within this time.
+ * queries per request otherwise), never past the session's expiry. A logout or account change takes
+ * effect at once: in this process directly, in others through the change bus (LISTEN/NOTIFY); this time
+ * bounds it only if a notification is lost.
  */
-const PRINCIPAL_TTL_MS = 5_000;
+const PRINCIPAL_TTL_MS = 30_000;
 const API_KEY_PREFIX = 'gak_';
 
 export interface Credentials {
@@ -128,7 +129,13 @@ export function createAccessService(deps: { store: AccessQueries; storeIn?: (tx:
     if (password.length < 8) throw badRequest('weak_password', `${field} must have at least 8 characters`);
   };
 
-  const anonymous = async (): Promise<Principal> => ({ user: null, pairs: anonymousPairs(await publishedSystems()), via: 'anonymous' });
+  // One principal object while the published systems stay the same: the authorizer memoizes callers per principal.
+  let anonymousFor: { systems: string[]; principal: Principal } | null = null;
+  const anonymous = async (): Promise<Principal> => {
+    const systems = await publishedSystems();
+    if (anonymousFor?.systems !== systems) anonymousFor = { systems, principal: { user: null, pairs: anonymousPairs(systems), via: 'anonymous' } };
+    return anonymousFor.principal;
+  };
 
   async function createUser(input: AccountInput): Promise<{ id: number; username: string }> {
     checkPassword(input.password, 'password');
@@ -188,7 +195,7 @@ export function createAccessService(deps: { store: AccessQueries; storeIn?: (tx:
       if (!principal) return null;
       const found = c.bearer !== undefined ? { principal } : { principal, csrfToken: session!.csrfToken };
       if (verified.size > 10_000) verified.clear();
-      verified.set(`${via}:${hash}`, { found, until: Date.now() + PRINCIPAL_TTL_MS });
+      verified.set(`${via}:${hash}`, { found, until: Math.min(Date.now() + PRINCIPAL_TTL_MS, Date.parse(session!.expiresAt)) });
       return found;
     },
 

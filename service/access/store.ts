@@ -102,9 +102,9 @@ export function createAccessQueries(db: Queryable) {
       await knex('sessions').insert({ token_hash: tokenHash, user_id: userId, csrf_token: csrfToken, expires_at: expiresAt });
     },
     /** A live session: not revoked, not expired. */
-    async session(tokenHash: string): Promise<{ userId: number; csrfToken: string } | null> {
-      const r = await knex('sessions').where({ token_hash: tokenHash }).whereNull('revoked_at').where('expires_at', '>', knex.fn.now()).first('user_id', 'csrf_token');
-      return r ? { userId: r.user_id, csrfToken: r.csrf_token } : null;
+    async session(tokenHash: string): Promise<{ userId: number; csrfToken: string; expiresAt: string } | null> {
+      const r = await knex('sessions').where({ token_hash: tokenHash }).whereNull('revoked_at').where('expires_at', '>', knex.fn.now()).first('user_id', 'csrf_token', 'expires_at');
+      return r ? { userId: r.user_id, csrfToken: r.csrf_token, expiresAt: iso(r.expires_at)! } : null;
     },
     async revokeSession(tokenHash: string): Promise<void> {
       await knex('sessions').where({ token_hash: tokenHash }).whereNull('revoked_at').update({ revoked_at: knex.fn.now() });

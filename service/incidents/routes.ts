@@ -105,21 +105,9 @@ const BulletinQuery = z
 const CalendarQuery = z.object({ year: z.coerce.number().int().min(2025).max(2027).optional() }).strict();
 const PhotoQuery = z.object({ stage: z.enum(['before', 'after']) }).strict();
 
-/** The part of the territory the caller may see, as the access feature's authorizer left it (issue #10). */
+/** The part of the territory the caller may see, set by the access feature's authorizer (issue #10) on `ctx.state.scope`. */
 function areaScope(ctx: Context): AreaScope {
   return callerOf(ctx).scope;
-}
-
-/**
- * One case by id, refused outside the caller's area (issue #10: a grid worker sees their own grid's
- * incidents): a case is inside when a grid of its chain in some system is a scope root or under one.
- */
-async function visibleCase(ctx: Context, incidents: IncidentService, id: number): Promise<Awaited<ReturnType<IncidentService['get']>>> {
-  const found = await incidents.get(id);
-  const scope = areaScope(ctx);
-  const inside = scope === 'all' || scope.some((root) => found.incident.grids.some((s) => s.system === root.system && (root.code === undefined || s.chain.some((link) => link.code === root.code))));
-  if (!inside) throw new AppError(403, 'out_of_scope', `incident ${id} is outside the area you may see`);
-  return found;
 }
 
 /** The incident routes of issue #11, each with its access declaration. */
@@ -240,7 +228,8 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
-        ctx.body = await visibleCase(ctx, incidents, id);
+        await incidents.requireInScope(id, areaScope(ctx));
+        ctx.body = await incidents.get(id);
       },
     },
     {
@@ -252,7 +241,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
-        await visibleCase(ctx, incidents, id);
+        await incidents.requireInScope(id, areaScope(ctx));
         ctx.set('Cache-Control', 'no-store');
         ctx.body = await incidents.reporter(id);
       },
@@ -266,7 +255,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id, body: RerouteBody },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
-        await visibleCase(ctx, incidents, id);
+        await incidents.requireInScope(id, areaScope(ctx));
         ctx.body = await incidents.reroute(id, RerouteBody.parse(await readJson(ctx, JSON_LIMIT)));
       },
     },
@@ -279,7 +268,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id, body: TransitionBody },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
-        await visibleCase(ctx, incidents, id);
+        await incidents.requireInScope(id, areaScope(ctx));
         ctx.body = await incidents.transition(id, TransitionBody.parse(await readJson(ctx, JSON_LIMIT)));
       },
     },
@@ -292,7 +281,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id, query: PhotoQuery, contentTypes: ['image/jpeg', 'image/png', 'image/webp', 'image/gif'] },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
-        await visibleCase(ctx, incidents, id);
+        await incidents.requireInScope(id, areaScope(ctx));
         const { stage } = PhotoQuery.parse(ctx.query);
         const bytes = await readBody(ctx, PHOTO_LIMIT_BYTES);
         const type = imageType(bytes);
@@ -312,7 +301,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: PhotoParams },
       handler: async (ctx) => {
         const { id, photo } = PhotoParams.parse(ctx.params);
-        await visibleCase(ctx, incidents, id);
+        await incidents.requireInScope(id, areaScope(ctx));
         const p = await incidents.photo(id, photo);
         ctx.type = p.contentType;
         ctx.set('ETag', `"${p.sha256}"`);

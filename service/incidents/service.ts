@@ -341,6 +341,14 @@ export function createIncidentService(deps: IncidentDeps) {
       }
     },
 
+    /**
+     * @throws {AppError} 404 `incident_not_found` for a case outside the caller's scope, as for one that does
+     * not exist: a case's existence is not disclosed outside its area (issue #10).
+     */
+    async requireInScope(id: number, scope: AreaScope): Promise<void> {
+      if (scope !== 'all' && !(await store.inScope(id, scope))) throw notFound('incident_not_found', `no incident with id ${id}`);
+    },
+
     async get(id: number): Promise<{ incident: IncidentView; log: LogEntry[]; photos: PhotoRecord[] }> {
       const r = await mustGet(store, id);
       return { incident: view(r, now()), log: await store.log(id), photos: await store.photos(id) };

@@ -466,6 +466,13 @@ export class IncidentStore {
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
+  /** Whether a case lies in the caller's scope (issue #10); false also when it does not exist. */
+  async inScope(id: number, scope: AreaScope): Promise<boolean> {
+    const q = this.knex('incidents').where({ id }).select('id').limit(1);
+    whereScope(q, scope);
+    return (await q).length > 0;
+  }
+
   async getByIdempotencyKey(key: string): Promise<IncidentRecord | null> {
     const { rows } = await this.knex.raw(`SELECT ${SELECT} FROM incidents WHERE idempotency_key = ?`, [key]);
     return rows[0] ? toRecord(rows[0]) : null;
