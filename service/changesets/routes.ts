@@ -100,8 +100,8 @@ function uploadedOperation(q: z.infer<typeof UploadQuery>, grids: GridFeature[])
 
 const Id = z.object({ system: z.string(), id: z.coerce.number().int().positive() });
 
-/** The acting user; until access control lands (issue #10) an unauthenticated caller is "anonymous". */
-const actor = (ctx: Context): string => (ctx.state as { principal?: { username?: string } }).principal?.username ?? 'anonymous';
+/** The acting user, as the authorizer admitted them (issue #10); "anonymous" for a public caller. */
+const actor = (ctx: Context): string => callerOf(ctx).user?.username ?? 'anonymous';
 const systemScope = (ctx: Context) => ({ system: ctx.params.system! });
 
 function versionToFeature(v: GridVersion) {
