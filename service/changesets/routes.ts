@@ -10,8 +10,7 @@ import { AsOf, lang, query } from '../http/params';
 import type { RouteDef } from '../http/route';
 import type { GridFeature, Operation } from './operations';
 import { changeRecordTable } from './record';
-import type { Changeset, ChangesetService, GridVersion } from './service';
-import type { DatedChange } from './store';
+import type { Changeset, ChangesetService, DatedChange, GridVersion } from './service';
 import { STATUSES } from './workflow';
 
 const Position = z.array(z.number()).min(2).max(3);

@@ -15,7 +15,7 @@ import { changeRecord, type ChangeRecordRow } from './record';
 import type { Changeset, ChangesetQueries, DatedChange, GridVersion } from './store';
 import { allowedActions, nextStatus, type ChangesetAction, type ChangesetStatus } from './workflow';
 
-export type { Changeset, GridVersion } from './store';
+export type { Changeset, DatedChange, GridVersion } from './store';
 
 /** What changesets need of the incident feature (issue #14: open cases whose grid changes are re-routed on apply). */
 export interface ChangesetIncidents {
