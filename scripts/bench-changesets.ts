@@ -57,8 +57,8 @@ const PAIRS_SQL = `
     where a.system_id = ? and a.level = 'grid' and ST_Length(ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom))::geography) > 200
     order by a.code limit ?)
   select a, b, parent,
-    ST_AsGeoJSON(ST_Multi(ST_CollectionExtract(ST_Union(ga, s), 3)), 9) as new_a,
-    ST_AsGeoJSON(ST_Multi(ST_CollectionExtract(ST_Difference(gb, s), 3)), 9) as new_b,
+    ST_AsGeoJSON(ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_SnapToGrid(ST_Union(ga, s), 1e-9)), 3)), 9) as new_a,
+    ST_AsGeoJSON(ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_SnapToGrid(ST_Difference(gb, s), 1e-9)), 3)), 9) as new_b,
     ST_AsGeoJSON(s, 9) as strip
   from (select *, ST_Multi(ST_CollectionExtract(ST_Intersection(gb, ST_Buffer(ST_Intersection(ga, gb)::geography, 40)::geometry), 3)) as s from pairs) p`;
 
@@ -66,9 +66,9 @@ const PAIRS_SQL = `
 const SPLIT_SQL = `
   select code, parent_code as parent,
     (select max(c.code) from grids c where c.system_id = g.system_id and c.parent_code = g.parent_code) as last_sibling,
-    array(select ST_AsGeoJSON(ST_Multi(ST_CollectionExtract(ST_Intersection(g.geom,
+    array(select ST_AsGeoJSON(ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_SnapToGrid(ST_Intersection(g.geom,
         ST_MakeEnvelope(ST_XMin(g.geom) + i * (ST_XMax(g.geom) - ST_XMin(g.geom)) / 3, ST_YMin(g.geom) - 1e-6,
-                        ST_XMin(g.geom) + (i + 1) * (ST_XMax(g.geom) - ST_XMin(g.geom)) / 3, ST_YMax(g.geom) + 1e-6, 4326)), 3)), 9)
+                        ST_XMin(g.geom) + (i + 1) * (ST_XMax(g.geom) - ST_XMin(g.geom)) / 3, ST_YMax(g.geom) + 1e-6, 4326)), 1e-9)), 3)), 9)
       from generate_series(0, 2) i) as parts
   from grids g where system_id = ? and level = 'grid' order by code desc limit ?`;
 
