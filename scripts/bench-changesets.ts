@@ -70,7 +70,7 @@ const SPLIT_SQL = `
         ST_MakeEnvelope(ST_XMin(g.geom) + i * (ST_XMax(g.geom) - ST_XMin(g.geom)) / 3, ST_YMin(g.geom) - 1e-6,
                         ST_XMin(g.geom) + (i + 1) * (ST_XMax(g.geom) - ST_XMin(g.geom)) / 3, ST_YMax(g.geom) + 1e-6, 4326)), 1e-9)), 3)), 9)
       from generate_series(0, 2) i) as parts
-  from grids g where system_id = ? and level = 'grid' order by code desc limit ?`;
+  from grids g where system_id = ? and level = 'grid' order by code limit ?`;
 
 /** The manual check a planner runs after editing: overlaps between siblings and the gap left in the parent. */
 const CHECK_SQL = `
