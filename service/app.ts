@@ -12,7 +12,7 @@ import { notFound } from './errors';
 import { createGridQueries, createGridService, gridRoutes } from './grids';
 import { accessLog, errorMiddleware } from './http/middleware';
 import { mountRoutes, type Authorizer, type RouteDef } from './http/route';
-import { createIncidentCounts, createIncidents, createOpen311, incidentRoutes, incidentSourceProvider, open311Routes, publishIncidentChanges } from './incidents';
+import { createBoundaryRerouting, createIncidentCounts, createIncidents, createOpen311, incidentRoutes, incidentSourceProvider, open311Routes, publishIncidentChanges } from './incidents';
 import { createJobQueries, createJobs, jobRoutes } from './jobs';
 import type { AreaScope } from './kernel/scope';
 import type { Logger } from './logger';
@@ -61,10 +61,20 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   // With several processes on one database, each change is re-checked once (issue #16).
   const singleRun = createSingleRun(db, changes.origin);
   const partition = createPartitionService({ store: createPartitionQueries(knex), systems, grids, jobs, changes, logger, singleRun });
-  const changesets = createChangesetService({ transact, store: (tx) => createChangesetQueries(tx ?? knex), systems, grids });
+  // Open cases whose grid a changeset moves are re-routed in its apply transaction (issue #14).
+  const rerouting = createBoundaryRerouting(locatePoint);
+  const changesets = createChangesetService({
+    transact,
+    store: (tx) => createChangesetQueries(tx ?? knex),
+    systems,
+    grids,
+    incidents: { openCasesIn: (tx, bbox) => rerouting.openCasesIn(tx ?? knex, bbox), reroute: (tx, system, bbox, by) => rerouting.reroute(tx, system, bbox, by) },
+  });
   const pointStore = createPointQueries(knex);
   const point = {
-    lookup: async (lon: number, lat: number, scope: AreaScope = 'all') => restrictAnswer(await lookupPoint(pointStore, await systemStore().list(), lon, lat), scope),
+    // With `asOf`, the same chain building over the grid history (issue #14).
+    lookup: async (lon: number, lat: number, scope: AreaScope = 'all', asOf?: string) =>
+      restrictAnswer(await lookupPoint(asOf ? changesets.pointQueriesAsOf(asOf) : pointStore, await systemStore().list(), lon, lat), scope),
   };
   // Announced on the ChangeBus so the incident tile layer is fresh after every report and step (issue #12).
   const incidents = publishIncidentChanges(
@@ -145,7 +155,7 @@ export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => re
     createTiles(deps, [incidentSourceProvider(db)]).routes,
     meta,
     systemRoutes(services.systems, config.bodyLimitBytes),
-    gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => services.addresses.registerCounts(key)),
+    gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => services.addresses.registerCounts(key), (key, at, scope) => services.changesets.gridsAsOf(key, at, scope)),
     pointRoutes({ lookup: services.point.lookup, nearestAddress: (lon, lat, within, scope) => services.addresses.nearest(lon, lat, within, scope) }),
     addressRoutes(services.addresses, config.bodyLimitBytes),
     partitionRoutes(services.partition, config.bodyLimitBytes),

@@ -5,15 +5,17 @@ import { conflict, notFound } from '../errors';
 import { buildOverlayReport, DEFAULT_POLICY } from '../geometry/overlay/index';
 import { validatePartition, type PartitionGrid, type PartitionReport } from '../geometry/partition/index';
 import type { GridService } from '../grids';
-import type { Bbox, StoredSystem } from '../kernel/types';
+import { rootsIn, type AreaScope } from '../kernel/scope';
+import type { Bbox, Grid, StoredSystem } from '../kernel/types';
 import type { SystemService } from '../systems';
 import { planOperations, type Area, type Operation, type Plan, type PlanGrid } from './operations';
 import { bboxOf, diffCollection, findingsOf, geometryPairs, lowerPlan, moveTable, type BankOverlayImpact, type Proof } from './proof';
 import { sizeFindings } from './size-rules';
-import type { Changeset, ChangesetQueries, GridVersion } from './store';
+import { changeRecord, type ChangeRecordRow } from './record';
+import type { Changeset, ChangesetQueries, DatedChange, GridVersion } from './store';
 import { allowedActions, nextStatus, type ChangesetAction, type ChangesetStatus } from './workflow';
 
-export type { Changeset, GridVersion } from './store';
+export type { Changeset, DatedChange, GridVersion } from './store';
 
 /** What changesets need of the incident feature (issue #14: open cases whose grid changes are re-routed on apply). */
 export interface ChangesetIncidents {
@@ -285,6 +287,19 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
     return { systems: keys, area_m2: Math.round(before.area * 100) / 100, before: { blank_m2: before.blank_m2, overlap_m2: before.overlap_m2 }, after: { blank_m2: after.blank_m2, overlap_m2: after.overlap_m2 } };
   }
 
+  /** null when the caller sees the whole system; else every code ever under one of its roots there. */
+  async function codesInScope(system: StoredSystem, scope: AreaScope): Promise<Set<string> | null> {
+    const roots = rootsIn(scope, system.key);
+    if (roots === null) return null;
+    return roots.length === 0 ? new Set() : store().codesEverUnder(system.id, roots);
+  }
+
+  async function asOfVersions(key: string, at: string, scope: AreaScope = 'all'): Promise<GridVersion[]> {
+    const system = await systems.require(key);
+    const allowed = await codesInScope(system, scope);
+    return (await store().asOf(system.id, at)).filter((v) => allowed === null || allowed.has(v.code));
+  }
+
   async function requireChangeset(q: ChangesetQueries, system: StoredSystem, id: number, lock = false): Promise<Changeset> {
     const c = await q.get(system.id, system.key, id, lock);
     if (!c) throw notFound('changeset_not_found', `changeset ${id} does not exist in system "${system.key}"`);
@@ -435,11 +450,59 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
       return versions;
     },
 
-    async asOf(key: string, at: string): Promise<GridVersion[]> {
+    /** The grids of a system as they stood at `at`, those of the caller's area only. */
+    asOf: asOfVersions,
+
+    /** As `asOf`, as the grid export writes grids (the properties each version kept). */
+    async gridsAsOf(key: string, at: string, scope: AreaScope = 'all'): Promise<Grid[]> {
+      return (await asOfVersions(key, at, scope)).map((v) => versionToGrid(key, v));
+    },
+
+    /** The point lookup's reads over the grids as they stood at `at` (GET /api/point?asOf=). */
+    pointQueriesAsOf(at: string) {
+      return store().pointQueriesAsOf(at);
+    },
+
+    /**
+     * What changed between two instants: grids added, removed and changed (matched by identity, so a
+     * recode is a change), with area gained and lost; only grids that were ever in the caller's area.
+     */
+    async between(key: string, from: string, to: string, scope: AreaScope = 'all'): Promise<DatedChange[]> {
       const system = await systems.require(key);
-      return store().asOf(system.id, at);
+      const allowed = await codesInScope(system, scope);
+      const changes = await store().between(system.id, from, to);
+      return allowed === null ? changes : changes.filter((c) => [c.codeBefore, c.codeAfter].some((code) => code !== null && allowed.has(code)));
+    },
+
+    /** The change record (调整记录) of the applied changesets, rows of the caller's area only. */
+    async record(key: string, scope: AreaScope = 'all'): Promise<ChangeRecordRow[]> {
+      const system = await systems.require(key);
+      const allowed = await codesInScope(system, scope);
+      const rows = changeRecord(await store().list(system.id, system.key, 'applied'));
+      return allowed === null ? rows : rows.filter((r) => [r.codeBefore, r.codeAfter].some((code) => code !== null && allowed.has(code)));
     },
   };
 }
 
 export type ChangesetService = ReturnType<typeof createChangesetService>;
+
+/** A stored version as a grid, with the properties it had then (type, people, attributes, validity). */
+function versionToGrid(system: string, v: GridVersion): Grid {
+  const p = v.properties as { type?: string | null; people?: Grid['people']; attributes?: Record<string, unknown>; valid_from?: string | null; valid_to?: string | null };
+  return {
+    system,
+    code: v.code,
+    parentCode: v.parentCode,
+    level: v.level,
+    name: v.name,
+    type: p.type ?? null,
+    people: p.people ?? [],
+    attributes: p.attributes ?? {},
+    geometry: v.geometry,
+    geometryIssues: [],
+    validFrom: p.valid_from ?? null,
+    validTo: p.valid_to ?? null,
+    version: v.version,
+    updatedAt: v.validFrom,
+  };
+}

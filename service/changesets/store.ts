@@ -277,8 +277,8 @@ export function createChangesetQueries(db: Queryable) {
     async union(geometries: Area[]): Promise<Area> {
       const r = (
         await knex.raw(
-          `select ST_AsGeoJSON(ST_Multi(ST_CollectionExtract(ST_Union(ST_SetSRID(ST_GeomFromGeoJSON(g), 4326)), 3)), 9) as geojson
-           from unnest(?::text[]) as t(g)`,
+          `select ST_AsGeoJSON(ST_Multi(ST_CollectionExtract(ST_Union(g), 3)), 9) as geojson
+           from (select ST_MakeValid(ST_SetSRID(ST_GeomFromGeoJSON(g), 4326)) as g from unnest(?::text[]) as t(g)) v`,
           [geometries.map((g) => JSON.stringify(g))],
         )
       ).rows[0];
@@ -293,7 +293,8 @@ export function createChangesetQueries(db: Queryable) {
       if (pairs.length === 0) return { areas: [], parts: [] };
       const rows: { code: string; before_m2: number; after_m2: number; added_m2: number; removed_m2: number; added: string | null; removed: string | null }[] = (
         await knex.raw(
-          `with p as (select code, ST_SetSRID(ST_GeomFromGeoJSON(b), 4326) as b, ST_SetSRID(ST_GeomFromGeoJSON(a), 4326) as a, n
+          // Proposed geometry may be invalid (the proof reports it as a finding): measured as repaired, not refused.
+          `with p as (select code, ST_MakeValid(ST_SetSRID(ST_GeomFromGeoJSON(b), 4326)) as b, ST_MakeValid(ST_SetSRID(ST_GeomFromGeoJSON(a), 4326)) as a, n
                       from unnest(?::text[], ?::text[], ?::text[]) with ordinality as t(code, b, a, n)),
                 d as (select code, n, b, a,
                         case when b is null then a when a is null then null else ST_CollectionExtract(ST_Difference(a, b), 3) end as added,
@@ -484,9 +485,10 @@ export function createChangesetQueries(db: Queryable) {
         removed: string | null;
       }[] = (
         await knex.raw(
-          `with va as (select grid_id, code, version, geom from grid_versions
+          // Stored geometry is kept as given and may be invalid (issue #2): compared as repaired.
+          `with va as (select grid_id, code, version, ST_MakeValid(geom) as geom from grid_versions
                        where system_id = ? and valid_from <= ?::timestamptz and (valid_to is null or valid_to > ?::timestamptz)),
-                vb as (select grid_id, code, version, geom from grid_versions
+                vb as (select grid_id, code, version, ST_MakeValid(geom) as geom from grid_versions
                        where system_id = ? and valid_from <= ?::timestamptz and (valid_to is null or valid_to > ?::timestamptz)),
                 j as (select case when va.grid_id is null then 'added' when vb.grid_id is null then 'removed' else 'changed' end as change,
                         va.code as code_a, vb.code as code_b, va.version as version_a, vb.version as version_b, va.geom as ga, vb.geom as gb
