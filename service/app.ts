@@ -16,7 +16,7 @@ import { createIncidents, createOpen311, incidentRoutes, incidentSourceProvider,
 import { createJobQueries, createJobs, jobRoutes } from './jobs';
 import type { AreaScope } from './kernel/scope';
 import type { Logger } from './logger';
-import { createSingleRun, httpMetrics, opsRoutes } from './ops';
+import { createSingleRun, httpMetrics, opsRoutes, readYourWrites } from './ops';
 import { createOverlayService, overlayRoutes } from './overlays';
 import { createPartitionQueries, createPartitionService, partitionRoutes } from './partition';
 import { createPointQueries, locatePoint, lookupPoint, pointRoutes, restrictAnswer } from './point';
@@ -41,6 +41,10 @@ export type Services = ReturnType<typeof createServices>;
 export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>) {
   const { db, changes, logger } = deps;
   const knex = db.knex;
+  // Read-only routes read here: the replica when DATABASE_READ_URL is set, else the primary (issue #16).
+  const read = db.read;
+  // Every change committed (here, or heard from the primary) raises the replica reads' freshness bar.
+  if (db.replica) changes.on(() => db.replica!.afterWrite());
   const transact = transactor(knex);
   const systemStore = (tx?: Parameters<typeof createSystemQueries>[0]) => createSystemQueries(tx ?? knex);
   const systems = createSystemService({ transact, store: systemStore, changes });
@@ -48,7 +52,8 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   const addresses = createAddressService({ transact, store: (tx) => createAddressQueries(tx ?? knex), systemStore, changes });
   const grids = createGridService({
     transact,
-    store: (system, tx) => createGridQueries(tx ?? knex, system.key, system.id),
+    // Outside a transaction the grid store only reads (lists, trees, one grid): those go to `read`.
+    store: (system, tx) => createGridQueries(tx ?? read, system.key, system.id),
     systems,
     changes,
     // Every grid write also records the grid's new version (issue #14 history).
@@ -57,9 +62,9 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   const jobs = createJobs(createJobQueries(knex), logger, changes.origin);
   // With several processes on one database, each change is re-checked once (issue #16).
   const singleRun = createSingleRun(db, changes.origin);
-  const partition = createPartitionService({ store: createPartitionQueries(knex), systems, grids, jobs, changes, logger, singleRun });
+  const partition = createPartitionService({ store: createPartitionQueries(knex), reads: createPartitionQueries(read), systems, grids, jobs, changes, logger, singleRun });
   const changesets = createChangesetService({ transact, store: (tx) => createChangesetQueries(tx ?? knex), systems, grids });
-  const pointStore = createPointQueries(knex);
+  const pointStore = createPointQueries(read);
   const point = {
     lookup: async (lon: number, lat: number, scope: AreaScope = 'all') => restrictAnswer(await lookupPoint(pointStore, await systemStore().list(), lon, lat), scope),
   };
@@ -91,6 +96,7 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
   app.use(securityHeaders({ basemapUrl: config.basemapUrl }));
   app.use(errorMiddleware(logger));
   app.use(accessLog(logger));
+  if (deps.db.replica) app.use(readYourWrites(deps.db.replica));
 
   const features = appRoutes(deps, services, () => routeTable);
   // The whole route table: the OpenAPI document and the role × route matrix are generated from it.
@@ -112,6 +118,7 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
  */
 export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => readonly RouteDef[] = () => []): RouteDef[][] {
   const { config, db } = deps;
+  const readDb: Database = { ...db, knex: db.read };
   const meta: RouteDef[] = [
     {
       method: 'get',
@@ -138,7 +145,8 @@ export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => re
 
   // Tiles first: they are most of the requests, and every router before them costs each one a path match.
   return [
-    createTiles(deps, [incidentSourceProvider(db)]).routes,
+    // Tiles read the replica; they still hear changes through the primary's ChangeBus (issue #16).
+    createTiles({ ...deps, db: readDb }, [incidentSourceProvider(readDb)]).routes,
     meta,
     systemRoutes(services.systems, config.bodyLimitBytes),
     gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => services.addresses.registerCounts(key)),
