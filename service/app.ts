@@ -16,7 +16,7 @@ import { createBoundaryRerouting, createIncidentCounts, createIncidents, createO
 import { createJobQueries, createJobs, jobRoutes } from './jobs';
 import type { AreaScope } from './kernel/scope';
 import type { Logger } from './logger';
-import { createSingleRun, httpMetrics, opsRoutes } from './ops';
+import { createSingleRun, httpMetrics, opsRoutes, readYourWrites } from './ops';
 import { createOverlayService, overlayRoutes } from './overlays';
 import { createPartitionQueries, createPartitionService, partitionRoutes } from './partition';
 import { createPointQueries, locatePoint, lookupPoint, pointRoutes, restrictAnswer } from './point';
@@ -45,13 +45,18 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   const accessStore = (tx?: Tx) => createAccessQueries(tx ?? knex);
   // A write request's audit row commits in the write's own transaction (issue #10 §5).
   const transact = transactor(knex, auditInTransaction(accessStore));
+  // Read-only routes read here: the replica when DATABASE_READ_URL is set, else the primary (issue #16).
+  const read = db.read;
+  // Every change committed (here, or heard from the primary) raises the replica reads' freshness bar.
+  if (db.replica) changes.on(() => db.replica!.afterWrite());
   const systemStore = (tx?: Parameters<typeof createSystemQueries>[0]) => createSystemQueries(tx ?? knex);
   const systems = createSystemService({ transact, store: systemStore, changes });
   // Grid changes re-assign the addresses they can move, in the same transaction (issue #5).
   const addresses = createAddressService({ transact, store: (tx) => createAddressQueries(tx ?? knex), systemStore, changes });
   const grids = createGridService({
     transact,
-    store: (system, tx) => createGridQueries(tx ?? knex, system.key, system.id),
+    // Outside a transaction the grid store only reads (lists, trees, one grid): those go to `read`.
+    store: (system, tx) => createGridQueries(tx ?? read, system.key, system.id),
     systems,
     changes,
     // Every grid write also records the grid's new version (issue #14 history).
@@ -60,7 +65,7 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   const jobs = createJobs(createJobQueries(knex), logger, changes.origin);
   // With several processes on one database, each change is re-checked once (issue #16).
   const singleRun = createSingleRun(db, changes.origin);
-  const partition = createPartitionService({ store: createPartitionQueries(knex), systems, grids, jobs, changes, logger, singleRun });
+  const partition = createPartitionService({ store: createPartitionQueries(knex), reads: createPartitionQueries(read), systems, grids, jobs, changes, logger, singleRun });
   // Open cases whose grid a changeset moves are re-routed in its apply transaction (issue #14).
   const rerouting = createBoundaryRerouting(locatePoint);
   const changesets = createChangesetService({
@@ -70,7 +75,7 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
     grids,
     incidents: { openCasesIn: (tx, bbox) => rerouting.openCasesIn(tx ?? knex, bbox), reroute: (tx, system, bbox, by) => rerouting.reroute(tx, system, bbox, by) },
   });
-  const pointStore = createPointQueries(knex);
+  const pointStore = createPointQueries(read);
   const point = {
     // With `asOf`, the same chain building over the grid history (issue #14).
     lookup: async (lon: number, lat: number, scope: AreaScope = 'all', asOf?: string) =>
@@ -104,6 +109,7 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
   app.use(securityHeaders({ basemapUrl: config.basemapUrl }));
   app.use(errorMiddleware(logger));
   app.use(accessLog(logger));
+  if (deps.db.replica) app.use(readYourWrites(deps.db.replica));
 
   const features = appRoutes(deps, services, () => routeTable);
   // The whole route table: the OpenAPI document and the role × route matrix are generated from it.
@@ -126,6 +132,7 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
 export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => readonly RouteDef[] = () => []): RouteDef[][] {
   const { config, db } = deps;
   const incidentCounts = createIncidentCounts(db.knex);
+  const readDb: Database = { ...db, knex: db.read };
   const meta: RouteDef[] = [
     {
       method: 'get',
@@ -152,7 +159,8 @@ export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => re
 
   // Tiles first: they are most of the requests, and every router before them costs each one a path match.
   return [
-    createTiles(deps, [incidentSourceProvider(db)]).routes,
+    // Tiles read the replica; they still hear changes through the primary's ChangeBus (issue #16).
+    createTiles({ ...deps, db: readDb }, [incidentSourceProvider(readDb)]).routes,
     meta,
     systemRoutes(services.systems, config.bodyLimitBytes),
     gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => services.addresses.registerCounts(key), (key, at, scope) => services.changesets.gridsAsOf(key, at, scope)),

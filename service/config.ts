@@ -6,6 +6,8 @@ const ConfigSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   DATA_DIR: z.string().default('./data'),
   DATABASE_URL: z.string().optional(),
+  // A streaming-replication standby of DATABASE_URL for the read-only routes (issue #16).
+  DATABASE_READ_URL: z.string().optional(),
   DEMO_CITY: z.enum(['auto', 'off']).default('auto'),
   LOG_LEVEL: z.enum(['silent', 'error', 'info', 'debug']).default('info'),
   BODY_LIMIT_MB: z.coerce.number().positive().default(200),
@@ -24,6 +26,7 @@ export type Config = {
   host: string;
   dataDir: string;
   databaseUrl: string | undefined;
+  databaseReadUrl: string | undefined;
   demoCity: 'auto' | 'off';
   logLevel: 'silent' | 'error' | 'info' | 'debug';
   bodyLimitBytes: number;
@@ -53,6 +56,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: c.HOST,
     dataDir: c.DATA_DIR,
     databaseUrl: c.DATABASE_URL,
+    databaseReadUrl: c.DATABASE_READ_URL,
     demoCity: c.DEMO_CITY,
     logLevel: c.LOG_LEVEL,
     bodyLimitBytes: Math.round(c.BODY_LIMIT_MB * 1024 * 1024),

@@ -6,15 +6,20 @@ import { openDatabase } from './db/engine';
 import { loadDemoCityIfEmpty } from './demo/seed';
 import { startOverdueScanner } from './incidents';
 import { createLogger } from './logger';
-import { startHeartbeat, watchPool } from './ops';
+import { startHeartbeat, watchPool, watchReplica } from './ops';
 
 async function main(): Promise<void> {
   const started = performance.now();
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, readUrl: config.databaseReadUrl });
   logger.info({ engine: db.engine, postgis: db.capabilities.postgisVersion, dataDir: db.engine === 'embedded' ? config.dataDir : undefined }, 'database ready');
   watchPool(db.engine, db.knex);
+  if (db.replica) {
+    watchPool('replica', db.read);
+    watchReplica(db.replica);
+    logger.info({ replica: db.replica.status() }, 'read replica');
+  }
   const changes = new ChangeBus(db);
   await changes.start();
   const services = createServices({ db, changes, logger });

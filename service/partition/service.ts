@@ -43,6 +43,8 @@ const JOB_THRESHOLD = 5000;
 
 export function createPartitionService(deps: {
   store: PartitionQueries;
+  /** Where stored reports are read for GET routes: a read replica's store (issue #16); `store` when absent. */
+  reads?: Pick<PartitionQueries, 'latest'>;
   systems: SystemService;
   grids: GridService;
   jobs: Jobs;
@@ -125,7 +127,7 @@ export function createPartitionService(deps: {
       const system = await systems.require(key);
       // Read-your-writes: a report fetched right after an edit includes that edit's re-check.
       await this.settled();
-      const r = await queries.latest(system, parent);
+      const r = await (deps.reads ?? queries).latest(system, parent);
       if (!r) throw notFound('report_not_found', `system ${key} has no partition report${parent ? ` for ${parent}` : ''} yet; POST /api/systems/${key}/validate first`);
       return r;
     },
