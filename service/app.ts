@@ -17,7 +17,7 @@ import { createJobQueries, createJobs, jobRoutes } from './jobs';
 import type { AreaScope } from './kernel/scope';
 import type { Logger } from './logger';
 import { createSingleRun, httpMetrics, opsRoutes } from './ops';
-import { createOverlayService, overlayRoutes } from './overlays';
+import { createOverlayService, createStoredOverlays, overlayRoutes, overlaySourceProvider, storedOverlayRoutes } from './overlays';
 import { createPartitionQueries, createPartitionService, partitionRoutes } from './partition';
 import { createPointQueries, locatePoint, lookupPoint, pointRoutes, restrictAnswer } from './point';
 import { createSystemQueries, createSystemService, systemRoutes } from './systems';
@@ -72,8 +72,10 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   );
   const open311 = createOpen311(knex, incidents);
   const overlays = createOverlayService({ knex, jobs, logger });
+  // Stored overlays follow every grid change through the change bus (issue #13 item 9).
+  const storedOverlays = createStoredOverlays({ knex, changes, logger, singleRun });
   const access = createAccessService({ store: createAccessQueries(knex), changes });
-  return { systems, grids, addresses, jobs, partition, point, changesets, incidents, open311, overlays, access };
+  return { systems, grids, addresses, jobs, partition, point, changesets, incidents, open311, overlays, storedOverlays, access };
 }
 
 /**
@@ -140,7 +142,7 @@ export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => re
 
   // Tiles first: they are most of the requests, and every router before them costs each one a path match.
   return [
-    createTiles(deps, [incidentSourceProvider(db)]).routes,
+    createTiles(deps, [incidentSourceProvider(db), overlaySourceProvider(db.knex)]).routes,
     meta,
     systemRoutes(services.systems, config.bodyLimitBytes),
     gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => services.addresses.registerCounts(key)),
@@ -151,6 +153,7 @@ export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => re
     incidentRoutes(services.incidents),
     open311Routes(services.open311),
     overlayRoutes(services.overlays, config.bodyLimitBytes),
+    storedOverlayRoutes(services.storedOverlays, config.bodyLimitBytes),
     jobRoutes(services.jobs),
     createBoards({ systems: services.systems, grids: services.grids, db: db.knex, chromiumPath: config.chromiumPath, incidentCounts: (system, codes) => incidentCounts.under(system, codes) }).routes,
     opsRoutes({ db, info: { title: 'gridatlas', version: pkg.version, description: pkg.description }, allRoutes }),

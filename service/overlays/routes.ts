@@ -4,7 +4,8 @@ import { readBody, readJson } from '../http/body';
 import { parseCsv, toCsv } from '../formats/csv';
 import { badRequest } from '../errors';
 import type { RouteDef } from '../http/route';
-import { alignmentToCsv, overlayToCsv, overlayToGeoJSON } from '../geometry/overlay/index';
+import { alignmentToCsv, overlayToCsv, overlayToGeoJSON, overlayToXlsx } from '../geometry/overlay/index';
+import { lang } from '../http/params';
 import { UNRESTRICTED, type AreaScope } from '../kernel/scope';
 import type { OverlayService } from './service';
 
@@ -23,7 +24,9 @@ export const ReportBody = z
       .optional(),
   })
   .strict();
-export const ReportQuery = z.object({ format: z.enum(['json', 'geojson', 'csv']).default('json'), mode: z.enum(['auto', 'sync', 'job']).default('auto') }).strict();
+export const ReportQuery = z
+  .object({ format: z.enum(['json', 'geojson', 'csv', 'xlsx']).default('json'), mode: z.enum(['auto', 'sync', 'job']).default('auto'), lang: z.string().optional() })
+  .strict();
 export const AlignmentQuery = z
   .object({
     a: z.string().min(1),
@@ -53,10 +56,16 @@ function scopeOf(ctx: Context): AreaScope {
   return (ctx.state.scope as AreaScope | undefined) ?? UNRESTRICTED;
 }
 
-function sendCsv(ctx: Context, name: string, text: string): void {
+export function sendCsv(ctx: Context, name: string, text: string): void {
   ctx.type = 'text/csv; charset=utf-8';
   ctx.set('Content-Disposition', `attachment; filename="${name}.csv"`);
   ctx.body = text;
+}
+
+export function sendXlsx(ctx: Context, name: string, file: Buffer): void {
+  ctx.type = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+  ctx.set('Content-Disposition', `attachment; filename="${name}.xlsx"`);
+  ctx.body = file;
 }
 
 /** Cross-system overlays (issue #13), read-only: `overlays:read`. */
@@ -83,6 +92,8 @@ export function overlayRoutes(overlays: OverlayService, bodyLimit: number): Rout
           ctx.body = overlayToGeoJSON(result.report);
         } else if (q.format === 'csv') {
           sendCsv(ctx, `overlay-${body.territory.code}`, overlayToCsv(result.report));
+        } else if (q.format === 'xlsx') {
+          sendXlsx(ctx, `overlay-${body.territory.code}`, await overlayToXlsx(result.report, lang(ctx)));
         } else {
           ctx.body = result.report;
         }
