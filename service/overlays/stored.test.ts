@@ -1,6 +1,11 @@
 import type { MultiPolygon, Polygon } from 'geojson';
+import { VectorTile } from '@mapbox/vector-tile';
+import { PbfReader } from 'pbf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCity } from '../demo/index';
+import { binary } from '../tiles/testing';
+import { tilesCovering } from '../tiles/tile-math';
+import { OVERLAY_FIELDS, OVERLAY_LAYER } from './tiles';
 import { engines } from '../test/db';
 import { startTestApp, type TestApp } from '../test/app';
 
@@ -103,6 +108,40 @@ describe.each(engines())('stored overlays kept current incrementally on %s PostG
     const update = await updated(before);
     expectSame((await t.request.get(`/api/overlays/stored/${id}`).expect(200)).body, (await t.request.post('/api/overlays/report').send(body).expect(200)).body);
     expect(update.ms).toBeGreaterThan(0);
+  });
+
+  it('serves its faces as the tile layer overlay_faces: depth, grids, blank and excess flags as the report has them', async () => {
+    const tilejson = (await t.request.get(`/tiles/overlays.${id}.json`).expect(200)).body;
+    expect(tilejson.vector_layers.map((l: { id: string }) => l.id)).toEqual([OVERLAY_LAYER]);
+    expect(Object.keys(tilejson.vector_layers[0].fields).sort()).toEqual(Object.keys(OVERLAY_FIELDS).sort());
+    expect((await t.request.get('/tiles').expect(200)).body.tiles.map((s: { id: string }) => s.id)).toContain(`overlays.${id}`);
+    const report = (await t.request.get(`/api/overlays/stored/${id}`).expect(200)).body;
+    const excessFaces = new Set<string>(report.excess.flatMap((e: { faces: string[] }) => e.faces));
+    const excessKeys = new Set(report.faces.filter((f: { id: string }) => excessFaces.has(f.id)).map((f: Face) => `${f.unit}|${f.grids.map((g) => `${g.system}/${g.code}`).join(',')}`));
+    // Every tile over the territory at z12, decoded as a map client decodes them.
+    const seen = new Map<string, Record<string, unknown>>();
+    for (const tile of tilesCovering(tilejson.bounds, 12)) {
+      const res = await t.request.get(`/tiles/overlays.${id}/${tile.z}/${tile.x}/${tile.y}.mvt`).set('Accept-Encoding', 'identity').buffer(true).parse(binary);
+      if (res.status === 204) continue;
+      expect(res.status).toBe(200);
+      const layer = new VectorTile(new PbfReader(res.body as Buffer)).layers[OVERLAY_LAYER]!;
+      for (let i = 0; i < layer.length; i++) {
+        const feature = layer.feature(i);
+        expect(feature.type).toBe(3);
+        const p = feature.properties;
+        for (const key of Object.keys(p)) expect(Object.keys(OVERLAY_FIELDS)).toContain(key);
+        seen.set(`${p.unit}|${p.grids}`, p);
+      }
+    }
+    expect(seen.size).toBe(report.faces.length);
+    const depths = new Set([...seen.values()].map((p) => p.depth));
+    expect([...depths].sort()).toEqual(expect.arrayContaining([0, 1, 2, 3]));
+    for (const [key, p] of seen) {
+      expect(p.blank, key).toBe(p.depth === 0);
+      expect(p.excess, key).toBe(excessKeys.has(key));
+      expect(String(p.systems).split(',').filter(Boolean).length, key).toBe(p.depth);
+    }
+    expect([...seen.values()].some((p) => p.excess === true)).toBe(true);
   });
 
   it('serves the stored tables as XLSX and CSV, and answers unknown ids with 404', async () => {
