@@ -17,7 +17,7 @@ import { createJobQueries, createJobs, jobRoutes } from './jobs';
 import type { AreaScope } from './kernel/scope';
 import type { Logger } from './logger';
 import { createSingleRun, httpMetrics, opsRoutes, readYourWrites } from './ops';
-import { createOverlayService, overlayRoutes } from './overlays';
+import { createOverlayService, createStoredOverlays, overlayRoutes, overlaySourceProvider, storedOverlayRoutes } from './overlays';
 import { createPartitionQueries, createPartitionService, partitionRoutes } from './partition';
 import { createPointQueries, locatePoint, lookupPoint, pointRoutes, restrictAnswer } from './point';
 import { createSystemQueries, createSystemService, systemRoutes } from './systems';
@@ -89,8 +89,10 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   );
   const open311 = createOpen311(knex, incidents);
   const overlays = createOverlayService({ knex, jobs, logger });
+  // Stored overlays follow every grid change through the change bus (issue #13 item 9).
+  const storedOverlays = createStoredOverlays({ knex, changes, logger, singleRun });
   const access = createAccessService({ store: accessStore(), storeIn: accessStore, transact, changes });
-  return { systems, grids, addresses, jobs, partition, point, changesets, incidents, open311, overlays, access };
+  return { systems, grids, addresses, jobs, partition, point, changesets, incidents, open311, overlays, storedOverlays, access };
 }
 
 /**
@@ -160,7 +162,7 @@ export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => re
   // Tiles first: they are most of the requests, and every router before them costs each one a path match.
   return [
     // Tiles read the replica; they still hear changes through the primary's ChangeBus (issue #16).
-    createTiles({ ...deps, db: readDb }, [incidentSourceProvider(readDb)]).routes,
+    createTiles({ ...deps, db: readDb }, [incidentSourceProvider(readDb), overlaySourceProvider(readDb.knex)]).routes,
     meta,
     systemRoutes(services.systems, config.bodyLimitBytes),
     gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => services.addresses.registerCounts(key), (key, at, scope) => services.changesets.gridsAsOf(key, at, scope)),
@@ -171,6 +173,7 @@ export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => re
     incidentRoutes(services.incidents),
     open311Routes(services.open311),
     overlayRoutes(services.overlays, config.bodyLimitBytes),
+    storedOverlayRoutes(services.storedOverlays, config.bodyLimitBytes),
     jobRoutes(services.jobs),
     createBoards({ systems: services.systems, grids: services.grids, db: db.knex, chromiumPath: config.chromiumPath, incidentCounts: (system, codes) => incidentCounts.under(system, codes) }).routes,
     gridCountsRoutes(

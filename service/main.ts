@@ -61,6 +61,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     server.close();
     services.partition.stop();
+    services.storedOverlays.stop();
     await stopHeartbeat();
     await stopScanner();
     await changes.stop();

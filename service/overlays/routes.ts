@@ -4,8 +4,9 @@ import { readBody, readJson } from '../http/body';
 import { parseCsv, toCsv } from '../formats/csv';
 import { badRequest } from '../errors';
 import type { RouteDef } from '../http/route';
-import { alignmentToCsv, overlayToCsv, overlayToGeoJSON } from '../geometry/overlay/index';
+import { alignmentToCsv, overlayToCsv, overlayToGeoJSON, overlayToXlsx } from '../geometry/overlay/index';
 import { callerOf } from '../http/caller';
+import { lang } from '../http/params';
 import type { AreaScope } from '../kernel/scope';
 import type { OverlayService } from './service';
 
@@ -24,7 +25,9 @@ export const ReportBody = z
       .optional(),
   })
   .strict();
-export const ReportQuery = z.object({ format: z.enum(['json', 'geojson', 'csv']).default('json'), mode: z.enum(['auto', 'sync', 'job']).default('auto') }).strict();
+export const ReportQuery = z
+  .object({ format: z.enum(['json', 'geojson', 'csv', 'xlsx']).default('json'), mode: z.enum(['auto', 'sync', 'job']).default('auto'), lang: z.string().optional() })
+  .strict();
 export const AlignmentQuery = z
   .object({
     a: z.string().min(1),
@@ -52,10 +55,16 @@ export const FilingQuery = z
 /** The caller's area (issue #10), as the access feature's authorizer admitted it. */
 const scopeOf = (ctx: Context): AreaScope => callerOf(ctx).scope;
 
-function sendCsv(ctx: Context, name: string, text: string): void {
+export function sendCsv(ctx: Context, name: string, text: string): void {
   ctx.type = 'text/csv; charset=utf-8';
   ctx.set('Content-Disposition', `attachment; filename="${name}.csv"`);
   ctx.body = text;
+}
+
+export function sendXlsx(ctx: Context, name: string, file: Buffer): void {
+  ctx.type = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+  ctx.set('Content-Disposition', `attachment; filename="${name}.xlsx"`);
+  ctx.body = file;
 }
 
 /** Cross-system overlays (issue #13), read-only: `overlays:read`. */
@@ -82,6 +91,8 @@ export function overlayRoutes(overlays: OverlayService, bodyLimit: number): Rout
           ctx.body = overlayToGeoJSON(result.report);
         } else if (q.format === 'csv') {
           sendCsv(ctx, `overlay-${body.territory.code}`, overlayToCsv(result.report));
+        } else if (q.format === 'xlsx') {
+          sendXlsx(ctx, `overlay-${body.territory.code}`, await overlayToXlsx(result.report, lang(ctx)));
         } else {
           ctx.body = result.report;
         }

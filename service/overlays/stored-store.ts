@@ -87,18 +87,10 @@ export function createStoredOverlayStore(db: Queryable) {
       return (await knex('overlay_results').where({ id }).delete()) > 0;
     },
 
-    /** Faces of a result, all or those of some units (null = outside every unit); geometry only when asked. */
-    async faces(id: number, options: { units?: readonly (string | null)[]; geometry?: boolean } = {}): Promise<StoredFaceRow[]> {
-      const q = knex('overlay_faces').where({ result_id: id });
-      if (options.units) {
-        const codes = options.units.filter((u): u is string => u !== null);
-        const outside = options.units.includes(null);
-        q.andWhere((w) => {
-          w.whereIn('unit_code', codes);
-          if (outside) w.orWhereNull('unit_code');
-        });
-      }
-      const rows = await q
+    /** Faces of a result; geometry only when asked. */
+    async faces(id: number, options: { geometry?: boolean } = {}): Promise<StoredFaceRow[]> {
+      const rows = await knex('overlay_faces')
+        .where({ result_id: id })
         .select('id', 'unit_code', 'grids', 'area_m2', ...(options.geometry ? [knex.raw('ST_AsGeoJSON(geom, 9) as geojson')] : []))
         .orderBy('id');
       return rows.map((r: { id: string | number; unit_code: string | null; grids: FaceRef[] | string; area_m2: number; geojson?: string }) => ({
@@ -145,11 +137,6 @@ export function createStoredOverlayStore(db: Queryable) {
       }
     },
 
-    /** Marks exactly the given faces as excess (by row id). */
-    async setExcess(id: number, faceIds: readonly number[]): Promise<void> {
-      await knex.raw(`update overlay_faces set excess = (id = any(?::bigint[])) where result_id = ? and excess <> (id = any(?::bigint[]))`, [[...faceIds], id, [...faceIds]]);
-    },
-
     /** Grids of one level meeting the territory (ST_Intersects), geometry as GeoJSON text (empty without `withGeometry`); only `codes` when given. */
     async gridTexts(systemId: number, level: string, territory: { systemId: number; code: string }, codes?: readonly string[], withGeometry = true): Promise<GridText[]> {
       const { rows } = await knex.raw(
@@ -160,38 +147,38 @@ export function createStoredOverlayStore(db: Queryable) {
       return rows.map((r: { code: string; name: string; type: string | null; geojson: string }) => ({ code: r.code, name: r.name, type: r.type, geometry: r.geojson }));
     },
 
-    /** Grids of one level meeting both the territory and the box of some units (the grids an incremental update reads). */
-    async gridTextsNear(systemId: number, level: string, territory: { systemId: number; code: string }, units: { systemId: number; codes: readonly string[] }): Promise<GridText[]> {
+    /**
+     * Grids of one level meeting the box of some units (the grids an incremental update reads); no test
+     * against the territory: the arrangement clips to territory ∩ unit anyway.
+     */
+    async gridTextsNear(systemId: number, level: string, units: { systemId: number; codes: readonly string[] }): Promise<GridText[]> {
       const { rows } = await knex.raw(
         `select g.code, g.name, g.type, ST_AsGeoJSON(g.geom, 9) as geojson
-         from grids g, (select geom from grids where system_id = ? and code = ?) t, (select ST_Extent(geom)::geometry as box from grids where system_id = ? and code = any(?::text[])) u
-         where g.system_id = ? and g.level = ? and g.geom && u.box and g.geom && t.geom and ST_Intersects(g.geom, t.geom) order by g.code`,
-        [territory.systemId, territory.code, units.systemId, [...units.codes], systemId, level],
+         from grids g, (select ST_Extent(geom)::geometry as box from grids where system_id = ? and code = any(?::text[])) u
+         where g.system_id = ? and g.level = ? and g.geom && u.box order by g.code`,
+        [units.systemId, [...units.codes], systemId, level],
       );
       return rows.map((r: { code: string; name: string; type: string | null; geojson: string }) => ({ code: r.code, name: r.name, type: r.type, geometry: r.geojson }));
     },
 
-    /** Codes of a level's grids meeting a box and the territory. */
-    async codesIn(systemId: number, level: string, territory: { systemId: number; code: string }, bbox: readonly number[]): Promise<string[]> {
-      const { rows } = await knex.raw(
-        `select g.code from grids g, (select geom from grids where system_id = ? and code = ?) t
-         where g.system_id = ? and g.level = ? and g.geom && ${ENVELOPE} and g.geom && t.geom and ST_Intersects(g.geom, t.geom)`,
-        [territory.systemId, territory.code, systemId, level, ...bbox],
-      );
+    /** Codes of a level's grids meeting a box (units of the territory or not: the caller reads only its own). */
+    async codesIn(systemId: number, level: string, bbox: readonly number[]): Promise<string[]> {
+      const { rows } = await knex.raw(`select code from grids where system_id = ? and level = ? and geom && ${ENVELOPE}`, [systemId, level, ...bbox]);
       return rows.map((r: { code: string }) => r.code);
     },
 
     /** Faces meeting a box, clipped to it, geometry as GeoJSON text (the tile layer). */
-    async facesInBox(id: number, bbox: readonly number[]): Promise<{ id: number; unit: string | null; depth: number; grids: FaceRef[]; excess: boolean; geojson: string }[]> {
+    async facesInBox(id: number, bbox: readonly number[]): Promise<{ id: number; unit: string | null; depth: number; grids: FaceRef[]; excess: boolean; area_m2: number; geojson: string }[]> {
       const { rows } = await knex.raw(
-        `select id, unit_code, depth, grids, excess, ST_AsGeoJSON(ST_ClipByBox2D(geom, ${ENVELOPE}), 9) as geojson
+        `select id, unit_code, depth, grids, excess, area_m2, ST_AsGeoJSON(ST_ClipByBox2D(geom, ${ENVELOPE}), 9) as geojson
          from overlay_faces where result_id = ? and geom && ${ENVELOPE} order by id`,
         [...bbox, id, ...bbox],
       );
-      return rows.map((r: { id: string | number; unit_code: string | null; depth: number; grids: FaceRef[] | string; excess: boolean; geojson: string }) => ({
+      return rows.map((r: { id: string | number; unit_code: string | null; depth: number; grids: FaceRef[] | string; excess: boolean; area_m2: number; geojson: string }) => ({
         id: Number(r.id),
         unit: r.unit_code,
         depth: Number(r.depth),
+        area_m2: Number(r.area_m2),
         grids: parse(r.grids),
         excess: r.excess,
         geojson: r.geojson,
@@ -205,15 +192,22 @@ export function createStoredOverlayStore(db: Queryable) {
     },
 
     /** Codes of the ancestors of a grid, root first, and the grid itself. */
-    async path(systemId: number, code: string): Promise<string[]> {
+    async path(systemKey: string, code: string): Promise<string[]> {
       const { rows } = await knex.raw(
-        `with recursive up(code, parent_code, depth) as (
-           select code, parent_code, 0 from grids where system_id = ? and code = ?
-           union all select g.code, g.parent_code, up.depth + 1 from grids g join up on g.code = up.parent_code where g.system_id = ?)
+        `with recursive s as (select id from grid_systems where key = ?),
+         up(code, parent_code, depth) as (
+           select g.code, g.parent_code, 0 from grids g, s where g.system_id = s.id and g.code = ?
+           union all select g.code, g.parent_code, up.depth + 1 from grids g join up on g.code = up.parent_code, s where g.system_id = s.id)
          select code from up order by depth desc`,
-        [systemId, code, systemId],
+        [systemKey, code],
       );
       return rows.map((r: { code: string }) => r.code);
+    },
+
+    /** The kind of each named system. */
+    async kinds(keys: readonly string[]): Promise<Map<string, string>> {
+      const rows: { key: string; kind: string }[] = await knex('grid_systems').whereIn('key', [...keys]).select('key', 'kind');
+      return new Map(rows.map((r) => [r.key, r.kind]));
     },
   };
 }
