@@ -1,18 +1,18 @@
 import Koa from 'koa';
 import { Router } from '@koa/router';
-import { accessRoutes, createAccessQueries, createAccessService, createAuthorizer, securityHeaders } from './access';
+import { accessRoutes, auditInTransaction, createAccessQueries, createAccessService, createAuthorizer, securityHeaders } from './access';
 import { addressRoutes, createAddressQueries, createAddressService } from './addresses';
-import { createBoards } from './boards';
+import { createBoards, createGridCounts, createGridCountsStore, gridCountsRoutes } from './boards';
 import { changesetRoutes, createChangesetQueries, createChangesetService, recordHistory } from './changesets';
 import type { Config } from './config';
 import type { ChangeBus } from './db/changes';
 import type { Database } from './db/engine';
-import { transactor } from './db/tx';
+import { transactor, type Tx } from './db/tx';
 import { notFound } from './errors';
 import { createGridQueries, createGridService, gridRoutes } from './grids';
 import { accessLog, errorMiddleware } from './http/middleware';
 import { mountRoutes, type Authorizer, type RouteDef } from './http/route';
-import { createIncidents, createOpen311, incidentRoutes, incidentSourceProvider, open311Routes, publishIncidentChanges } from './incidents';
+import { createIncidentCounts, createIncidents, createOpen311, incidentRoutes, incidentSourceProvider, open311Routes, publishIncidentChanges } from './incidents';
 import { createJobQueries, createJobs, jobRoutes } from './jobs';
 import type { AreaScope } from './kernel/scope';
 import type { Logger } from './logger';
@@ -22,6 +22,7 @@ import { createPartitionQueries, createPartitionService, partitionRoutes } from 
 import { createPointQueries, locatePoint, lookupPoint, pointRoutes, restrictAnswer } from './point';
 import { createSystemQueries, createSystemService, systemRoutes } from './systems';
 import { createTiles } from './tiles';
+import { createReportService, reportRoutes } from './report';
 import { webRoutes } from './web/routes';
 import pkg from '../package.json';
 
@@ -41,7 +42,9 @@ export type Services = ReturnType<typeof createServices>;
 export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>) {
   const { db, changes, logger } = deps;
   const knex = db.knex;
-  const transact = transactor(knex);
+  const accessStore = (tx?: Tx) => createAccessQueries(tx ?? knex);
+  // A write request's audit row commits in the write's own transaction (issue #10 §5).
+  const transact = transactor(knex, auditInTransaction(accessStore));
   const systemStore = (tx?: Parameters<typeof createSystemQueries>[0]) => createSystemQueries(tx ?? knex);
   const systems = createSystemService({ transact, store: systemStore, changes });
   // Grid changes re-assign the addresses they can move, in the same transaction (issue #5).
@@ -71,7 +74,7 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   );
   const open311 = createOpen311(knex, incidents);
   const overlays = createOverlayService({ knex, jobs, logger });
-  const access = createAccessService({ store: createAccessQueries(knex), changes });
+  const access = createAccessService({ store: accessStore(), storeIn: accessStore, transact, changes });
   return { systems, grids, addresses, jobs, partition, point, changesets, incidents, open311, overlays, access };
 }
 
@@ -85,7 +88,7 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
   const services = deps.services ?? createServices(deps);
   const authorize = deps.authorize ?? createAuthorizer(services.access);
   const app = new Koa();
-  app.proxy = true;
+  app.proxy = config.trustProxy;
   // Outermost, so the status it records is the one sent (issue #16).
   app.use(httpMetrics());
   app.use(securityHeaders({ basemapUrl: config.basemapUrl }));
@@ -112,6 +115,7 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
  */
 export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => readonly RouteDef[] = () => []): RouteDef[][] {
   const { config, db } = deps;
+  const incidentCounts = createIncidentCounts(db.knex);
   const meta: RouteDef[] = [
     {
       method: 'get',
@@ -150,9 +154,18 @@ export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => re
     open311Routes(services.open311),
     overlayRoutes(services.overlays, config.bodyLimitBytes),
     jobRoutes(services.jobs),
-    createBoards({ systems: services.systems, grids: services.grids, db: db.knex, chromiumPath: config.chromiumPath }).routes,
+    createBoards({ systems: services.systems, grids: services.grids, db: db.knex, chromiumPath: config.chromiumPath, incidentCounts: (system, codes) => incidentCounts.under(system, codes) }).routes,
+    gridCountsRoutes(
+      createGridCounts({
+        systems: services.systems,
+        store: createGridCountsStore(db.knex),
+        incidents: (system, codes, at) => incidentCounts.under(system, codes, at),
+        filing: (key) => services.overlays.filing(key, 1),
+      }),
+    ),
     opsRoutes({ db, info: { title: 'gridatlas', version: pkg.version, description: pkg.description }, allRoutes }),
     accessRoutes(services.access),
+    reportRoutes(createReportService({ systems: services.systems, grids: services.grids, incidents: services.incidents })),
     webRoutes(),
   ];
 }

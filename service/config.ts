@@ -15,6 +15,8 @@ const ConfigSchema = z.object({
   INCIDENT_SCAN_SECONDS: z.coerce.number().nonnegative().default(60),
   // The first administrator's password (issue #10); used only while no account exists.
   GRIDATLAS_ADMIN_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
+  // Whether X-Forwarded-For/-Proto/-Host come from our own reverse proxy (issue #10): only then are they believed.
+  TRUST_PROXY: z.enum(['0', '1', 'false', 'true']).default('0'),
 });
 
 export type Config = {
@@ -32,6 +34,11 @@ export type Config = {
   /** Period of the incident overdue scan (issue #11); 0 turns it off in this process. */
   incidentScanMs: number;
   adminPassword: string | undefined;
+  /**
+   * Believe X-Forwarded-* headers (client address for login throttling and the audit log, protocol for
+   * Secure cookies). Off by default: a client reaching the port directly could otherwise name any address.
+   */
+  trustProxy: boolean;
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -54,5 +61,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     chromiumPath: c.CHROMIUM_PATH === 'off' ? undefined : c.CHROMIUM_PATH,
     incidentScanMs: Math.round(c.INCIDENT_SCAN_SECONDS * 1000),
     adminPassword: c.GRIDATLAS_ADMIN_PASSWORD,
+    trustProxy: c.TRUST_PROXY === '1' || c.TRUST_PROXY === 'true',
   };
 }

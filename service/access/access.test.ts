@@ -91,7 +91,8 @@ describe.each(engines())('access control on %s PostGIS', (engine) => {
   const as = (who: string): Record<string, string> => (who === 'anonymous' ? {} : { Authorization: `Bearer ${tokens[who]}` });
 
   beforeAll(async () => {
-    t = await startTestApp(engine, {}, { access: 'real' });
+    // Behind a proxy, so the throttling tests can speak for several client addresses.
+    t = await startTestApp(engine, { TRUST_PROXY: '1' }, { access: 'real' });
     tokens = await seedAccessFixture(t);
   });
   afterAll(async () => t?.close());

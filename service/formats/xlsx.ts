@@ -1,4 +1,5 @@
 import JSZip from 'jszip';
+import { escapeXml as escape } from './escape';
 
 /**
  * A one-sheet XLSX workbook (Office Open XML SpreadsheetML), for printable registers: unlike CSV, Excel
@@ -59,12 +60,3 @@ function column(i: number): string {
   return out;
 }
 
-// XML 1.0 forbids most control characters; they are dropped rather than producing a file Excel rejects.
-function escape(text: string): string {
-  return text
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
-}

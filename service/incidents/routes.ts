@@ -105,9 +105,21 @@ const BulletinQuery = z
 const CalendarQuery = z.object({ year: z.coerce.number().int().min(2025).max(2027).optional() }).strict();
 const PhotoQuery = z.object({ stage: z.enum(['before', 'after']) }).strict();
 
-/** The part of the territory the caller may see (issue #10), as the authorizer admitted the caller. */
+/** The part of the territory the caller may see, as the access feature's authorizer left it (issue #10). */
 function areaScope(ctx: Context): AreaScope {
   return callerOf(ctx).scope;
+}
+
+/**
+ * One case by id, refused outside the caller's area (issue #10: a grid worker sees their own grid's
+ * incidents): a case is inside when a grid of its chain in some system is a scope root or under one.
+ */
+async function visibleCase(ctx: Context, incidents: IncidentService, id: number): Promise<Awaited<ReturnType<IncidentService['get']>>> {
+  const found = await incidents.get(id);
+  const scope = areaScope(ctx);
+  const inside = scope === 'all' || scope.some((root) => found.incident.grids.some((s) => s.system === root.system && (root.code === undefined || s.chain.some((link) => link.code === root.code))));
+  if (!inside) throw new AppError(403, 'out_of_scope', `incident ${id} is outside the area you may see`);
+  return found;
 }
 
 /** The incident routes of issue #11, each with its access declaration. */
@@ -228,7 +240,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
-        ctx.body = await incidents.get(id);
+        ctx.body = await visibleCase(ctx, incidents, id);
       },
     },
     {
@@ -240,6 +252,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
+        await visibleCase(ctx, incidents, id);
         ctx.set('Cache-Control', 'no-store');
         ctx.body = await incidents.reporter(id);
       },
@@ -253,6 +266,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id, body: RerouteBody },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
+        await visibleCase(ctx, incidents, id);
         ctx.body = await incidents.reroute(id, RerouteBody.parse(await readJson(ctx, JSON_LIMIT)));
       },
     },
@@ -265,6 +279,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id, body: TransitionBody },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
+        await visibleCase(ctx, incidents, id);
         ctx.body = await incidents.transition(id, TransitionBody.parse(await readJson(ctx, JSON_LIMIT)));
       },
     },
@@ -277,6 +292,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id, query: PhotoQuery, contentTypes: ['image/jpeg', 'image/png', 'image/webp', 'image/gif'] },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
+        await visibleCase(ctx, incidents, id);
         const { stage } = PhotoQuery.parse(ctx.query);
         const bytes = await readBody(ctx, PHOTO_LIMIT_BYTES);
         const type = imageType(bytes);
@@ -296,6 +312,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: PhotoParams },
       handler: async (ctx) => {
         const { id, photo } = PhotoParams.parse(ctx.params);
+        await visibleCase(ctx, incidents, id);
         const p = await incidents.photo(id, photo);
         ctx.type = p.contentType;
         ctx.set('ETag', `"${p.sha256}"`);

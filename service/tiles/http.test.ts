@@ -47,7 +47,8 @@ async function loadFixtures(t: TestApp) {
 describe.each(engines())('tiles over HTTP on %s PostGIS', (engine) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp(engine);
+    // Behind a reverse proxy (TRUST_PROXY): the style's URLs follow X-Forwarded-Host/-Proto.
+    t = await startTestApp(engine, { TRUST_PROXY: '1' });
     await loadFixtures(t);
   });
   afterAll(async () => t?.close());

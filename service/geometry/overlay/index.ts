@@ -9,3 +9,7 @@ export { areaTypeOf } from './policy';
 export { buildOverlayReport } from './report';
 export { alignmentToCsv, overlayToCsv, overlayToGeoJSON } from './report-export';
 export * from './types';
+export { arrangeFaces, type ArrangedFace } from './faces';
+export { tabulate, type OverlayMeta } from './report';
+export { arrangeInWorker } from './arrange-in-worker';
+export { arrangeRequest, type ArrangeRequest, type WorkerGeometry } from './overlay-worker';
