@@ -235,8 +235,7 @@ export function createIncidentService(deps: IncidentDeps) {
 
   /** Indicators for a period (README "Incident statistics"), grouped, with a rolled-up total. */
   async function stats(query: { from: Date; to: Date; unit?: string; by: 'unit' | 'department' | 'worker' | 'category'; scope: AreaScope }): Promise<{ total: IncidentStats; rows: IncidentStats[] }> {
-    const at = now();
-    const [rows, [total]] = await Promise.all([store.stats({ ...query, now: at }), store.stats({ ...query, by: 'total', now: at })]);
+    const { rows, total } = await store.stats({ ...query, now: now() });
     const names = new Map<string, string>();
     if (query.by === 'unit') {
       for (const [k, v] of await store.unitNames(rows.flatMap((r) => (r.key ? [r.key] : [])))) names.set(k, v);
@@ -245,8 +244,7 @@ export function createIncidentService(deps: IncidentDeps) {
     } else if (query.by === 'category') {
       for (const c of classification.doc.classes) for (const m of c.minor) names.set(m.code, m.name);
     }
-    const empty: StatsRow = { key: 'total', reported: 0, registered: 0, dispatched: 0, closed: 0, closedOnTime: 0, reworked: 0, postponed: 0, overdue: 0, yellow: 0, red: 0, meanHandlingMs: null, p90HandlingMs: null };
-    return { total: withRates(total ?? empty, query.unit ?? null), rows: rows.map((r) => withRates(r, r.key ? names.get(r.key) ?? null : null)) };
+    return { total: withRates(total, query.unit ?? null), rows: rows.map((r) => withRates(r, r.key ? names.get(r.key) ?? null : null)) };
   }
 
   return {
