@@ -28,7 +28,6 @@ import { openDatabase, type Database, withDatabase } from '../service/db/engine'
 import { generateCityStream } from '../service/demo/index';
 import { createLogger } from '../service/logger';
 import { createGridTileQueries, type TileSystem } from '../service/tiles/grid-store';
-import { GRID_PROVIDER_DEFAULTS } from '../service/tiles/index';
 import { MemoryGridSource } from '../service/tiles/memory-grid-source';
 import { encodeTile, type MvtPolygon } from '../service/tiles/mvt';
 import { PostgisGridSource } from '../service/tiles/postgis-grid-source';
@@ -110,7 +109,7 @@ async function generation(city: string, db: Database, system: TileSystem, bbox: 
     const warm: number[] = [];
     // The first source only warms the JIT up.
     for (let r = -1; r < runs; r++) {
-      const memory = new MemoryGridSource(system, queries, GRID_PROVIDER_DEFAULTS.shardVertexBudget);
+      const memory = new MemoryGridSource(system, queries);
       await memory.info();
       const c = await timePerTile(tiles, (t) => memory.getTile(t));
       const w = await timePerTile(tiles, (t) => memory.getTile(t));
@@ -226,7 +225,7 @@ async function main() {
       const bbox: [number, number, number, number] = [b.x0, b.y0, b.x1, b.y1];
       const loadMs = performance.now() - started;
       started = performance.now();
-      const memory = new MemoryGridSource(system, createGridTileQueries(db.knex), GRID_PROVIDER_DEFAULTS.shardVertexBudget);
+      const memory = new MemoryGridSource(system, createGridTileQueries(db.knex));
       gc();
       const heapBefore = process.memoryUsage().heapUsed;
       await memory.info();
