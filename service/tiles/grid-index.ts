@@ -183,24 +183,38 @@ export function prepareGrid(
   let v = 0;
   let r = 0;
   for (const polygon of polygons) {
-    for (const [i, ring] of polygon.entries()) {
+    for (let i = 0; i < polygon.length; i++) {
+      const ring = polygon[i]!;
       if (ring.length === 0) continue;
       rings[r] = v;
       const first = v;
       let area = 0;
-      for (const [lon, lat] of ring) {
-        const x = Math.floor(mercatorX(lon!) * scale + 0.5);
-        const y = Math.floor(Math.min(1, Math.max(0, mercatorY(lat!))) * scale + 0.5);
+      let fx = 0;
+      let fy = 0;
+      let px = 0;
+      let py = 0;
+      for (let j = 0; j < ring.length; j++) {
+        const lon = ring[j]![0]!;
+        const lat = ring[j]![1]!;
+        const x = Math.floor(mercatorX(lon) * scale + 0.5);
+        const y = Math.floor(Math.min(1, Math.max(0, mercatorY(lat))) * scale + 0.5);
         // Relative to the ring's first vertex: products of world coordinates (2^30) would lose a small ring's area.
-        if (v > first) area += ((coords[3 * v - 3]! - coords[3 * first]!) * (y - coords[3 * first + 1]!) - (x - coords[3 * first]!) * (coords[3 * v - 2]! - coords[3 * first + 1]!)) / 2;
+        if (j === 0) {
+          fx = x;
+          fy = y;
+        } else {
+          area += ((px - fx) * (y - fy) - (x - fx) * (py - fy)) / 2;
+        }
+        px = x;
+        py = y;
         coords[3 * v] = x;
         coords[3 * v + 1] = y;
         coords[3 * v + 2] = 0;
         v++;
-        if (lon! < deg[0]!) deg[0] = lon!;
-        if (lat! < deg[1]!) deg[1] = lat!;
-        if (lon! > deg[2]!) deg[2] = lon!;
-        if (lat! > deg[3]!) deg[3] = lat!;
+        if (lon < deg[0]!) deg[0] = lon;
+        if (lat < deg[1]!) deg[1] = lat;
+        if (lon > deg[2]!) deg[2] = lon;
+        if (lat > deg[3]!) deg[3] = lat;
         if (x < world[0]!) world[0] = x;
         if (y < world[1]!) world[1] = y;
         if (x > world[2]!) world[2] = x;
@@ -299,8 +313,8 @@ function cutGrid(grid: IndexedGrid, k: Box, tolerance: number, shift: number, tx
     if (Math.abs(grid.ringSize[r]!) < tolerance) continue;
     let ring: Float64Array = grid.coords.subarray(3 * grid.rings[r]!, 3 * grid.rings[r + 1]!);
     if (!inside) {
-      ring = clipRing(ring, k.x0, k.x1, 0);
-      if (ring.length > 0) ring = clipRing(ring, k.y0, k.y1, 1);
+      ring = clipRing(ring, k.x0, k.x1, 0, 0);
+      if (ring.length > 0) ring = clipRing(ring, k.y0, k.y1, 1, 1);
       if (ring.length === 0) continue;
     }
     let kept = 0;
@@ -321,7 +335,7 @@ function cutGrid(grid: IndexedGrid, k: Box, tolerance: number, shift: number, tx
  * A closed ring clipped between two axis-parallel lines (k1 ≤ value ≤ k2), as geojson-vt's clipRing does
  * for polygons: crossing points are rounded to world units and always kept; the result is closed again.
  */
-function clipRing(ring: Float64Array, k1: number, k2: number, axis: 0 | 1): Float64Array {
+function clipRing(ring: Float64Array, k1: number, k2: number, axis: 0 | 1, scratch?: 0 | 1): Float64Array {
   const n = ring.length / 3;
   let min = Infinity;
   let max = -Infinity;
@@ -331,8 +345,14 @@ function clipRing(ring: Float64Array, k1: number, k2: number, axis: 0 | 1): Floa
   }
   if (min >= k1 && max < k2) return ring;
   if (max < k1 || min >= k2) return EMPTY;
-  // Each segment adds at most two points, plus one to close.
-  const out = new Float64Array(3 * (2 * n + 1));
+  // Each segment adds at most two points, plus one to close. A tile's clipping reuses two buffers.
+  const size = 3 * (2 * n + 1);
+  let out: Float64Array;
+  if (scratch === undefined) out = new Float64Array(size);
+  else {
+    if (scratches[scratch].length < size) scratches[scratch] = new Float64Array(2 * size);
+    out = scratches[scratch];
+  }
   let w = 0;
   const intersect = (ax: number, ay: number, bx: number, by: number, k: number) => {
     if (axis === 0) {
@@ -383,6 +403,8 @@ function clipRing(ring: Float64Array, k1: number, k2: number, axis: 0 | 1): Floa
 }
 
 const EMPTY = new Float64Array(0);
+/** Clipping buffers for the x and the y pass of `cutGrid`, whose results are read before the next ring. */
+const scratches: [Float64Array, Float64Array] = [new Float64Array(3072), new Float64Array(3072)];
 
 function reverse(coords: Float64Array, first: number, end: number): void {
   for (let i = first, j = end - 1; i < j; i++, j--) {
