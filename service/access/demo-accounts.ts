@@ -45,12 +45,13 @@ export async function seedDemoAccounts(access: AccessService): Promise<DemoAccou
     { username: 'public', role: 'public' },
   ];
   const existing = new Set((await access.users()).map((u) => u.username));
-  for (const a of accounts) {
-    if (existing.has(a.username)) {
-      a.skipped = true;
-      continue;
-    }
-    await access.demoAccount({ username: a.username, password: DEMO_PASSWORD, roles: [{ role: a.role, ...(a.system ? { system: a.system } : {}), ...(a.code ? { code: a.code } : {}) }] });
-  }
+  for (const a of accounts) if (existing.has(a.username)) a.skipped = true;
+  // Together: each scrypt hash (~60 ms of CPU) runs on libuv's thread pool, so the eleven share the cores
+  // instead of adding up on the first start (issue #15).
+  await Promise.all(
+    accounts
+      .filter((a) => !a.skipped)
+      .map((a) => access.demoAccount({ username: a.username, password: DEMO_PASSWORD, roles: [{ role: a.role, ...(a.system ? { system: a.system } : {}), ...(a.code ? { code: a.code } : {}) }] })),
+  );
   return accounts;
 }
