@@ -27,6 +27,7 @@ import { createBoardStore } from '../service/boards/store';
 import { ChangeBus } from '../service/db/changes';
 import { openDatabase, withDatabase } from '../service/db/engine';
 import { addressFeature } from '../service/demo/addresses';
+import { createIncidentCounts } from '../service/incidents';
 import { generateCityStream } from '../service/demo/index';
 import type { SourceRecord } from '../service/addresses';
 import { createLogger } from '../service/logger';
@@ -115,11 +116,13 @@ async function main() {
       const streets = fc.features.filter((f) => f.properties.level === 'street').map((f) => f.properties.code);
       const leaves = fc.features.filter((f) => f.properties.level === 'grid').length;
       const stored = await services.systems.require(system.key);
+      const incidentCounts = createIncidentCounts(db.knex);
       const boards = createBoardService({
         systems: services.systems,
         grids: services.grids,
         store: createBoardStore(db.knex),
         renderer: renderer ?? createPdfRenderer({ executablePath: undefined }),
+        incidentCounts: (system, codes) => incidentCounts.under(system, codes),
       });
       const options = { lang: 'zh-CN' as const };
       // The whole system's address statistics, which the register export counts from: what the boards

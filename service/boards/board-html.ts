@@ -1,7 +1,13 @@
 import type { Lang } from '../grids';
 import { LABELS } from './labels';
-import { escapeXml as esc } from './map-svg';
+import { escapeXml as esc } from '../formats/escape';
 import type { PublishedGroup, PublishedPerson } from './published';
+
+export interface IncidentCounts {
+  open: number;
+  overdue: number;
+  closed: number;
+}
 
 /** Everything a public board prints, already reduced to published fields (see published.ts). */
 export interface BoardContent {
@@ -15,6 +21,8 @@ export interface BoardContent {
   hotline: string | null;
   /** From the address statistics; null when the system has no addresses. */
   counts: { households: number; population: number; buildings: number } | null;
+  /** Cases in the grid and below it (aggregates only, as the seed platforms' grid boards show them). */
+  incidents: IncidentCounts;
   groups: PublishedGroup[];
   /** Inline SVG of the grid and its neighbours. */
   map: string;
@@ -52,6 +60,11 @@ export function boardHtml(c: BoardContent): string {
       : []),
     ...c.groups.map((g): [string, number] => [t.groups[g.key] ?? g.key, g.count]),
   ];
+  const incidents: [string, number, string][] = [
+    [t.incidentsOpen, c.incidents.open, 'open'],
+    [t.incidentsOverdue, c.incidents.overdue, 'overdue'],
+    [t.incidentsClosed, c.incidents.closed, 'closed'],
+  ];
   return `<!doctype html>
 <html lang="${c.lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -78,6 +91,8 @@ table.facts td { padding: 1mm 0; }
 .count { border: 1px solid #ddd; border-radius: 2mm; padding: 1.5mm 3mm; min-width: 26mm; }
 .count b { display: block; font-size: 15pt; }
 .count span { font-size: 8.5pt; color: #666; }
+h2.incidents { margin-top: 3mm; }
+.count.overdue b { color: #b22222; }
 .person { font-size: 11pt; margin-bottom: 1.5mm; }
 .person.lead { font-size: 14pt; }
 .person span { margin-right: 3mm; }
@@ -99,6 +114,8 @@ footer { margin-top: 5mm; border-top: 1px solid #ccc; padding-top: 2mm; font-siz
 <h2>${esc(t.counts)}</h2>
 <table class="facts">${facts.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>
 ${counts.length ? `<div class="counts">${counts.map(([k, v]) => `<div class="count"><b>${v.toLocaleString('en-US')}</b><span>${esc(k)}</span></div>`).join('')}</div>` : ''}
+<h2 class="incidents">${esc(t.incidents)}</h2>
+<div class="counts incidents">${incidents.map(([k, v, cls]) => `<div class="count ${cls}"><b>${v.toLocaleString('en-US')}</b><span>${esc(k)}</span></div>`).join('')}</div>
 </section>
 <section>
 <h2>${esc(t.responsible)}</h2>

@@ -14,6 +14,7 @@ export interface BoardsDeps {
   grids: BoardServiceDeps['grids'];
   db: Queryable;
   chromiumPath: string | undefined;
+  incidentCounts: BoardServiceDeps['incidentCounts'];
 }
 
 /** The boards feature of the app (issue #17): its service, its PDF renderer and its routes. */
@@ -24,6 +25,11 @@ export function createBoards(deps: BoardsDeps): { routes: RouteDef[]; renderer: 
     grids: deps.grids,
     store: createBoardStore(deps.db),
     renderer,
+    incidentCounts: deps.incidentCounts,
   });
   return { routes: boardRoutes(service), renderer };
 }
+
+export { gridCountsRoutes } from './grid-counts-routes';
+export { createGridCounts, type GridCountsAnswer, type GridCountsDeps, type GridCountsService } from './grid-counts';
+export { createGridCountsStore } from './grid-counts-store';

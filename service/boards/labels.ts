@@ -29,6 +29,10 @@ export const LABELS = {
     legendFocus: '本网格',
     legendContext: '相邻网格',
     gridsCount: '网格数',
+    incidents: '事件办理',
+    incidentsOpen: '在办事件',
+    incidentsOverdue: '超期事件',
+    incidentsClosed: '已办结',
     groups: {
       party_members: '党员',
       elderly: '老年人',
@@ -66,6 +70,10 @@ export const LABELS = {
     legendFocus: 'this grid',
     legendContext: 'neighbouring grids',
     gridsCount: 'Grids',
+    incidents: 'Incidents',
+    incidentsOpen: 'Open',
+    incidentsOverdue: 'Overdue',
+    incidentsClosed: 'Closed',
     groups: {
       party_members: 'Party members',
       elderly: 'Elderly',

@@ -1,5 +1,6 @@
 import type { MultiPolygon, Polygon, Position } from 'geojson';
 import { labelPoint } from '../tiles';
+import { escapeXml } from '../formats/escape';
 
 /**
  * A printable map drawn from the grids' own geometry as inline SVG: no tiles, fonts or scripts to fetch,
@@ -125,6 +126,3 @@ function scaleBar(scale: number, cy: number, height: number, lang: 'zh-CN' | 'en
   return `<g transform="translate(12 ${y})"><rect x="-4" y="-20" width="${(length + 8).toFixed(1)}" height="24" fill="#fff" fill-opacity="0.8"/><rect x="0" y="-4" width="${length.toFixed(1)}" height="4" fill="#333"/><text x="0" y="-8" font-size="10" fill="#333">${text}</text></g>`;
 }
 
-export function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}

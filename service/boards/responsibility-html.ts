@@ -1,7 +1,7 @@
 import type { Lang } from '../grids';
 import { FONT_STACK } from './board-html';
 import { LABELS } from './labels';
-import { escapeXml as esc } from './map-svg';
+import { escapeXml as esc } from '../formats/escape';
 import { GROUP_ATTRIBUTES, type PublishedGroup, type PublishedPerson } from './published';
 
 /** One grid of a responsibility map: a numbered shape on the map and a row of the detail table. */
@@ -15,6 +15,8 @@ export interface ResponsibilityRow {
   helpers: PublishedPerson[];
   households: number | null;
   population: number | null;
+  /** Open and overdue cases in the grid and below it. */
+  incidents: { open: number; overdue: number };
   groups: PublishedGroup[];
 }
 
@@ -51,6 +53,8 @@ export function responsibilityTable(c: ResponsibilityContent): { header: string[
     t.households,
     t.population,
     ...groupKeys.map((k) => t.groups[k] ?? k),
+    t.incidentsOpen,
+    t.incidentsOverdue,
   ];
   const rows = c.rows.map((r) => [
     r.index,
@@ -64,6 +68,8 @@ export function responsibilityTable(c: ResponsibilityContent): { header: string[
     r.households,
     r.population,
     ...groupKeys.map((k) => r.groups.find((g) => g.key === k)?.count ?? null),
+    r.incidents.open,
+    r.incidents.overdue,
   ]);
   return { header, rows };
 }

@@ -58,6 +58,10 @@ describe.each(engines())('boards over HTTP on %s PostGIS', (engine) => {
     await t.request.post('/api/systems').send(smallSystem).expect(201);
     await t.request.post(`/api/systems/${smallSystem.key}/import`).send(fc(city)).expect(200);
     await t.request.post('/api/addresses/import').set('content-type', 'application/geo+json').send(fc(addresses)).expect(200);
+    // Two open cases in D01A, one reported a month ago and long past its deadline.
+    const inD01A = { x: X0 + 0.3 * D, y: Y0 + 0.6 * D };
+    await t.services.incidents.create({ category: '0101', point: inD01A, source: 'patrol', description: '垃圾堆放' });
+    await t.services.incidents.create({ category: '0101', point: inD01A, source: 'resident', description: '井盖缺失' }, { at: new Date(Date.now() - 30 * 86_400_000) });
   });
   afterAll(async () => t?.close());
 
@@ -74,6 +78,10 @@ describe.each(engines())('boards over HTTP on %s PostGIS', (engine) => {
     expect(html).toMatch(/<b>4<\/b><span>楼栋数<\/span>/);
     expect(html).toMatch(/<b>12<\/b><span>党员<\/span>/);
     expect(html).toMatch(/<b>3<\/b><span>独居老人<\/span>/);
+    // Live case counts of the grid, as the seed platforms' grid boards show them.
+    expect(html).toMatch(/<b>2<\/b><span>在办事件<\/span>/);
+    expect(html).toMatch(/<b>1<\/b><span>超期事件<\/span>/);
+    expect(html).toMatch(/<b>0<\/b><span>已办结<\/span>/);
     expect(html).not.toContain('13800000001');
     expect(html).not.toContain('key_persons');
     // The QR code and its link to the report page of this grid.
@@ -121,6 +129,10 @@ describe.each(engines())('boards over HTTP on %s PostGIS', (engine) => {
     expect(html).toContain('<th>所属街道</th>');
     expect(html).toContain('<td>张伟</td><td>网格长</td><td>138****0001</td><td>李娜</td><td class="n">8</td><td class="n">17</td><td class="n">12</td><td class="n">3</td>');
     expect(html).toContain('<td>王芳、刘洋</td>');
+    // Open and overdue cases close each row: D01A has both, D01B none.
+    expect(html).toContain('<th>在办事件</th><th>超期事件</th></tr>');
+    expect(html).toMatch(/D01A<\/td>.*?<td class="n">2<\/td><td class="n">1<\/td><\/tr>/);
+    expect(html).toMatch(/D01B<\/td>.*?<td class="n">0<\/td><td class="n">0<\/td><\/tr>/);
     expect(html).not.toContain('13800000001');
     // Numbered shapes on the map, one per row.
     expect(html).toMatch(/font-weight="bold"[^>]*>1<\/text>/);

@@ -4,7 +4,7 @@ import type { SystemService } from '../systems';
 import type { Grid } from '../kernel/types';
 import { badRequest, unprocessable } from '../errors';
 import { writeXlsx } from '../formats/xlsx';
-import { boardHtml, type BoardContent } from './board-html';
+import { boardHtml, type BoardContent, type IncidentCounts } from './board-html';
 import { mapSvg, type MapShape } from './map-svg';
 import { publishedGroups, publishedHotline, publishedPeople } from './published';
 import { qrSvg } from './qr';
@@ -18,6 +18,8 @@ export interface BoardServiceDeps {
   grids: Pick<GridService, 'get' | 'ancestors' | 'subtree' | 'list'>;
   store: BoardStore;
   renderer: PdfRenderer;
+  /** Open, overdue and closed cases in each listed grid and below it (the incident feature's counts). */
+  incidentCounts: (system: string, codes: readonly string[]) => Promise<Map<string, IncidentCounts>>;
 }
 
 export interface BoardOptions {
@@ -45,7 +47,8 @@ export function reportUrl(origin: string, system: string, code: string): string 
 
 /** Public boards, responsibility maps and the staffing report (issue #17). */
 export function createBoardService(deps: BoardServiceDeps) {
-  const { systems, grids, store, renderer } = deps;
+  const { systems, grids, store, renderer, incidentCounts } = deps;
+  const NO_CASES: IncidentCounts = { open: 0, overdue: 0, closed: 0 };
 
   async function board(key: string, code: string, options: BoardOptions): Promise<BoardContent> {
     const system = await systems.require(key);
@@ -56,6 +59,7 @@ export function createBoardService(deps: BoardServiceDeps) {
     const margin = Math.max(x1 - x0, y1 - y0);
     const neighbours = await grids.list(key, { level: grid.level, bbox: [x0 - margin, y0 - margin, x1 + margin, y1 + margin] });
     const counts = await store.countsUnder(system.id, code);
+    const cases = (await incidentCounts(key, [code])).get(code) ?? NO_CASES;
     const shapes: MapShape[] = [
       ...neighbours.filter((n) => n.code !== code).map((n): MapShape => ({ geometry: n.geometry, role: 'context', label: n.name })),
       { geometry: grid.geometry, role: 'focus', label: grid.name },
@@ -73,6 +77,7 @@ export function createBoardService(deps: BoardServiceDeps) {
       hotline: publishedHotline([grid, ...ancestors]),
       counts: counts.hasAddresses ? { households: counts.total.households, population: counts.total.population, buildings: counts.total.buildings } : null,
       groups: publishedGroups(grid),
+      incidents: cases,
       map: mapSvg(shapes, { width: 760, height: 520, lang: options.lang, padding: 0.22 }),
       qr: await qrSvg(url),
       reportUrl: url,
@@ -100,6 +105,7 @@ export function createBoardService(deps: BoardServiceDeps) {
     const parentLevel = byCode.get(parents[0] ?? '')?.level ?? root!.level;
     const counts = await store.countsUnder(system.id, code);
     const rolled = rollUp(counts.byCode, [root!, ...below]);
+    const cases = await incidentCounts(key, listed.map((g) => g.code));
     const rows = listed.map((g, i) => {
       const c = rolled.get(g.code);
       return {
@@ -112,6 +118,7 @@ export function createBoardService(deps: BoardServiceDeps) {
         households: counts.hasAddresses ? c?.households ?? 0 : null,
         population: counts.hasAddresses ? c?.population ?? 0 : null,
         groups: publishedGroups(g),
+        incidents: { open: cases.get(g.code)?.open ?? 0, overdue: cases.get(g.code)?.overdue ?? 0 },
       };
     });
     const shapes: MapShape[] = [

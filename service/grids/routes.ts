@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { MASKED_FIELDS, maskGrid } from '../access';
+import { ancestorsInScope, MASKED_FIELDS, maskGrid } from '../access';
 import { badRequest } from '../errors';
 import { readBody, readJson } from '../http/body';
 import { callerOf } from '../http/caller';
@@ -41,7 +41,7 @@ const gridScope = (ctx: Context) => ({ system: ctx.params.system!, code: ctx.par
 export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit: number, registerCounts: RegisterCountsOf, gridsAsOf?: GridsAsOf): RouteDef[] {
   const tag = 'grids';
   const base = '/api/systems/:system';
-  const walk = (summary: string, suffix: string, fn: (system: string, code: string) => Promise<Parameters<typeof toCollection>[0]>): RouteDef => ({
+  const walk = (summary: string, suffix: string, fn: (system: string, code: string, ctx: Context) => Promise<Parameters<typeof toCollection>[0]>): RouteDef => ({
     method: 'get',
     path: `${base}/grids/:code/${suffix}`,
     tag,
@@ -49,7 +49,7 @@ export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit
     access: { permission: 'grids:read', scope: gridScope },
     handler: async (ctx) => {
       ctx.type = 'application/geo+json';
-      ctx.body = toCollection(visible(ctx)(await fn(ctx.params.system!, ctx.params.code!)));
+      ctx.body = toCollection(visible(ctx)(await fn(ctx.params.system!, ctx.params.code!, ctx)));
     },
   });
   return [
@@ -121,7 +121,8 @@ export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit
       },
     },
     walk('Children of a grid', 'children', (s, c) => grids.children(s, c)),
-    walk('Ancestors of a grid, parent first', 'ancestors', (s, c) => grids.ancestors(s, c)),
+    // Ancestors above the caller's scope are other units: their officials are not shown (issue #10).
+    walk('Ancestors of a grid, parent first', 'ancestors', async (s, c, ctx) => ancestorsInScope(callerOf(ctx).scope, s, await grids.ancestors(s, c))),
     walk('A grid and every grid below it', 'subtree', (s, c) => grids.subtree(s, c)),
     {
       method: 'post',

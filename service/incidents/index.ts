@@ -17,6 +17,7 @@ export type { Open311Api } from './open311-service';
 export { open311Routes } from './open311-routes';
 export { publishIncidentChanges } from './incident-changes';
 export { incidentSourceProvider } from './tiles';
+export { createIncidentCounts, type GridIncidentCounts } from './counts-store';
 export { createBoundaryRerouting, type BoundaryRerouting, type OpenCaseInArea, type ReroutedCase } from './boundary';
 
 /** The incident feature over one database, with the shipped classification and calendar. */

@@ -130,9 +130,13 @@ export function createOpen311Api(deps: { store: Open311Store; incidents: Inciden
           reporter: name || input.phone ? { name, phone: input.phone } : undefined,
           description: input.description ?? minor.name,
         },
-        { idempotencyKey: options.idempotencyKey ? idempotencyKey(key, options.idempotencyKey) : undefined },
+        {
+          idempotencyKey: options.idempotencyKey ? idempotencyKey(key, options.idempotencyKey) : undefined,
+          // In the case's transaction: a request row without its case, or a case without it, never remains.
+          alongside: (tx, incidentId) =>
+            store.insertRequest(tx, { incidentId, keyId: key.id, addressString: input.address_string ?? null, mediaUrl: input.media_url ?? null, email: input.email ?? null }),
+        },
       );
-      await store.insertRequest({ incidentId: incident.id, keyId: key.id, addressString: input.address_string ?? null, mediaUrl: input.media_url ?? null, email: input.email ?? null });
       return { service_request_id: incident.caseNo, ...(options.idempotencyKey ? { token: options.idempotencyKey } : {}), service_notice: '', account_id: input.account_id ?? null };
     },
 

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { knexOf, type Queryable } from '../db/tx';
+import { knexOf, type Queryable, type Tx } from '../db/tx';
 import type { Locate } from './store';
 import type { Open311Row } from './open311';
 import type { Status } from './workflow';
@@ -73,10 +73,10 @@ export function createOpen311Store(db: Queryable, locate: Locate) {
       return Number(row.id);
     },
 
-    /** What the request carried beyond the incident; a replayed request keeps the first row. */
-    async insertRequest(row: { incidentId: number; keyId: number; addressString: string | null; mediaUrl: string | null; email: string | null }): Promise<void> {
-      await knex.raw(
-        'INSERT INTO open311_requests (incident_id, key_id, address_string, media_url, email) VALUES (?, ?, ?, ?, ?) ON CONFLICT (incident_id) DO NOTHING',
+    /** What the request carried beyond the incident, in the transaction that creates the incident. */
+    async insertRequest(tx: Tx, row: { incidentId: number; keyId: number; addressString: string | null; mediaUrl: string | null; email: string | null }): Promise<void> {
+      await knexOf(tx).raw(
+        'INSERT INTO open311_requests (incident_id, key_id, address_string, media_url, email) VALUES (?, ?, ?, ?, ?)',
         [row.incidentId, row.keyId, row.addressString, row.mediaUrl, row.email],
       );
     },

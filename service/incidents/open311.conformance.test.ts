@@ -270,6 +270,30 @@ describe.each(engines())('Open311 GeoReport v2 on %s PostGIS', (engine) => {
     });
   });
 
+  describe('one transaction', () => {
+    it("writes the request row in the case's own transaction: when that row fails, neither the case nor its log, number or row remains", async () => {
+      const open311 = createOpen311(t.db.knex, createIncidents(t.db.knex, locatePoint));
+      const counts = async () => {
+        const { rows } = await t.db.knex.raw(
+          `SELECT (SELECT count(*) FROM incidents)::int AS incidents, (SELECT count(*) FROM open311_requests)::int AS requests,
+             (SELECT count(*) FROM incident_log)::int AS log, (SELECT coalesce(sum(last), 0) FROM incident_sequences)::int AS numbers`,
+        );
+        return rows[0];
+      };
+      const before = await counts();
+      const { x, y } = pointIn('Q2A2');
+      // The injected failure: a key id no row has, so the request row's foreign key fails after the case was inserted.
+      const gone = { id: 2_000_000_000, client: 'revoked and purged', scopeCode: null };
+      await expect(open311.create(gone, { service_code: '0101', lat: y, long: x, description: 'atomic', email: 'a@example.org' })).rejects.toMatchObject({ code: '23503' });
+      expect(await counts()).toEqual(before);
+      // The same request with a real key writes both rows.
+      const real = await open311.authenticate(key);
+      const { service_request_id } = await open311.create(real, { service_code: '0101', lat: y, long: x, description: 'atomic', email: 'a@example.org' });
+      const { rows } = await t.db.knex.raw('SELECT r.email FROM open311_requests r JOIN incidents i ON i.id = r.incident_id WHERE i.case_no = ?', [service_request_id]);
+      expect(rows).toEqual([{ email: 'a@example.org' }]);
+    });
+  });
+
   describe('errors', () => {
     const here = () => ({ lat: String(pointIn('Q1A1').y), long: String(pointIn('Q1A1').x) });
 

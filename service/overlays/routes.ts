@@ -4,8 +4,10 @@ import { readBody, readJson } from '../http/body';
 import { parseCsv, toCsv } from '../formats/csv';
 import { badRequest } from '../errors';
 import type { RouteDef } from '../http/route';
-import { alignmentToCsv, overlayToCsv, overlayToGeoJSON } from '../geometry/overlay/index';
-import { UNRESTRICTED, type AreaScope } from '../kernel/scope';
+import { alignmentToCsv, overlayToCsv, overlayToGeoJSON, overlayToXlsx } from '../geometry/overlay/index';
+import { callerOf } from '../http/caller';
+import { lang } from '../http/params';
+import type { AreaScope } from '../kernel/scope';
 import type { OverlayService } from './service';
 
 const Share = z.number().min(0).max(1);
@@ -23,7 +25,9 @@ export const ReportBody = z
       .optional(),
   })
   .strict();
-export const ReportQuery = z.object({ format: z.enum(['json', 'geojson', 'csv']).default('json'), mode: z.enum(['auto', 'sync', 'job']).default('auto') }).strict();
+export const ReportQuery = z
+  .object({ format: z.enum(['json', 'geojson', 'csv', 'xlsx']).default('json'), mode: z.enum(['auto', 'sync', 'job']).default('auto'), lang: z.string().optional() })
+  .strict();
 export const AlignmentQuery = z
   .object({
     a: z.string().min(1),
@@ -48,15 +52,19 @@ export const FilingQuery = z
   .object({ year: z.enum(['1', '2']).default('1'), urbanResidents: Rate, merchants: Rate, ruralHouseholds: Rate, format: z.enum(['json', 'csv']).default('json') })
   .strict();
 
-/** The caller's area (issue #10); the access feature sets it, everything is in scope until it lands. */
-function scopeOf(ctx: Context): AreaScope {
-  return (ctx.state.scope as AreaScope | undefined) ?? UNRESTRICTED;
-}
+/** The caller's area (issue #10), as the access feature's authorizer admitted it. */
+const scopeOf = (ctx: Context): AreaScope => callerOf(ctx).scope;
 
-function sendCsv(ctx: Context, name: string, text: string): void {
+export function sendCsv(ctx: Context, name: string, text: string): void {
   ctx.type = 'text/csv; charset=utf-8';
   ctx.set('Content-Disposition', `attachment; filename="${name}.csv"`);
   ctx.body = text;
+}
+
+export function sendXlsx(ctx: Context, name: string, file: Buffer): void {
+  ctx.type = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+  ctx.set('Content-Disposition', `attachment; filename="${name}.xlsx"`);
+  ctx.body = file;
 }
 
 /** Cross-system overlays (issue #13), read-only: `overlays:read`. */
@@ -83,6 +91,8 @@ export function overlayRoutes(overlays: OverlayService, bodyLimit: number): Rout
           ctx.body = overlayToGeoJSON(result.report);
         } else if (q.format === 'csv') {
           sendCsv(ctx, `overlay-${body.territory.code}`, overlayToCsv(result.report));
+        } else if (q.format === 'xlsx') {
+          sendXlsx(ctx, `overlay-${body.territory.code}`, await overlayToXlsx(result.report, lang(ctx)));
         } else {
           ctx.body = result.report;
         }
@@ -147,7 +157,7 @@ export function overlayRoutes(overlays: OverlayService, bodyLimit: number): Rout
           ...(q.merchants !== undefined && { merchants: q.merchants }),
           ...(q.ruralHouseholds !== undefined && { 'rural-households': q.ruralHouseholds }),
         };
-        const report = await overlays.filing(system, q.year === '2' ? 2 : 1, targets);
+        const report = await overlays.filing(system, q.year === '2' ? 2 : 1, targets, scopeOf(ctx));
         if (q.format === 'csv') {
           const rows = report.grids.flatMap((g) => Object.entries(g.categories).map(([category, c]) => [g.code, g.name, g.areaType, category, c.filed, c.total, c.rate, c.target, c.source, c.met]));
           sendCsv(ctx, `filing-${system}`, toCsv(['code', 'name', 'area_type', 'category', 'filed', 'total', 'rate', 'target', 'total_source', 'met'], rows));
@@ -164,7 +174,7 @@ export function overlayRoutes(overlays: OverlayService, bodyLimit: number): Rout
       handler: async (ctx) => {
         const { system } = SystemParams.parse(ctx.params);
         const q = BankCheckQuery.parse(ctx.query);
-        ctx.body = await overlays.bankCheck(system, { units: { system: q.units, level: q.unitLevel }, nestLevel: q.nestLevel, threshold: q.threshold });
+        ctx.body = await overlays.bankCheck(system, { units: { system: q.units, level: q.unitLevel }, nestLevel: q.nestLevel, threshold: q.threshold }, scopeOf(ctx));
       },
     },
   ];

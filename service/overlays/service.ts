@@ -4,7 +4,6 @@ import { AppError, badRequest, notFound } from '../errors';
 import {
   alignGrids,
   areaTypeOf,
-  buildOverlayReport,
   checkBank,
   DEFAULT_POLICY,
   type AlignmentReport,
@@ -12,12 +11,15 @@ import {
   type OverlayGrid,
   type OverlayPolicy,
   type OverlayReport,
+  tabulate,
 } from '../geometry/overlay/index';
-import type { AreaScope } from '../kernel/scope';
+import { rootsIn, seesWholeSystem, type AreaScope } from '../kernel/scope';
 import type { Logger } from '../logger';
 import { DEFAULT_TARGETS, filingRates, parseLedger, type FilingCategory, type FilingReport } from './filing';
 import { checkOutlets, parsePoints, type OutletCheck } from './points';
+import { computeFaces } from './compute';
 import { createOverlayStore, inOverlayTransaction, type OverlayGridRow, type StoredOverlaySystem } from './store';
+import { createStoredOverlayStore } from './stored-store';
 
 export interface PolicyInput {
   urban?: Partial<OverlayPolicy['urban']>;
@@ -55,6 +57,7 @@ const JOB_THRESHOLD = 5000;
 export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger: Logger }) {
   const { jobs, logger } = deps;
   const store = createOverlayStore(deps.knex);
+  const texts = createStoredOverlayStore(deps.knex);
 
   async function requireSystem(key: string, field: string): Promise<StoredOverlaySystem> {
     const system = await store.system(key);
@@ -71,6 +74,17 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
     if (levels.length === 0) throw badRequest('unknown_level', `${field}: system ${system.key} has no levels`);
     // Units default to the level above the finest: community/village above the grid (DOMAIN.md "Grid systems and levels").
     return fallback === 'finest' || levels.length === 1 ? levels[levels.length - 1].key : levels[levels.length - 2].key;
+  }
+
+  /**
+   * Bank ledgers and grids are internal to their bank (DOMAIN.md "Access and privacy"): a bank's system
+   * takes part in a report or alignment only for callers who see the whole of it (its head office, the
+   * regulator).
+   */
+  function requireWholeBank(scope: AreaScope, system: StoredOverlaySystem, field: string): void {
+    if (system.kind === 'bank' && !seesWholeSystem(scope, system.key)) {
+      throw new AppError(403, 'out_of_scope', `${field}: bank system ${system.key} is internal to its bank; you may not see all of it`);
+    }
   }
 
   /**
@@ -103,28 +117,30 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
         return { system, level: requireLevel(system, s.level, `systems[${k}].level`, 'finest') };
       }),
     );
+    participants.forEach(({ system }, k) => requireWholeBank(scope, system, `systems[${k}].key`));
+    requireWholeBank(scope, unitSystem, 'units.system');
     const where = { systemId: territorySystem.id, code: request.territory.code };
     // Independent reads, concurrent where the engine has a pool (the server); one after another embedded.
     const [territory, loadedUnits, inside, ...layers] = await Promise.all([
       store.grid(territorySystem.id, request.territory.code),
-      store.gridsAt(unitSystem.id, unitLevel, where),
+      texts.gridTexts(unitSystem.id, unitLevel, where),
       unitSystem.id === territorySystem.id ? store.subtreeCodes(territorySystem.id, [request.territory.code]) : Promise.resolve(new Set<string>()),
-      ...participants.map(({ system, level }) => store.gridsAt(system.id, level, where)),
+      // Geometry as GeoJSON text: a large overlay is parsed in the worker, off the event loop.
+      ...participants.map(({ system, level }) => texts.gridTexts(system.id, level, where)),
     ]);
     if (!territory) throw notFound('grid_not_found', `territory: grid "${request.territory.code}" does not exist in system ${territorySystem.key}`);
     const allowed = await unitsInScope(scope, { system: territorySystem, code: territory.code }, unitSystem, loadedUnits.map((u) => u.code));
     const units = allowed ? loadedUnits.filter((u) => allowed.has(u.code)) : loadedUnits;
-    const systems: OverlayRequestSystems = participants.map(({ system }, k) => ({ key: system.key, name: system.name, grids: layers[k].map((g) => overlayGrid(system.key, g)) }));
+    const systems = participants.map(({ system }, k) => ({ key: system.key, name: system.name, grids: layers[k].map((g) => ({ system: system.key, code: g.code, name: g.name, geometry: g.geometry })) }));
     await ctx?.progress(0.3, `${units.length} units and ${systems.reduce((n, s) => n + s.grids.length, 0)} grids read`);
-    const report = buildOverlayReport(
-      {
-        territory: { system: territorySystem.key, code: territory.code, name: territory.name, geometry: territory.geometry },
-        units: units.map((u) => ({ code: u.code, name: u.name, type: u.type, geometry: u.geometry })),
-        systems,
-        policy: resolvePolicy(request.policy),
-      },
-      { within: units.map((u) => inside.has(u.code)), unitsOnly: allowed !== null },
-    );
+    const input = {
+      territory: { system: territorySystem.key, code: territory.code, name: territory.name, geometry: territory.geometry },
+      units: units.map((u) => ({ code: u.code, name: u.name, type: u.type, geometry: u.geometry })),
+      systems,
+    };
+    const faces = await computeFaces({ ...input, options: { within: units.map((u) => inside.has(u.code)), unitsOnly: allowed !== null } });
+    const meta = { ...input, systems: systems.map((s) => ({ key: s.key, name: s.name, grids: s.grids.length })), policy: resolvePolicy(request.policy) };
+    const { report } = tabulate(meta, faces);
     logger.debug({ territory: territory.code, faces: report.faces.length, ms: Math.round(performance.now() - started) }, 'overlay built');
     return report;
   }
@@ -148,6 +164,8 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
     async alignment(request: AlignmentRequest, scope: AreaScope): Promise<AlignmentReport> {
       const a = await requireSystem(request.a, 'a');
       const b = await requireSystem(request.b, 'b');
+      requireWholeBank(scope, a, 'a');
+      requireWholeBank(scope, b, 'b');
       if (scope !== 'all' && !scope.some((r) => r.code === undefined && (r.system === a.key || r.system === b.key))) {
         throw new AppError(403, 'out_of_scope', `alignment of ${a.key} against ${b.key} needs both whole systems in your area`);
       }
@@ -168,11 +186,21 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
       return { rows: rows.length };
     },
 
-    /** Filing rates of a bank's finest grids for year 1 or 2, totals from the ledger or else the address register. */
-    async filing(key: string, year: 1 | 2, targets: Partial<Record<FilingCategory, number>> = {}): Promise<FilingReport> {
+    /**
+     * Filing rates of a bank's finest grids for year 1 or 2, totals from the ledger or else the address
+     * register. A branch's or account manager's scope (a grid of the bank) narrows it to that subtree.
+     */
+    async filing(key: string, year: 1 | 2, targets: Partial<Record<FilingCategory, number>> = {}, scope: AreaScope = 'all'): Promise<FilingReport> {
       const bank = await requireSystem(key, 'system');
       const level = requireLevel(bank, undefined, 'level', 'finest');
-      const [grids, ledger, register] = await Promise.all([store.gridsAt(bank.id, level, null), store.ledger(bank.id), store.registerCounts(bank.id)]);
+      const roots = rootsIn(scope, bank.key);
+      const [all, ledger, register, allowed] = await Promise.all([
+        store.gridsAt(bank.id, level, null),
+        store.ledger(bank.id),
+        store.registerCounts(bank.id),
+        roots === null ? Promise.resolve(null) : store.subtreeCodes(bank.id, roots),
+      ]);
+      const grids = allowed === null ? all : all.filter((g) => allowed.has(g.code));
       return filingRates(
         bank.key,
         grids.map((g) => ({ code: g.code, name: g.name, areaType: areaTypeOf(g.type) })),
@@ -193,8 +221,10 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
       return { points: points.length };
     },
 
-    async bankCheck(key: string, request: BankCheckRequest): Promise<BankCheck & { outlets: OutletCheck }> {
+    /** @throws AppError 403 `out_of_scope` for a branch's scope: the check covers the whole bank. */
+    async bankCheck(key: string, request: BankCheckRequest, scope: AreaScope = 'all'): Promise<BankCheck & { outlets: OutletCheck }> {
       const bank = await requireSystem(key, 'system');
+      if (rootsIn(scope, bank.key) !== null) throw new AppError(403, 'out_of_scope', `the check of bank ${bank.key} covers its whole system and every outlet; a branch reads its filing report`);
       const unitSystem = await requireSystem(request.units.system, 'units');
       const unitLevel = requireLevel(unitSystem, request.units.level, 'unitLevel', 'unit');
       if (request.nestLevel !== undefined) requireLevel(bank, request.nestLevel, 'nestLevel', 'finest');
@@ -214,7 +244,6 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
 }
 
 export type OverlayService = ReturnType<typeof createOverlayService>;
-type OverlayRequestSystems = { key: string; name: string; grids: OverlayGrid[] }[];
 
 function overlayGrid(system: string, g: OverlayGridRow): OverlayGrid {
   return { system, code: g.code, name: g.name, geometry: g.geometry };

@@ -16,7 +16,7 @@ import type { TileSourceProvider } from './source';
  * the server takes over above 20 million vertices (about 4 GB); a system's shard indexes hold at most
  * 2 million vertices besides.
  */
-export const GRID_PROVIDER_DEFAULTS: GridProviderOptions = { memoryVertexLimit: 20_000_000, shardVertexBudget: 2_000_000 };
+export const GRID_PROVIDER_DEFAULTS: GridProviderOptions = { memoryVertexLimit: 20_000_000 };
 
 /** The tile service of the app, listening to changes from now on, and its routes. */
 /** `extra` are the tile layers of other features (e.g. incidents), handed in by the composition root. */
@@ -28,6 +28,6 @@ export function createTiles(deps: { config: Config; db: Database; changes: Chang
 }
 export { labelPoint } from './label-point';
 // For other features' tile layers (e.g. incidents): the source contract, the encoder and tile maths.
-export { encodeTile, type MvtPoint } from './mvt';
-export { TILE_BUFFER, TILE_EXTENT, type FieldType, type IncidentSourceInfo, type Staleness, type TileSource, type TileSourceProvider } from './source';
+export { encodeTile, type MvtPoint, type MvtPolygon } from './mvt';
+export { TILE_BUFFER, TILE_EXTENT, type FieldType, type IncidentSourceInfo, type OverlaySourceInfo, type Staleness, type TileSource, type TileSourceProvider } from './source';
 export { mercatorX, mercatorY, tileBounds, type LonLatBbox, type TileCoord } from './tile-math';

@@ -4,7 +4,7 @@ import { callerOf } from '../http/caller';
 import type { RouteDef } from '../http/route';
 import { seesSystem, seesWholeSystem, type Caller } from '../kernel/scope';
 import type { TileService } from './service';
-import type { TileSourceInfo } from './source';
+import type { OverlaySourceInfo, TileSourceInfo } from './source';
 import { buildStyle } from './style';
 import { fitZoom, MAX_LATITUDE, parseTile, unionBounds, type LonLatBbox } from './tile-math';
 
@@ -117,20 +117,27 @@ export function tileRoutes(tiles: TileService, options: { basemapUrl?: string })
  * - a grid system's layer: the whole system in scope, or part of it when the system is not a bank's
  *   (bank grids are internal, DOMAIN.md);
  * - a system's partition problems: the whole system in scope and partition:read;
- * - the address register: unrestricted callers with addresses:read (address points are register data).
+ * - the address register: unrestricted callers with addresses:read (address points are register data);
+ * - a stored overlay's faces (issue #13): overlays:read, a root at or above its territory, and every bank
+ *   taking part whole in scope (bank grids are internal).
  */
-function mayUse(caller: Caller, id: string, kind?: string): boolean {
+function mayUse(caller: Caller, id: string, kind?: string, overlay?: OverlaySourceInfo['overlay']): boolean {
   if (caller.scope === 'all' && caller.permissions.includes('addresses:read')) return true;
   if (id === 'addresses') return false;
   const grid = /^grids\.(.+)$/.exec(id);
   if (grid) return seesWholeSystem(caller.scope, grid[1]!) || (seesSystem(caller.scope, grid[1]!) && kind !== undefined && kind !== 'bank');
   const problems = /^problems\.(.+)$/.exec(id);
   if (problems) return caller.permissions.includes('partition:read') && seesWholeSystem(caller.scope, problems[1]!);
+  if (id.startsWith('overlays.') && overlay && caller.permissions.includes('overlays:read')) {
+    const scope = caller.scope;
+    if (scope === 'all') return true;
+    return overlay.systems.every((s) => !s.bank || seesWholeSystem(scope, s.key)) && scope.some((r) => r.system === overlay.territory.system && (r.code === undefined || overlay.territory.path.includes(r.code)));
+  }
   return false;
 }
 
 function visibleInfos(caller: Caller, infos: TileSourceInfo[]): TileSourceInfo[] {
-  return infos.filter((i) => mayUse(caller, i.id, i.kind === 'grids' ? i.system.kind : undefined));
+  return infos.filter((i) => mayUse(caller, i.id, i.kind === 'grids' ? i.system.kind : undefined, i.kind === 'overlays' ? i.overlay : undefined));
 }
 
 /** A layer the caller may not use is answered as unknown: its existence is not disclosed. */
@@ -139,13 +146,14 @@ async function requireVisible(ctx: Context, tiles: TileService, ids: string[]): 
   for (const id of ids) {
     if (mayUse(caller, id)) continue;
     // Only a part of a grid system is in scope: whether it is a bank's decides (rare, so looked up only then).
-    const info = id.startsWith('grids.') && seesSystem(caller.scope, id.slice('grids.'.length)) ? (await tiles.info([id]).catch(() => []))[0] : undefined;
-    if (info && mayUse(caller, id, info.kind === 'grids' ? info.system.kind : undefined)) continue;
+    const partly = (id.startsWith('grids.') && seesSystem(caller.scope, id.slice('grids.'.length))) || id.startsWith('overlays.');
+    const info = partly ? (await tiles.info([id]).catch(() => []))[0] : undefined;
+    if (info && mayUse(caller, id, info.kind === 'grids' ? info.system.kind : undefined, info.kind === 'overlays' ? info.overlay : undefined)) continue;
     throw notFound('unknown_layer', `no tile layer "${id}"; GET /tiles lists them`);
   }
 }
 
-/** Absolute URLs from the request's host (behind a proxy, X-Forwarded-Proto/Host: the app trusts its proxy). */
+/** Absolute URLs from the request's host (X-Forwarded-Proto/Host only with TRUST_PROXY). */
 const baseUrl = (ctx: Context) => `${ctx.protocol}://${ctx.host}`;
 const tileUrl = (base: string, ids: string[]) => `${base}/tiles/${ids.join(',')}/{z}/{x}/{y}.mvt`;
 

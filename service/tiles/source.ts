@@ -95,4 +95,13 @@ export interface IncidentSourceInfo extends SourceInfoBase {
   pointMinzoom: number;
 }
 
-export type TileSourceInfo = GridSourceInfo | ProblemsSourceInfo | AddressSourceInfo | IncidentSourceInfo;
+/**
+ * A stored cross-system overlay (issue #13): one vector layer `overlay_faces`. Who may use it is decided
+ * from `overlay`: the territory (with the codes above it) and whether each participating system is a bank's.
+ */
+export interface OverlaySourceInfo extends SourceInfoBase {
+  kind: 'overlays';
+  overlay: { id: number; territory: { system: string; code: string; path: string[] }; systems: { key: string; bank: boolean }[] };
+}
+
+export type TileSourceInfo = GridSourceInfo | ProblemsSourceInfo | AddressSourceInfo | IncidentSourceInfo | OverlaySourceInfo;

@@ -7,5 +7,9 @@ export { alignGrids, gridShares, type AlignmentReport, type GridShares } from '.
 export { checkBank, type BankCheck, type BankGrid } from './bank-check';
 export { areaTypeOf } from './policy';
 export { buildOverlayReport } from './report';
-export { alignmentToCsv, overlayToCsv, overlayToGeoJSON } from './report-export';
+export { alignmentToCsv, overlayToCsv, overlayToGeoJSON, overlayToXlsx } from './report-export';
 export * from './types';
+export { arrangeFaces, type ArrangedFace } from './faces';
+export { tabulate, type OverlayMeta } from './report';
+export { arrangeInWorker } from './arrange-in-worker';
+export { arrangeRequest, type ArrangeRequest, type WorkerGeometry } from './overlay-worker';

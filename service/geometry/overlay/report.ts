@@ -1,9 +1,6 @@
-import type { MultiPolygon, Polygon } from 'geojson';
-import { frameFor, polygonsOf, toLonLat, toRings, type IntFrame, type Rings } from './boolean';
-import { arrange } from './arrangement';
-import { AreaMeter } from './measure';
+import { arrangeFaces, compareRefs, type ArrangedFace } from './faces';
 import { areaTypeOf } from './policy';
-import type { ExcessIssue, FaceRef, OverlayFace, OverlayInput, OverlayReport, SystemRow, UnitFlag, UnitRow } from './types';
+import type { ExcessIssue, FaceRef, OverlayFace, OverlayInput, OverlayPolicy, OverlayReport, SystemRow, UnitFlag, UnitRow } from './types';
 
 /**
  * The cross-system overlay report of issue #13: the faces of the participating systems' grids over a
@@ -18,29 +15,44 @@ import type { ExcessIssue, FaceRef, OverlayFace, OverlayInput, OverlayReport, Sy
  * @example buildOverlayReport({ territory, units, systems: [bankA, bankB], policy: DEFAULT_POLICY })
  */
 export function buildOverlayReport(input: OverlayInput, options: { within?: readonly boolean[]; unitsOnly?: boolean } = {}): OverlayReport {
-  const { territory, units, systems, policy } = input;
-  if (!territory.geometry) throw new RangeError(`territory ${territory.system}/${territory.code} has no geometry`);
-  const bbox = boxOf(territory.geometry);
-  const frame = frameFor(bbox);
-  const meter = new AreaMeter(frame, bbox);
-  const grids = systems.flatMap((s, k) => s.grids.map((g) => ({ system: k, ref: { system: s.key, code: g.code } as FaceRef, geometry: g.geometry })));
-  const pieces = arrange(
-    ringsOf(frame, territory.geometry),
-    units.map((u, k) => ({ rings: ringsOf(frame, u.geometry), within: options.within?.[k] ?? false })),
-    grids.map((g) => ringsOf(frame, g.geometry)),
-    { unitsOnly: options.unitsOnly },
-  );
+  const meta: OverlayMeta = {
+    territory: input.territory,
+    units: input.units,
+    systems: input.systems.map((s) => ({ key: s.key, name: s.name, grids: s.grids.length })),
+    policy: input.policy,
+  };
+  return tabulate(meta, arrangeFaces(input, options)).report;
+}
 
-  const measured = pieces.map((p) => {
-    const covering = [...new Set(p.cover.map((c) => grids[c].system))].sort((a, b) => a - b);
-    return {
-      unit: p.unit,
-      systems: covering,
-      grids: p.cover.map((c) => grids[c].ref).sort(compareRefs),
-      area: meter.area(p.rings),
-      rings: p.rings,
-    };
-  });
+/** What a report says besides its faces: the territory, its units in order, the systems and the policy. */
+export interface OverlayMeta {
+  territory: { system: string; code: string; name: string };
+  units: readonly { code: string; name: string; type: string | null }[];
+  systems: readonly { key: string; name: string; grids: number }[];
+  policy: OverlayPolicy;
+}
+
+/**
+ * The report over faces already arranged (a full arrangement, or stored faces of which some were
+ * re-arranged after a change): depth areas, blanks, overlaps, excess, the regulator's tables. Faces of
+ * units not in `meta.units` (other than null) are left out, which is how a scoped caller's report is cut.
+ *
+ * @returns the report and, per report face, the index of the input face it is
+ */
+export function tabulate(meta: OverlayMeta, input: readonly ArrangedFace[]): { report: OverlayReport; order: number[] } {
+  const { units, systems, policy } = meta;
+  const unitIndex = new Map(units.map((u, k) => [u.code, k]));
+  const systemIndex = new Map(systems.map((s, k) => [s.key, k]));
+  const measured = input
+    .map((f, index) => ({
+      index,
+      unit: f.unit === null ? -1 : (unitIndex.get(f.unit) ?? -2),
+      systems: [...new Set(f.grids.map((g) => systemIndex.get(g.system)!))].sort((a, b) => a - b),
+      grids: f.grids,
+      area: f.area_m2,
+      geometry: f.geometry,
+    }))
+    .filter((m) => m.unit !== -2);
   measured.sort(
     (a, b) =>
       unitOrder(units, a.unit) - unitOrder(units, b.unit) ||
@@ -53,7 +65,7 @@ export function buildOverlayReport(input: OverlayInput, options: { within?: read
     depth: m.systems.length,
     grids: m.grids,
     area_m2: round2(m.area),
-    geometry: toGeometry(frame, m.rings),
+    geometry: m.geometry,
   }));
 
   const tolerance = policy.areaTolerance;
@@ -144,9 +156,9 @@ export function buildOverlayReport(input: OverlayInput, options: { within?: read
     overlapped_m2: round2(perSystem[k].overlapped),
     units: perSystem[k].units,
   }));
-  return {
-    territory: { system: territory.system, code: territory.code, name: territory.name, area_m2: round2(total) },
-    systems: systems.map((s) => ({ key: s.key, name: s.name, grids: s.grids.length })),
+  const report: OverlayReport = {
+    territory: { system: meta.territory.system, code: meta.territory.code, name: meta.territory.name, area_m2: round2(total) },
+    systems: systems.map((s) => ({ key: s.key, name: s.name, grids: s.grids })),
     policy,
     summary: {
       area_m2: round2(total),
@@ -169,6 +181,7 @@ export function buildOverlayReport(input: OverlayInput, options: { within?: read
     table,
     faces,
   };
+  return { report, order: measured.map((m) => m.index) };
 }
 
 function excessIssue(
@@ -179,7 +192,7 @@ function excessIssue(
   actual: number,
   area: number,
   faces: { m: { systems: number[]; grids: FaceRef[] }; face: OverlayFace }[],
-  systems: OverlayInput['systems'],
+  systems: OverlayMeta['systems'],
 ): ExcessIssue {
   const involved = [...new Set(faces.flatMap(({ m }) => m.systems))].sort((a, b) => a - b);
   const grids = new Map<string, FaceRef>();
@@ -197,44 +210,8 @@ function excessIssue(
   };
 }
 
-function ringsOf(frame: IntFrame, geometry: Polygon | MultiPolygon | null): Rings {
-  if (!geometry) return [];
-  return toRings(frame, geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates);
-}
-
-function toGeometry(frame: IntFrame, rings: Rings): Polygon | MultiPolygon {
-  const polygons = polygonsOf(rings).map((poly) =>
-    poly.map((ring) => {
-      const positions = ring.map((p) => toLonLat(frame, p));
-      positions.push(positions[0]);
-      return positions;
-    }),
-  );
-  return polygons.length === 1 ? { type: 'Polygon', coordinates: polygons[0] } : { type: 'MultiPolygon', coordinates: polygons };
-}
-
-function boxOf(geometry: Polygon | MultiPolygon): [number, number, number, number] {
-  const box: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
-  const polygons = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates;
-  for (const rings of polygons) {
-    for (const ring of rings) {
-      for (const [x, y] of ring) {
-        if (x < box[0]) box[0] = x;
-        if (y < box[1]) box[1] = y;
-        if (x > box[2]) box[2] = x;
-        if (y > box[3]) box[3] = y;
-      }
-    }
-  }
-  return box;
-}
-
-function unitOrder(units: OverlayInput['units'], u: number): number {
+function unitOrder(units: OverlayMeta['units'], u: number): number {
   return u < 0 ? units.length : u;
-}
-
-function compareRefs(a: FaceRef, b: FaceRef): number {
-  return a.system < b.system ? -1 : a.system > b.system ? 1 : a.code < b.code ? -1 : a.code > b.code ? 1 : 0;
 }
 
 function refsKey(refs: FaceRef[]): string {

@@ -1,0 +1,220 @@
+import { knexOf, type Queryable } from '../db/tx';
+import type { FaceRef } from '../geometry/overlay/index';
+
+/** A stored overlay's request, resolved: every level named, the policy complete (service.ts resolvePolicy). */
+export interface StoredRequest {
+  territory: { system: string; code: string };
+  systems: { key: string; level: string }[];
+  units: { system: string; level: string };
+  policy: import('../geometry/overlay/index').OverlayPolicy;
+}
+
+export interface StoredResult {
+  id: number;
+  request: StoredRequest;
+  updatedAt: string;
+}
+
+/** A stored face; `geometry` is GeoJSON text, read only when asked for. */
+export interface StoredFaceRow {
+  id: number;
+  unit: string | null;
+  grids: FaceRef[];
+  area_m2: number;
+  geometry: string | null;
+}
+
+export interface NewFace {
+  unit: string | null;
+  depth: number;
+  grids: FaceRef[];
+  excess: boolean;
+  area_m2: number;
+  geometry: string;
+}
+
+/** A grid as an overlay reads it for the worker: geometry as GeoJSON text, parsed off the event loop. */
+export interface GridText {
+  code: string;
+  name: string;
+  type: string | null;
+  geometry: string;
+}
+
+const ENVELOPE = 'ST_MakeEnvelope(?::float8, ?::float8, ?::float8, ?::float8, 4326)';
+const parse = <T>(v: T | string): T => (typeof v === 'string' ? JSON.parse(v) : v);
+
+/** Every SQL statement of stored overlays (migrations/040_overlay_results.ts); a pool or a transaction. */
+export function createStoredOverlayStore(db: Queryable) {
+  const knex = knexOf(db);
+  return {
+    handle: db,
+
+    async results(): Promise<StoredResult[]> {
+      const rows = await knex('overlay_results').select('id', 'request', 'updated_at').orderBy('id');
+      return rows.map((r: { id: number; request: StoredRequest | string; updated_at: Date | string }) => ({ id: r.id, request: parse(r.request), updatedAt: new Date(r.updated_at).toISOString() }));
+    },
+
+    async result(id: number): Promise<StoredResult | null> {
+      const r = await knex('overlay_results').where({ id }).first('id', 'request', 'updated_at');
+      return r ? { id: r.id, request: parse(r.request), updatedAt: new Date(r.updated_at).toISOString() } : null;
+    },
+
+    /** Stored overlays reading a system (territory, units or participant). */
+    async resultsReading(systemKey: string): Promise<StoredResult[]> {
+      const rows = await knex.raw(
+        `select r.id, r.request, r.updated_at from overlay_results r join grid_systems s on s.id = any(r.system_ids) where s.key = ? order by r.id`,
+        [systemKey],
+      );
+      return rows.rows.map((r: { id: number; request: StoredRequest | string; updated_at: Date | string }) => ({ id: r.id, request: parse(r.request), updatedAt: new Date(r.updated_at).toISOString() }));
+    },
+
+    /** Creates or replaces the result of the same request; returns its id. */
+    async upsertResult(key: string, request: StoredRequest, territorySystemId: number, systemIds: number[]): Promise<number> {
+      const { rows } = await knex.raw(
+        `insert into overlay_results (key, request, territory_system_id, territory_code, system_ids) values (?, ?::jsonb, ?, ?, ?::int[])
+         on conflict (key) do update set request = excluded.request, system_ids = excluded.system_ids, updated_at = now() returning id`,
+        [key, JSON.stringify(request), territorySystemId, request.territory.code, systemIds],
+      );
+      return rows[0].id;
+    },
+
+    async touch(id: number): Promise<void> {
+      await knex('overlay_results').where({ id }).update({ updated_at: knex.fn.now() });
+    },
+
+    async removeResult(id: number): Promise<boolean> {
+      return (await knex('overlay_results').where({ id }).delete()) > 0;
+    },
+
+    /** Faces of a result; geometry only when asked. */
+    async faces(id: number, options: { geometry?: boolean } = {}): Promise<StoredFaceRow[]> {
+      const rows = await knex('overlay_faces')
+        .where({ result_id: id })
+        .select('id', 'unit_code', 'grids', 'area_m2', ...(options.geometry ? [knex.raw('ST_AsGeoJSON(geom, 9) as geojson')] : []))
+        .orderBy('id');
+      return rows.map((r: { id: string | number; unit_code: string | null; grids: FaceRef[] | string; area_m2: number; geojson?: string }) => ({
+        id: Number(r.id),
+        unit: r.unit_code,
+        grids: parse(r.grids),
+        area_m2: Number(r.area_m2),
+        geometry: r.geojson ?? null,
+      }));
+    },
+
+    /** Units (null = outside every unit) of the faces meeting a box. */
+    async unitsOfFacesIn(id: number, bbox: readonly number[]): Promise<(string | null)[]> {
+      const { rows } = await knex.raw(`select distinct unit_code from overlay_faces where result_id = ? and geom && ${ENVELOPE}`, [id, ...bbox]);
+      return rows.map((r: { unit_code: string | null }) => r.unit_code);
+    },
+
+    async replaceFaces(id: number, units: readonly (string | null)[] | 'all', faces: readonly NewFace[]): Promise<void> {
+      const del = knex('overlay_faces').where({ result_id: id });
+      if (units !== 'all') {
+        del.andWhere((w) => {
+          w.whereIn('unit_code', units.filter((u): u is string => u !== null));
+          if (units.includes(null)) w.orWhereNull('unit_code');
+        });
+      }
+      await del.delete();
+      // Batches keep each statement's bindings well under PostgreSQL's 65,535.
+      for (let i = 0; i < faces.length; i += 2000) {
+        const batch = faces.slice(i, i + 2000);
+        await knex.raw(
+          `insert into overlay_faces (result_id, unit_code, depth, grids, excess, area_m2, geom)
+           select ?, u, d, g::jsonb, e, a, ST_SetSRID(ST_GeomFromGeoJSON(t), 4326)
+           from unnest(?::text[], ?::int[], ?::text[], ?::boolean[], ?::float8[], ?::text[]) as f(u, d, g, e, a, t)`,
+          [
+            id,
+            batch.map((f) => f.unit) as unknown as string[],
+            batch.map((f) => f.depth),
+            batch.map((f) => JSON.stringify(f.grids)),
+            batch.map((f) => f.excess),
+            batch.map((f) => f.area_m2),
+            batch.map((f) => f.geometry),
+          ],
+        );
+      }
+    },
+
+    /** Grids of one level meeting the territory (ST_Intersects), geometry as GeoJSON text (empty without `withGeometry`); only `codes` when given. */
+    async gridTexts(systemId: number, level: string, territory: { systemId: number; code: string }, codes?: readonly string[], withGeometry = true): Promise<GridText[]> {
+      const { rows } = await knex.raw(
+        `select g.code, g.name, g.type, ${withGeometry ? 'ST_AsGeoJSON(g.geom, 9)' : "''"} as geojson from grids g, (select geom from grids where system_id = ? and code = ?) t
+         where g.system_id = ? and g.level = ? ${codes ? 'and g.code = any(?::text[])' : ''} and g.geom && t.geom and ST_Intersects(g.geom, t.geom) order by g.code`,
+        [territory.systemId, territory.code, systemId, level, ...(codes ? [[...codes]] : [])],
+      );
+      return rows.map((r: { code: string; name: string; type: string | null; geojson: string }) => ({ code: r.code, name: r.name, type: r.type, geometry: r.geojson }));
+    },
+
+    /**
+     * Grids of one level meeting the box of some units (the grids an incremental update reads); no test
+     * against the territory: the arrangement clips to territory ∩ unit anyway.
+     */
+    async gridTextsNear(systemId: number, level: string, units: { systemId: number; codes: readonly string[] }): Promise<GridText[]> {
+      const { rows } = await knex.raw(
+        `select g.code, g.name, g.type, ST_AsGeoJSON(g.geom, 9) as geojson
+         from grids g, (select ST_Extent(geom)::geometry as box from grids where system_id = ? and code = any(?::text[])) u
+         where g.system_id = ? and g.level = ? and g.geom && u.box order by g.code`,
+        [units.systemId, [...units.codes], systemId, level],
+      );
+      return rows.map((r: { code: string; name: string; type: string | null; geojson: string }) => ({ code: r.code, name: r.name, type: r.type, geometry: r.geojson }));
+    },
+
+    /** Codes of a level's grids meeting a box (units of the territory or not: the caller reads only its own). */
+    async codesIn(systemId: number, level: string, bbox: readonly number[]): Promise<string[]> {
+      const { rows } = await knex.raw(`select code from grids where system_id = ? and level = ? and geom && ${ENVELOPE}`, [systemId, level, ...bbox]);
+      return rows.map((r: { code: string }) => r.code);
+    },
+
+    /** Faces meeting a box, clipped to it, geometry as GeoJSON text (the tile layer). */
+    async facesInBox(id: number, bbox: readonly number[]): Promise<{ id: number; unit: string | null; depth: number; grids: FaceRef[]; excess: boolean; area_m2: number; geojson: string }[]> {
+      const { rows } = await knex.raw(
+        `select id, unit_code, depth, grids, excess, area_m2, ST_AsGeoJSON(ST_ClipByBox2D(geom, ${ENVELOPE}), 9) as geojson
+         from overlay_faces where result_id = ? and geom && ${ENVELOPE} order by id`,
+        [...bbox, id, ...bbox],
+      );
+      return rows.map((r: { id: string | number; unit_code: string | null; depth: number; grids: FaceRef[] | string; excess: boolean; area_m2: number; geojson: string }) => ({
+        id: Number(r.id),
+        unit: r.unit_code,
+        depth: Number(r.depth),
+        area_m2: Number(r.area_m2),
+        grids: parse(r.grids),
+        excess: r.excess,
+        geojson: r.geojson,
+      }));
+    },
+
+    async bounds(id: number): Promise<[number, number, number, number] | null> {
+      const { rows } = await knex.raw('select ST_XMin(e) as w, ST_YMin(e) as s, ST_XMax(e) as e, ST_YMax(e) as n from (select ST_Extent(geom) as e from overlay_faces where result_id = ?) x', [id]);
+      const r = rows[0];
+      return r && r.w !== null ? [Number(r.w), Number(r.s), Number(r.e), Number(r.n)] : null;
+    },
+
+    /** Codes of the ancestors of a grid, root first, and the grid itself. */
+    async path(systemKey: string, code: string): Promise<string[]> {
+      const { rows } = await knex.raw(
+        `with recursive s as (select id from grid_systems where key = ?),
+         up(code, parent_code, depth) as (
+           select g.code, g.parent_code, 0 from grids g, s where g.system_id = s.id and g.code = ?
+           union all select g.code, g.parent_code, up.depth + 1 from grids g join up on g.code = up.parent_code, s where g.system_id = s.id)
+         select code from up order by depth desc`,
+        [systemKey, code],
+      );
+      return rows.map((r: { code: string }) => r.code);
+    },
+
+    /** The kind of each named system. */
+    async kinds(keys: readonly string[]): Promise<Map<string, string>> {
+      const rows: { key: string; kind: string }[] = await knex('grid_systems').whereIn('key', [...keys]).select('key', 'kind');
+      return new Map(rows.map((r) => [r.key, r.kind]));
+    },
+  };
+}
+
+export type StoredOverlayStore = ReturnType<typeof createStoredOverlayStore>;
+
+/** Runs `work` with a store inside one transaction. */
+export function inStoredTransaction<T>(db: Queryable, work: (store: StoredOverlayStore) => Promise<T>): Promise<T> {
+  return knexOf(db).transaction((trx) => work(createStoredOverlayStore(trx as unknown as Queryable)));
+}

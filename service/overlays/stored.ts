@@ -1,0 +1,335 @@
+import type { MultiPolygon, Polygon } from 'geojson';
+import type { ChangeBus, ChangeEvent } from '../db/changes';
+import type { Queryable } from '../db/tx';
+import { AppError, badRequest, notFound } from '../errors';
+import { tabulate, type ArrangedFace, type FaceRef, type OverlayMeta, type OverlayReport } from '../geometry/overlay/index';
+import { seesWholeSystem, type AreaScope } from '../kernel/scope';
+import type { Logger } from '../logger';
+import type { SingleRun } from '../ops';
+import { computeFaces } from './compute';
+import { resolvePolicy, type PolicyInput } from './service';
+import { createOverlayStore, type StoredOverlaySystem } from './store';
+import { createStoredOverlayStore, inStoredTransaction, type GridText, type NewFace, type StoredFaceRow, type StoredRequest, type StoredResult } from './stored-store';
+
+export interface StoreOverlayInput {
+  territory: { system: string; code: string };
+  systems: { key: string; level?: string }[];
+  units?: { system?: string; level?: string };
+  policy?: PolicyInput;
+}
+
+export interface StoredOverlaySummary {
+  id: number;
+  territory: { system: string; code: string };
+  systems: { key: string; level: string }[];
+  units: { system: string; level: string };
+  updatedAt: string;
+}
+
+/** A stored overlay's report, as the report route answers, with which stored overlay and when. */
+export type StoredOverlayReport = OverlayReport & { stored: { id: number; updatedAt: string } };
+
+/** The last incremental update (tests, benchmark): how long it took and how many units it re-arranged. */
+export interface UpdateRecord {
+  result: number;
+  mode: 'units' | 'whole';
+  units: number;
+  ms: number;
+}
+
+interface Resolved {
+  request: StoredRequest;
+  territorySystem: StoredOverlaySystem;
+  unitSystem: StoredOverlaySystem;
+  participants: { system: StoredOverlaySystem; level: string }[];
+}
+
+/** A face in a table that needs no geometry (excess flags): the report's faces carry this instead. */
+const NO_GEOMETRY: MultiPolygon = { type: 'MultiPolygon', coordinates: [] };
+
+/**
+ * Stored overlays (issue #13 item 9): an overlay request kept with its faces, served as a tile layer and as
+ * a report without recomputation, and kept current through the change bus: after a grid of a system the
+ * overlay reads changes, only the units (communities/villages) whose faces or extent meet the change's box
+ * (old and new extent) are re-arranged. A face never crosses a unit's boundary and the territory, hence the
+ * integer frame and the area measure, is the same, so those units' new faces are exactly the ones a full
+ * arrangement would give; the tables are re-tabulated over all faces (no geometry). A change to the
+ * territory grid itself, to a whole system, or reaching the part of the territory outside every unit
+ * re-arranges the whole overlay.
+ */
+export function createStoredOverlays(deps: { knex: Queryable; changes: ChangeBus; logger: Logger; singleRun?: SingleRun }) {
+  const { changes, logger, singleRun } = deps;
+  const overlayStore = createOverlayStore(deps.knex);
+  const store = createStoredOverlayStore(deps.knex);
+  let running: Promise<void> = Promise.resolve();
+  let pending = 0;
+  let last: UpdateRecord | null = null;
+
+  async function requireSystem(key: string, field: string): Promise<StoredOverlaySystem> {
+    const system = await overlayStore.system(key);
+    if (!system) throw notFound('system_not_found', `${field}: grid system "${key}" does not exist`);
+    return system;
+  }
+
+  function levelOf(system: StoredOverlaySystem, level: string | undefined, field: string, fallback: 'finest' | 'unit'): string {
+    const levels = [...system.levels].sort((a, b) => a.order - b.order);
+    if (level !== undefined) {
+      if (!levels.some((l) => l.key === level)) throw badRequest('unknown_level', `${field}: "${level}" is not a level of system ${system.key}; expected one of ${levels.map((l) => l.key).join(', ')}`);
+      return level;
+    }
+    if (levels.length === 0) throw badRequest('unknown_level', `${field}: system ${system.key} has no levels`);
+    // As the report: units default to the level above the finest (DOMAIN.md "Grid systems and levels").
+    return fallback === 'finest' || levels.length === 1 ? levels[levels.length - 1].key : levels[levels.length - 2].key;
+  }
+
+  async function resolve(input: StoreOverlayInput): Promise<Resolved> {
+    if (input.systems.length === 0) throw badRequest('invalid_request', 'systems: name at least one grid system to overlay');
+    const territorySystem = await requireSystem(input.territory.system, 'territory.system');
+    const unitSystem = input.units?.system ? await requireSystem(input.units.system, 'units.system') : territorySystem;
+    const unitLevel = levelOf(unitSystem, input.units?.level, 'units.level', 'unit');
+    const participants = [];
+    for (const [k, s] of input.systems.entries()) {
+      const system = await requireSystem(s.key, `systems[${k}].key`);
+      participants.push({ system, level: levelOf(system, s.level, `systems[${k}].level`, 'finest') });
+    }
+    return {
+      request: {
+        territory: { system: territorySystem.key, code: input.territory.code },
+        systems: participants.map((p) => ({ key: p.system.key, level: p.level })),
+        units: { system: unitSystem.key, level: unitLevel },
+        policy: resolvePolicy(input.policy),
+      },
+      territorySystem,
+      unitSystem,
+      participants,
+    };
+  }
+
+  /** Storing or removing an overlay is for callers who see every system it reads whole (a standing, shared result). */
+  function requireWhole(scope: AreaScope, r: Resolved): void {
+    for (const system of [r.territorySystem, r.unitSystem, ...r.participants.map((p) => p.system)]) {
+      if (!seesWholeSystem(scope, system.key)) throw new AppError(403, 'out_of_scope', `a stored overlay reads the whole of system ${system.key}, which is not all in your area`);
+    }
+  }
+
+  /**
+   * Which units of a stored overlay a caller may read: null = all. Bank systems are internal to their bank
+   * (DOMAIN.md "Access and privacy"), so each one taking part must be wholly in scope; the units are those
+   * under the caller's roots, or all when a root contains the territory.
+   */
+  async function unitsFor(scope: AreaScope, r: Resolved): Promise<Set<string> | null> {
+    if (scope === 'all') return null;
+    for (const { system } of r.participants) {
+      if (system.kind === 'bank' && !seesWholeSystem(scope, system.key)) throw new AppError(403, 'out_of_scope', `bank system ${system.key} takes part in this overlay and is internal to its bank`);
+    }
+    const path = await store.path(r.territorySystem.key, r.request.territory.code);
+    if (scope.some((root) => root.system === r.territorySystem.key && (root.code === undefined || path.includes(root.code)))) return null;
+    const roots = scope.filter((root) => root.system === r.unitSystem.key);
+    if (roots.some((root) => root.code === undefined)) return null;
+    const allowed = await overlayStore.subtreeCodes(r.unitSystem.id, roots.map((root) => root.code!));
+    if (allowed.size === 0) throw new AppError(403, 'out_of_scope', `territory ${r.territorySystem.key}/${r.request.territory.code} lies outside the area you may see`);
+    return allowed;
+  }
+
+  const where = (r: Resolved) => ({ systemId: r.territorySystem.id, code: r.request.territory.code });
+
+  /** The faces of the whole overlay, or of some of its units (`unitCodes`), arranged afresh. */
+  async function arrange(r: Resolved, unitCodes: string[] | null): Promise<{ faces: ArrangedFace[]; units: GridText[]; meta: Omit<OverlayMeta, 'units'> }> {
+    const territory = await overlayStore.grid(r.territorySystem.id, r.request.territory.code);
+    if (!territory) throw notFound('grid_not_found', `territory: grid "${r.request.territory.code}" does not exist in system ${r.territorySystem.key}`);
+    const units = await store.gridTexts(r.unitSystem.id, r.request.units.level, where(r), unitCodes ?? undefined);
+    const inside = r.unitSystem.id === r.territorySystem.id ? await overlayStore.subtreeCodes(r.territorySystem.id, [territory.code]) : new Set<string>();
+    const layers: GridText[][] = [];
+    for (const { system, level } of r.participants) {
+      layers.push(unitCodes === null ? await store.gridTexts(system.id, level, where(r)) : await store.gridTextsNear(system.id, level, { systemId: r.unitSystem.id, codes: unitCodes }));
+    }
+    const systems = r.participants.map(({ system }, k) => ({ key: system.key, name: system.name, grids: layers[k].map((g) => ({ system: system.key, code: g.code, name: g.name, geometry: g.geometry })) }));
+    const faces = await computeFaces({
+      territory: { system: r.territorySystem.key, code: territory.code, name: territory.name, geometry: territory.geometry },
+      units: units.map((u) => ({ code: u.code, name: u.name, type: u.type, geometry: u.geometry })),
+      systems,
+      options: { within: units.map((u) => inside.has(u.code)), unitsOnly: unitCodes !== null },
+    });
+    return {
+      faces,
+      units,
+      meta: { territory: { system: r.territorySystem.key, code: territory.code, name: territory.name }, systems: systems.map((s) => ({ key: s.key, name: s.name, grids: s.grids.length })), policy: r.request.policy },
+    };
+  }
+
+  /** Units in report order (code order, as the store reads them), without geometry. */
+  const unitMeta = (r: Resolved) => store.gridTexts(r.unitSystem.id, r.request.units.level, where(r), undefined, false);
+
+  /**
+   * New faces with their excess flags: the policy's rules are per unit (depth of a face, overlapped share of
+   * its unit), so the faces of the units re-arranged are flagged from those units alone.
+   */
+  function flagged(meta: Omit<OverlayMeta, 'units'>, units: readonly GridText[], faces: ArrangedFace[]): NewFace[] {
+    const { report, order } = tabulate({ ...meta, units }, faces);
+    const excess = new Set(report.excess.flatMap((e) => e.faces));
+    const flags = new Array<boolean>(faces.length).fill(false);
+    report.faces.forEach((f, k) => (flags[order[k]] = excess.has(f.id)));
+    return faces.map((f, k) => ({ unit: f.unit, depth: depthOf(f.grids), grids: f.grids, excess: flags[k], area_m2: f.area_m2, geometry: JSON.stringify(f.geometry) }));
+  }
+
+  const depthOf = (grids: FaceRef[]) => new Set(grids.map((g) => g.system)).size;
+
+  async function writeWhole(r: Resolved, id: number | null): Promise<number> {
+    const { faces, units, meta } = await arrange(r, null);
+    const rows = flagged(meta, units, faces);
+    const systemIds = [...new Set([r.territorySystem.id, r.unitSystem.id, ...r.participants.map((p) => p.system.id)])];
+    return inStoredTransaction(deps.knex, async (tx) => {
+      const resultId = id ?? (await tx.upsertResult(keyOf(r.request), r.request, r.territorySystem.id, systemIds));
+      await tx.replaceFaces(resultId, 'all', rows);
+      await tx.touch(resultId);
+      await changes.publish(tx.handle, { kind: 'overlays', system: r.territorySystem.key, codes: [String(resultId)], bbox: null });
+      return resultId;
+    });
+  }
+
+  async function update(result: StoredResult, event: ChangeEvent): Promise<void> {
+    const started = performance.now();
+    const r = await resolve(result.request);
+    const territoryChanged = event.system === r.territorySystem.key && event.codes.includes(r.request.territory.code);
+    if (event.kind !== 'grids' || event.bbox === null || event.codes.length === 0 || territoryChanged) {
+      await writeWhole(r, result.id);
+      last = { result: result.id, mode: 'whole', units: -1, ms: performance.now() - started };
+      return;
+    }
+    // The units whose faces meet the box (old extent) or which meet it now (new extent).
+    const touched = new Set<string | null>([...(await store.unitsOfFacesIn(result.id, event.bbox)), ...(await store.codesIn(r.unitSystem.id, r.request.units.level, event.bbox))]);
+    if (touched.size === 0) return;
+    if (touched.has(null)) {
+      await writeWhole(r, result.id);
+      last = { result: result.id, mode: 'whole', units: -1, ms: performance.now() - started };
+      return;
+    }
+    const codes = [...touched] as string[];
+    const { faces, units, meta } = await arrange(r, codes);
+    const rows = flagged(meta, units, faces);
+    const box = boundsOf(faces, event.bbox);
+    await inStoredTransaction(deps.knex, async (tx) => {
+      await tx.replaceFaces(result.id, codes, rows);
+      await tx.touch(result.id);
+      await changes.publish(tx.handle, { kind: 'overlays', system: r.territorySystem.key, codes: [String(result.id)], bbox: box });
+    });
+    last = { result: result.id, mode: 'units', units: codes.length, ms: performance.now() - started };
+    logger.debug({ result: result.id, units: codes.length, faces: faces.length, ms: Math.round(last.ms) }, 'stored overlay updated');
+  }
+
+  async function onChange(event: ChangeEvent): Promise<void> {
+    const results = await store.resultsReading(event.system);
+    for (const result of results) {
+      const key = `overlay:${event.id ?? ''}:${result.id}`;
+      if (singleRun && event.id && !(await singleRun.claim([key])).has(key)) continue;
+      const work = () => update(result, event);
+      await (singleRun ? singleRun.exclusive(`overlay-result:${result.id}`, work) : work()).catch((err) =>
+        logger.error({ result: result.id, system: event.system, err: (err as Error).message }, 'stored overlay update failed'),
+      );
+    }
+  }
+
+  const unsubscribe = changes.on((event) => {
+    if (event.kind !== 'grids' && event.kind !== 'system') return;
+    pending++;
+    running = running
+      .then(() => onChange(event))
+      .catch((err) => logger.error({ system: event.system, err: (err as Error).message }, 'stored overlays: change not applied'))
+      .finally(() => void pending--);
+  });
+
+  return {
+    /** Stores (or re-computes) the overlay of a request; the caller must see every system it reads whole. */
+    async create(input: StoreOverlayInput, scope: AreaScope): Promise<StoredOverlaySummary> {
+      const r = await resolve(input);
+      requireWhole(scope, r);
+      const id = await writeWhole(r, null);
+      return summaryOf((await store.result(id))!);
+    },
+
+    async list(scope: AreaScope): Promise<StoredOverlaySummary[]> {
+      const out: StoredOverlaySummary[] = [];
+      for (const result of await store.results()) {
+        const readable = await resolve(result.request)
+          .then((r) => unitsFor(scope, r))
+          .then(
+            () => true,
+            () => false,
+          );
+        if (readable) out.push(summaryOf(result));
+      }
+      return out;
+    },
+
+    /** The stored report, cut to the caller's units; `geometry` false leaves the faces' shapes out (tables only). */
+    async report(id: number, scope: AreaScope, geometry: boolean): Promise<StoredOverlayReport> {
+      const result = await store.result(id);
+      if (!result) throw notFound('overlay_not_found', `stored overlay ${id} does not exist`);
+      const r = await resolve(result.request);
+      const allowed = await unitsFor(scope, r);
+      const [units, rows, territory] = await Promise.all([unitMeta(r), store.faces(id, { geometry }), overlayStore.grid(r.territorySystem.id, r.request.territory.code)]);
+      const visible = allowed === null ? rows : rows.filter((f) => f.unit !== null && allowed.has(f.unit));
+      const meta: OverlayMeta = {
+        territory: { system: r.territorySystem.key, code: r.request.territory.code, name: territory?.name ?? r.request.territory.code },
+        units: allowed === null ? units : units.filter((u) => allowed.has(u.code)),
+        systems: await Promise.all(r.participants.map(async ({ system, level }) => ({ key: system.key, name: system.name, grids: (await store.gridTexts(system.id, level, where(r), undefined, false)).length }))),
+        policy: r.request.policy,
+      };
+      const { report } = tabulate(meta, visible.map((f) => faceOf(f)));
+      return { ...report, stored: { id, updatedAt: result.updatedAt } };
+    },
+
+    async remove(id: number, scope: AreaScope): Promise<void> {
+      const result = await store.result(id);
+      if (!result) throw notFound('overlay_not_found', `stored overlay ${id} does not exist`);
+      requireWhole(scope, await resolve(result.request));
+      await inStoredTransaction(deps.knex, async (tx) => {
+        await tx.removeResult(id);
+        await changes.publish(tx.handle, { kind: 'overlays', system: result.request.territory.system, codes: [String(id)], bbox: null });
+      });
+    },
+
+    /** Resolves when the updates of the changes heard so far are written. */
+    async settled(): Promise<void> {
+      while (pending > 0) await running;
+    },
+
+    /** The last update made, for tests and the benchmark. */
+    lastUpdate: (): UpdateRecord | null => last,
+
+    stop: unsubscribe,
+  };
+}
+
+export type StoredOverlays = ReturnType<typeof createStoredOverlays>;
+
+function summaryOf(result: StoredResult): StoredOverlaySummary {
+  const { territory, systems, units } = result.request;
+  return { id: result.id, territory, systems, units, updatedAt: result.updatedAt };
+}
+
+/** One stored overlay per resolved request: the same territory, systems and levels, units and policy. */
+function keyOf(request: StoredRequest): string {
+  return JSON.stringify([request.territory, request.systems, request.units, request.policy]);
+}
+
+function faceOf(f: StoredFaceRow): ArrangedFace {
+  return { unit: f.unit, grids: f.grids, area_m2: f.area_m2, geometry: f.geometry ? (JSON.parse(f.geometry) as Polygon | MultiPolygon) : NO_GEOMETRY };
+}
+
+/** The box of the re-arranged faces and of the change (old extents of the units lie in their new union). */
+function boundsOf(faces: ArrangedFace[], bbox: [number, number, number, number]): [number, number, number, number] {
+  const box: [number, number, number, number] = [...bbox];
+  for (const f of faces) {
+    const polygons = f.geometry.type === 'Polygon' ? [f.geometry.coordinates] : f.geometry.coordinates;
+    for (const ring of polygons.flatMap((p) => p)) {
+      for (const [x, y] of ring) {
+        if (x < box[0]) box[0] = x;
+        if (y < box[1]) box[1] = y;
+        if (x > box[2]) box[2] = x;
+        if (y > box[3]) box[3] = y;
+      }
+    }
+  }
+  return box;
+}
