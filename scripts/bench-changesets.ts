@@ -9,6 +9,7 @@
  * history, incident re-routing). Plain SQL: the ST_Union/ST_Difference updates (or the inserts and the
  * delete of a split) and a manual overlap-and-gap query over the family, rolled back so each repetition
  * starts from the same data. Each repetition uses another pair or grid; a warm-up first; median and min.
+ * Then point lookups at 500 addresses, on today's grids and `asOf` now over the grid history.
  *
  * Usage: [DATABASE_URL=postgres://user:pass@host/db] npx tsx scripts/bench-changesets.ts
  *          [--grids 4000] [--addresses 200000] [--reps 5]
@@ -88,6 +89,13 @@ interface Row {
   sql: number[];
   moved: number;
 }
+
+interface LookupRow {
+  engine: string;
+  current: number[];
+  asOf: number[];
+}
+const lookupRows: LookupRow[] = [];
 
 async function bench(db: Database, engine: string): Promise<Row[]> {
   const changes = new ChangeBus(db);
@@ -179,6 +187,23 @@ async function bench(db: Database, engine: string): Promise<Row[]> {
       split.moved = Math.max(split.moved, cs.proof?.impact.addresses.moved ?? 0);
     }
     rows.push(split);
+
+    // Point lookups at 500 addresses' positions: today's grids against the history as of now (after every change).
+    const points: { x: number; y: number }[] = (await knex.raw('select ST_X(geom) as x, ST_Y(geom) as y from addresses order by id limit 500')).rows;
+    const asOf = (await knex.raw('select now() as t')).rows[0].t.toISOString() as string;
+    const lookups = async (at?: string) => {
+      const t = performance.now();
+      for (const p of points) await services.point.lookup(p.x, p.y, 'all', at);
+      return (performance.now() - t) / points.length;
+    };
+    const lookup: LookupRow = { engine, current: [], asOf: [] };
+    await lookups();
+    await lookups(asOf);
+    for (let r = 0; r < reps; r++) {
+      lookup.current.push(await lookups());
+      lookup.asOf.push(await lookups(asOf));
+    }
+    lookupRows.push(lookup);
     return rows;
   } finally {
     await changes.stop();
@@ -217,6 +242,9 @@ async function main(): Promise<void> {
     const cell = (xs: number[]) => `${fmt(median(xs))} ms (${fmt(Math.min(...xs))})`;
     console.log(`| ${r.engine} | ${r.change} | ${r.moved} | ${cell(r.proof)} | ${cell(r.apply)} | ${cell(r.sql)} | ${((median(r.proof) + median(r.apply)) / median(r.sql)).toFixed(1)}× |`);
   }
+  console.log('\n| engine | point lookup, current grids | point lookup `?asOf=` (grid history) | as-of / current |');
+  console.log('|---|---:|---:|---:|');
+  for (const r of lookupRows) console.log(`| ${r.engine} | ${fmt(median(r.current))} ms | ${fmt(median(r.asOf))} ms | ${(median(r.asOf) / median(r.current)).toFixed(2)}× |`);
 }
 
 main().catch((err) => {

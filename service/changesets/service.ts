@@ -170,7 +170,8 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
     const recodedFrom = new Set(plan.recoded.map((r) => r.from));
     const moved = await movedByPlan(q, system, e, pairs, tx);
     const checked = [...new Set([...plan.changed.map((g) => g.code), ...[...families].filter((f): f is string => f !== null && plan.grids.has(f))])];
-    const householdsNow = await q.householdsUnder(system.id, [...base.keys()]);
+    // Metres to degrees of longitude, generously (cos 60° = 0.5): the box must hold every address placed by distance.
+    const householdsNow = await q.householdsUnder(system.id, [...base.keys()], (await q.maxNearest()) / 55_000);
     return {
       computedAt: new Date().toISOString(),
       families: [...families].sort((a, b) => String(a).localeCompare(String(b))),

@@ -523,8 +523,12 @@ export function createChangesetQueries(db: Queryable) {
       }));
     },
 
-    /** Households under each of `codes` today (rolled up: addresses of the grid and its descendants). */
-    async householdsUnder(systemId: number, codes: string[]): Promise<Map<string, { addresses: number; households: number }>> {
+    /**
+     * Households under each of `codes` today (rolled up: addresses of the grid and its descendants). Only
+     * addresses near the grids are read (their box widened by `reachDeg`, the 就近划入 reach): no scan of
+     * the whole register.
+     */
+    async householdsUnder(systemId: number, codes: string[], reachDeg: number): Promise<Map<string, { addresses: number; households: number }>> {
       if (codes.length === 0) return new Map();
       const rows: { root: string; addresses: number; households: number }[] = (
         await knex.raw(
@@ -532,11 +536,12 @@ export function createChangesetQueries(db: Queryable) {
              select code, code from grids where system_id = ? and code = any(?::text[])
              union all
              select sub.root, g.code from grids g join sub on g.parent_code = sub.code where g.system_id = ?),
+           area as (select ST_Expand(ST_Extent(g.geom)::geometry, ?::float8) as box from grids g where g.system_id = ? and g.code = any(?::text[])),
            leaf as (select a.grids ->> ? as code, count(*)::int as addresses, coalesce(sum(a.households), 0)::int as households
-                    from addresses a where a.grids ->> ? is not null group by 1)
+                    from addresses a, area where a.geom && area.box and a.grids ->> ? in (select code from sub) group by 1)
            select sub.root, coalesce(sum(leaf.addresses), 0)::int as addresses, coalesce(sum(leaf.households), 0)::int as households
            from sub left join leaf on leaf.code = sub.code group by sub.root`,
-          [systemId, codes, systemId, String(systemId), String(systemId)],
+          [systemId, codes, systemId, reachDeg, systemId, codes, String(systemId), String(systemId)],
         )
       ).rows;
       return new Map(rows.map((r) => [r.root, { addresses: r.addresses, households: r.households }]));
