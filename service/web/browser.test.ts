@@ -144,13 +144,14 @@ describe.runIf(chromiumPresent)('the map page in Chromium', () => {
         const { map } = (window as unknown as { gridatlas: { map: any } }).gridatlas;
         return [...new Set(map.getStyle().layers.filter((l: any) => l.layout?.visibility === 'visible' && l.source).map((l: any) => l.source))].sort();
       });
+    // The incident layer (from its tiles, for an unrestricted caller) shows over every system.
     await page.selectOption('#system', systems[1]!);
-    expect(await visibleSources()).toEqual(['addresses', `grids.${systems[1]}`, ...(systems[1] === DEFECTS ? [`problems.${DEFECTS}`] : [])].sort());
+    expect(await visibleSources()).toEqual(['addresses', `grids.${systems[1]}`, 'incidents', ...(systems[1] === DEFECTS ? [`problems.${DEFECTS}`] : [])].sort());
     await page.selectOption('#system', DEFECTS);
-    expect(await visibleSources()).toEqual(['addresses', `grids.${DEFECTS}`, `problems.${DEFECTS}`]);
+    expect(await visibleSources()).toEqual(['addresses', `grids.${DEFECTS}`, 'incidents', `problems.${DEFECTS}`]);
     expect(await page.$eval('#legend-problems li[data-kind="gap"]', (el) => el.textContent)).toMatch(/^gap\s*1$/);
     await page.uncheck('#show-problems');
-    expect(await visibleSources()).toEqual(['addresses', `grids.${DEFECTS}`]);
+    expect(await visibleSources()).toEqual(['addresses', `grids.${DEFECTS}`, 'incidents']);
     expect(await page.$('#legend-problems')).toBeNull();
     await page.close();
   });
