@@ -193,6 +193,7 @@ export async function createIncidentLayer(map, lang, ui) {
   function addLayers(source, extra) {
     const common = { source, ...extra, metadata: { 'gridatlas:overlay': 'incidents' } };
     const cluster = ['has', 'point_count'];
+    const selected = ['boolean', ['feature-state', 'selected'], false];
     map.addLayer(
       {
         id: `${source}:cluster`,
@@ -225,7 +226,8 @@ export async function createIncidentLayer(map, lang, ui) {
         filter: ['!', cluster],
         paint: {
           'circle-color': ['match', ['get', 'status'], ...Object.entries(STATUS_COLORS).flat(), '#555555'],
-          'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 4, 16, 7],
+          // The case whose card is open is drawn larger (the page sets the `selected` feature state).
+          'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, ['case', selected, 7, 4], 16, ['case', selected, 11, 7]],
           'circle-stroke-color': ['match', ['get', 'card'], 'yellow', CARD_COLORS.yellow, 'red', CARD_COLORS.red, CARD_COLORS.none],
           'circle-stroke-width': ['match', ['get', 'card'], ['yellow', 'red'], 3, 1.5],
         },
@@ -385,6 +387,7 @@ export async function createIncidentLayer(map, lang, ui) {
       return;
     }
     const id = feature.id ?? feature.properties.id;
+    ui.choose(feature);
     const res = await fetch(`/api/incidents/${encodeURIComponent(id)}`);
     if (!res.ok) {
       ui.setStatus(`${T.loadFailed} (${res.status})`);
