@@ -137,6 +137,10 @@ describe.runIf(chromiumPresent)('the map page in Chromium', () => {
     const page = await open('/?lang=en');
     expect(await page.$eval('html', (el) => el.lang)).toBe('en');
     expect(await page.$eval('#system-label', (el) => el.textContent)).toBe('Grid system');
+    // The incident layer's and the board's words too.
+    expect(await page.$eval('#legend-incidents li[data-status="in_progress"]', (el) => el.textContent)).toContain('in progress');
+    expect(await page.$eval('#incidents h2', (el) => el.textContent)).toBe('Incidents');
+    expect(await page.$eval('#show-board-label', (el) => el.textContent)).toBe('Grid board');
     const systems = await page.$$eval('#system option', (options) => options.map((o) => (o as HTMLOptionElement).value));
     expect(systems.length).toBeGreaterThan(1);
     const visibleSources = () =>
