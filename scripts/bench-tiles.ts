@@ -1,10 +1,11 @@
 /**
  * Vector tile benchmark (issue #4), on the demo city and a larger generated city in the same run, on a
  * PostGIS server (DATABASE_URL) in a scratch database it creates and drops:
- *  1. generation per tile of the governance grid system: gridatlas in memory (geojson-vt cut from a
- *     shard, encoded by mvt.ts; cold = shards built on the way, warm = shards built) vs one plain
- *     ST_AsMVT query per tile, for the same tiles, spread over the city (each tile its own shard) and
- *     in one block of neighbours (as a map asks); and the encoder alone, mvt.ts vs vt-pbf;
+ *  1. generation per tile of the governance grid system: gridatlas in memory (grid-index.ts cuts each
+ *     tile from the prepared grids, mvt.ts encodes; cold = the first pass over the tiles after loading
+ *     the system, warm = the second pass) vs one plain ST_AsMVT query per tile, for the same tiles,
+ *     spread over the city and in one block of neighbours (as a map asks); and the encoder alone,
+ *     mvt.ts vs vt-pbf (on geojson-vt's tiles of the same features);
  *  2. served throughput and latency over HTTP with a warm tile cache: autocannon in a child process
  *     (its own core) against the app listening on loopback, 100 connections, every tile URL in turn.
  *

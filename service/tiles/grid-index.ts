@@ -22,10 +22,13 @@ export interface IndexedGrid {
   maxY: number;
   /** [x, y, weight] per vertex, in world units (extent · 2^maxzoom across the world). */
   coords: Float64Array;
-  /** First vertex of each ring, then the end; a polygon's first ring is its exterior. */
-  rings: Uint32Array;
+  /**
+   * First vertex of each ring, then the end; a polygon's first ring is its exterior. Plain arrays: a grid
+   * has one or two rings, and a typed array costs ~200 B of heap on its own (110,000 grids, 3 each).
+   */
+  rings: number[];
   /** Per ring, sign(area) · √|area| in world units (outer rings positive): rings smaller than the tolerance are left out. */
-  ringSize: Float64Array;
+  ringSize: number[];
   /** Bbox in world units, for trivial accepts when clipping. */
   wx0: number;
   wy0: number;
@@ -174,8 +177,8 @@ export function prepareGrid(
     }
   }
   const coords = new Float64Array(3 * vertices);
-  const rings = new Uint32Array(ringCount + 1);
-  const ringSize = new Float64Array(ringCount);
+  const rings = new Array<number>(ringCount + 1);
+  const ringSize = new Array<number>(ringCount);
   const deg = [Infinity, Infinity, -Infinity, -Infinity];
   const world = [Infinity, Infinity, -Infinity, -Infinity];
   // The tolerance at maxzoom in world units (geojson-vt: TOLERANCE tile units there).
@@ -276,7 +279,7 @@ function clipGridX(grid: IndexedGrid, k1: number, k2: number, offset: number): I
   }
   if (parts.length === 0) return null;
   const coords = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
-  const rings = new Uint32Array(parts.length + 1);
+  const rings = new Array<number>(parts.length + 1);
   const world = [Infinity, Infinity, -Infinity, -Infinity];
   let at = 0;
   for (const [i, part] of parts.entries()) {
@@ -294,7 +297,7 @@ function clipGridX(grid: IndexedGrid, k1: number, k2: number, offset: number): I
     }
   }
   rings[parts.length] = at / 3;
-  return { ...grid, coords, rings, ringSize: Float64Array.from(sizes), wx0: world[0]!, wy0: world[1]!, wx1: world[2]!, wy1: world[3]! };
+  return { ...grid, coords, rings, ringSize: sizes, wx0: world[0]!, wy0: world[1]!, wx1: world[2]!, wy1: world[3]! };
 }
 
 interface Box {
