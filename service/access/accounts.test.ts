@@ -72,9 +72,12 @@ describe.each(engines())('bank tiers, police fields, accounts and the audit log 
     expect(up.features.map((f: { properties: { code: string; people: unknown[] } }) => [f.properties.code, f.properties.people.length])).toEqual([['B1', 0]]);
     expect(JSON.stringify(up)).not.toMatch(/钱行|13700001111/);
 
-    // The regulator sees every bank; a district officer may not pull banks into an overlay.
+    // The regulator sees every bank; the district's officers the banks inside their district; a bank's
+    // staff never another bank, nor a branch its own bank's whole system in an alignment.
     const report = { territory: { system: GOV, code: 'D' }, systems: [BANK, BANK2] };
-    await t.request.post('/api/overlays/report').set(as('district')).send(report).expect(403);
+    await t.request.post('/api/overlays/report').set(as('district')).send(report).expect(200);
+    for (const who of ['bank', 'bank2', 'branch']) await t.request.post('/api/overlays/report').set(as(who)).send(report).expect(403);
+    await t.request.get(`/api/overlays/alignment?a=${BANK}&b=${GOV}`).set(branch).expect(403);
     const regulated = (await t.request.post('/api/overlays/report').set(as('auditor')).send(report).expect(200)).body;
     expect(JSON.stringify(regulated)).toContain(BANK2);
     await t.request.get(`/api/overlays/banks/${BANK2}/filing`).set(as('auditor')).expect(200);

@@ -77,9 +77,8 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
   }
 
   /**
-   * Bank ledgers and grids are internal to their bank (DOMAIN.md "Access and privacy"): a bank's system
-   * takes part in a report or alignment only for callers who see the whole of it (its head office, the
-   * regulator).
+   * Bank ledgers and grids are internal to their bank (DOMAIN.md "Access and privacy"): another bank's
+   * staff never see them; a whole bank's system is aligned only by callers who see all of it.
    */
   function requireWholeBank(scope: AreaScope, system: StoredOverlaySystem, field: string): void {
     if (system.kind === 'bank' && !seesWholeSystem(scope, system.key)) {
@@ -117,8 +116,11 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
         return { system, level: requireLevel(system, s.level, `systems[${k}].level`, 'finest') };
       }),
     );
-    participants.forEach(({ system }, k) => requireWholeBank(scope, system, `systems[${k}].key`));
-    requireWholeBank(scope, unitSystem, 'units.system');
+    // Officers of the territory's units see the banks inside their units (the report is cut to them);
+    // anyone else (another bank's staff) only banks they see whole.
+    if (scope !== 'all' && !scope.some((r) => r.system === territorySystem.key || r.system === unitSystem.key)) {
+      participants.forEach(({ system }, k) => requireWholeBank(scope, system, `systems[${k}].key`));
+    }
     const where = { systemId: territorySystem.id, code: request.territory.code };
     // Independent reads, concurrent where the engine has a pool (the server); one after another embedded.
     const [territory, loadedUnits, inside, ...layers] = await Promise.all([

@@ -140,15 +140,23 @@ function visibleInfos(caller: Caller, infos: TileSourceInfo[]): TileSourceInfo[]
   return infos.filter((i) => mayUse(caller, i.id, i.kind === 'grids' ? i.system.kind : undefined, i.kind === 'overlays' ? i.overlay : undefined));
 }
 
+/** Layers of systems a caller sees part of, found not to be a bank's. */
+const partlySeen = new WeakMap<Caller, Set<string>>();
+
 /** A layer the caller may not use is answered as unknown: its existence is not disclosed. */
 async function requireVisible(ctx: Context, tiles: TileService, ids: string[]): Promise<void> {
   const caller = callerOf(ctx);
   for (const id of ids) {
-    if (mayUse(caller, id)) continue;
-    // Only a part of a grid system is in scope: whether it is a bank's decides (rare, so looked up only then).
+    if (mayUse(caller, id) || partlySeen.get(caller)?.has(id)) continue;
+    // Only a part of a grid system (or an overlay) is in scope: whether it is a bank's decides (looked up once
+    // per caller: the authorizer reuses one caller object per verified principal, bench-access.ts).
     const partly = (id.startsWith('grids.') && seesSystem(caller.scope, id.slice('grids.'.length))) || id.startsWith('overlays.');
     const info = partly ? (await tiles.info([id]).catch(() => []))[0] : undefined;
-    if (info && mayUse(caller, id, info.kind === 'grids' ? info.system.kind : undefined, info.kind === 'overlays' ? info.overlay : undefined)) continue;
+    if (info && mayUse(caller, id, info.kind === 'grids' ? info.system.kind : undefined, info.kind === 'overlays' ? info.overlay : undefined)) {
+      if (!partlySeen.has(caller)) partlySeen.set(caller, new Set());
+      partlySeen.get(caller)!.add(id);
+      continue;
+    }
     throw notFound('unknown_layer', `no tile layer "${id}"; GET /tiles lists them`);
   }
 }
