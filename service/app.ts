@@ -50,9 +50,10 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   // Every change committed (here, or heard from the primary) raises the replica reads' freshness bar.
   if (db.replica) changes.on(() => db.replica!.afterWrite());
   const systemStore = (tx?: Parameters<typeof createSystemQueries>[0]) => createSystemQueries(tx ?? knex);
-  const systems = createSystemService({ transact, store: systemStore, changes });
   // Grid changes re-assign the addresses they can move, in the same transaction (issue #5).
   const addresses = createAddressService({ transact, store: (tx) => createAddressQueries(tx ?? knex), systemStore, changes });
+  // So do system settings that decide assignment (the levels' order), in the PATCH's transaction (issue #16).
+  const systems = createSystemService({ transact, store: systemStore, changes, onSettingsChange: [addresses.onSettingsChange] });
   const grids = createGridService({
     transact,
     // Outside a transaction the grid store only reads (lists, trees, one grid): those go to `read`.

@@ -49,3 +49,16 @@ export function reassignOnGridChange(deps: { store: (tx?: Tx) => AddressQueries;
     if (touched.size > 0) await changes.publish(trx, { kind: 'addresses', system: system.key, codes: [...touched], bbox: changedBbox });
   };
 }
+
+/**
+ * Re-assigns a whole system's addresses, in the PATCH's transaction, when its settings change what an
+ * address is assigned to: the levels' order decides which covering grid is the finest (issue #16).
+ * Other settings (names, code scheme, household ranges) leave every assignment as it is: nothing runs.
+ */
+export function reassignOnSettingsChange(onGridChange: GridChangeHook) {
+  return async (trx: Tx, before: StoredSystem, after: StoredSystem): Promise<void> => {
+    const order = (s: StoredSystem) => JSON.stringify([...levelOrder(s)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    if (order(before) === order(after)) return;
+    await onGridChange(trx, after, null, []);
+  };
+}

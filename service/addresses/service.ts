@@ -9,7 +9,7 @@ import type { SystemQueries } from '../systems';
 import { widen } from './assignment';
 import { GridIndex } from './grid-index';
 import { importRecords, type AddressImportOptions } from './import';
-import { levelOrder, reassignOnGridChange } from './reassign';
+import { levelOrder, reassignOnGridChange, reassignOnSettingsChange } from './reassign';
 import type { SourceRecord } from './rows';
 import { restrictStats } from './scoped';
 import { systemStats, type SystemStats } from './stats';
@@ -152,6 +152,8 @@ export function createAddressService(deps: AddressServiceDeps) {
   return {
     import: (records: AsyncIterable<SourceRecord>, options: AddressImportOptions) => importRecords(importContext, records, options),
     onGridChange,
+    /** For the systems feature: a PATCH that reorders levels re-assigns the system's addresses in its transaction. */
+    onSettingsChange: reassignOnSettingsChange(onGridChange),
 
     /**
      * Addresses as GeoJSON, filtered by grid (with its subtree) and status in one system, bbox, external

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { writeXlsx } from '../formats/xlsx';
 import { toCsv } from '../formats/csv';
 import { badRequest } from '../errors';
-import { decodeGridImport } from '../grids';
-import { readBody, readJson } from '../http/body';
+import { decodeGridImportFile } from '../grids';
+import { bodyChunks, readJson, withSpooledFile } from '../http/body';
 import { callerOf } from '../http/caller';
 import { AsOf, lang, query } from '../http/params';
 import type { RouteDef } from '../http/route';
@@ -212,7 +212,10 @@ export function changesetRoutes(changesets: ChangesetService, bodyLimit: number)
       request: { query: UploadQuery, contentTypes: ['application/zip', 'application/geo+json', 'application/json'] },
       handler: async (ctx) => {
         const q = query(ctx, UploadQuery);
-        const { features, crs } = await decodeGridImport(await readBody(ctx, bodyLimit), Boolean(ctx.is('application/zip', 'application/x-zip-compressed')), q.crs);
+        // Spooled to disk like the grid import: a shapefile's zip is read entry by entry, never whole in memory.
+        const { features, crs } = await withSpooledFile(bodyChunks(ctx, bodyLimit), '.upload', (file) =>
+          decodeGridImportFile(file, Boolean(ctx.is('application/zip', 'application/x-zip-compressed')), q.crs),
+        );
         ctx.set('X-Source-Crs', crs);
         ctx.body = await changesets.append(ctx.params.system!, id(ctx), [uploadedOperation(q, fileGrids(features))], actor(ctx));
       },

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import JSZip from 'jszip';
 import iconv from 'iconv-lite';
 import type { Feature, FeatureCollection, MultiPolygon, Point, Polygon } from 'geojson';
@@ -6,6 +7,7 @@ import { writeDbf, type DbfEncoding } from './dbf-writer';
 import { FormatError } from './errors';
 import { readShp, shxRecordCount, writeShp } from './shp';
 import { isUtf8 } from './text-encoding';
+import { readZipDirectory, readZipEntry } from './zip-file';
 
 /**
  * Zipped shapefiles in and out. The .shp/.shx/.dbf codecs are hand-written (shp.ts, dbf-reader.ts,
@@ -50,7 +52,37 @@ export async function readShapefileZip(zip: Buffer): Promise<ShapefileReadResult
   } catch (err) {
     throw new FormatError('zip_invalid', `the upload is not a readable zip archive (${(err as Error).message})`);
   }
-  const entries = Object.values(archive.files).filter((f) => !f.dir && !f.name.startsWith('__MACOSX/') && !baseName(f.name).startsWith('._'));
+  return readShapefileEntries(Object.values(archive.files).map((f) => ({ name: f.name, dir: f.dir, bytes: () => f.async('nodebuffer') })));
+}
+
+/**
+ * `readShapefileZip` for an archive on disk (a spooled upload, issue #16): reads the zip's directory and
+ * only the shapefile's own entries, so the archive is never held in memory whole.
+ * @param file path of the zip archive
+ * @throws {FormatError} as readShapefileZip
+ */
+export async function readShapefileZipFile(file: string): Promise<ShapefileReadResult> {
+  const handle = await fs.promises.open(file, 'r');
+  const invalid = (message: string) => new FormatError('zip_invalid', `the upload is not a readable zip archive (${message})`);
+  try {
+    const directory = await readZipDirectory(handle, invalid);
+    return await readShapefileEntries(
+      [...directory.values()].map((e) => ({ name: e.utf8 ? e.name : decodeFileName(e.nameBytes), dir: e.name.endsWith('/'), bytes: () => readZipEntry(handle, e, invalid) })),
+    );
+  } finally {
+    await handle.close();
+  }
+}
+
+/** One file of an archive: its name, and its bytes when asked for. */
+interface ArchiveEntry {
+  name: string;
+  dir: boolean;
+  bytes(): Promise<Buffer>;
+}
+
+async function readShapefileEntries(all: ArchiveEntry[]): Promise<ShapefileReadResult> {
+  const entries = all.filter((f) => !f.dir && !f.name.startsWith('__MACOSX/') && !baseName(f.name).startsWith('._'));
   const shps = entries.filter((f) => extension(f.name) === 'shp');
   if (shps.length === 0) {
     const found = entries.map((f) => f.name).slice(0, 10).join(', ') || 'nothing';
@@ -64,7 +96,7 @@ export async function readShapefileZip(zip: Buffer): Promise<ShapefileReadResult
   const sibling = (ext: string) => entries.find((f) => f.name.slice(0, -4).toLowerCase() === stem && extension(f.name) === ext);
   const read = async (ext: string) => {
     const entry = sibling(ext);
-    return entry ? { name: entry.name, bytes: await entry.async('nodebuffer') } : null;
+    return entry ? { name: entry.name, bytes: await entry.bytes() } : null;
   };
   const [shp, shx, dbf, prj, cpg] = await Promise.all(['shp', 'shx', 'dbf', 'prj', 'cpg'].map(read));
 

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
-import { Readable } from 'node:stream';
-import { createInflateRaw } from 'node:zlib';
 import { badRequest } from '../kernel/errors';
+import { openZipEntry, readZipDirectory, type ZipEntry } from './zip-file';
 
 /**
  * A streaming reader of the first worksheet of an XLSX workbook (Office Open XML, ECMA-376), written by
@@ -17,12 +16,6 @@ export interface XlsxRow {
   values: string[];
 }
 
-interface ZipEntry {
-  name: string;
-  method: number;
-  compressedSize: number;
-  localHeaderOffset: number;
-}
 
 /**
  * @param path an .xlsx file on disk (the upload is spooled first: a zip is read from its end)
@@ -33,7 +26,7 @@ interface ZipEntry {
 export async function* readXlsxRows(path: string): AsyncGenerator<XlsxRow> {
   const handle = await fs.promises.open(path, 'r');
   try {
-    const entries = await readDirectory(handle);
+    const entries = await readZipDirectory(handle, invalid);
     const sheetPath = await firstSheetPath(handle, entries);
     const shared = entries.has('xl/sharedStrings.xml') ? await sharedStrings(handle, entries.get('xl/sharedStrings.xml')!) : [];
     const sheet = entries.get(sheetPath);
@@ -53,85 +46,9 @@ export async function* readXlsxRows(path: string): AsyncGenerator<XlsxRow> {
 
 const invalid = (message: string) => badRequest('invalid_xlsx', `XLSX import: ${message}`);
 
-/** The zip central directory (APPNOTE 4.3.16, with the Zip64 records where sizes overflow 32 bits). */
-async function readDirectory(handle: fs.promises.FileHandle): Promise<Map<string, ZipEntry>> {
-  const { size } = await handle.stat();
-  const tailLength = Math.min(size, 65_557);
-  const tail = Buffer.alloc(tailLength);
-  await handle.read(tail, 0, tailLength, size - tailLength);
-  let eocd = -1;
-  for (let i = tailLength - 22; i >= 0; i--) {
-    if (tail.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw invalid('the file is not a zip archive (an .xlsx file is one); was a .xls or .csv file sent as xlsx?');
-  let count = tail.readUInt16LE(eocd + 10);
-  let dirSize = tail.readUInt32LE(eocd + 12);
-  let dirOffset = tail.readUInt32LE(eocd + 16);
-  if (dirOffset === 0xffffffff && eocd >= 20 && tail.readUInt32LE(eocd - 20) === 0x07064b50) {
-    const record = Buffer.alloc(56);
-    await handle.read(record, 0, 56, Number(tail.readBigUInt64LE(eocd - 12)));
-    count = Number(record.readBigUInt64LE(32));
-    dirSize = Number(record.readBigUInt64LE(40));
-    dirOffset = Number(record.readBigUInt64LE(48));
-  }
-  const dir = Buffer.alloc(dirSize);
-  await handle.read(dir, 0, dirSize, dirOffset);
-  const entries = new Map<string, ZipEntry>();
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    if (dir.readUInt32LE(at) !== 0x02014b50) throw invalid('the zip directory is damaged');
-    const method = dir.readUInt16LE(at + 10);
-    let compressedSize = dir.readUInt32LE(at + 20);
-    const uncompressedSize = dir.readUInt32LE(at + 24);
-    const nameLength = dir.readUInt16LE(at + 28);
-    const extraLength = dir.readUInt16LE(at + 30);
-    const commentLength = dir.readUInt16LE(at + 32);
-    let localHeaderOffset = dir.readUInt32LE(at + 42);
-    const name = dir.toString('utf8', at + 46, at + 46 + nameLength);
-    // Zip64 extended information: only the fields whose 32-bit value overflowed, in this order.
-    let extra = at + 46 + nameLength;
-    const extraEnd = extra + extraLength;
-    while (extra + 4 <= extraEnd) {
-      const id = dir.readUInt16LE(extra);
-      const length = dir.readUInt16LE(extra + 2);
-      if (id === 0x0001) {
-        let field = extra + 4;
-        if (uncompressedSize === 0xffffffff) field += 8;
-        if (compressedSize === 0xffffffff) {
-          compressedSize = Number(dir.readBigUInt64LE(field));
-          field += 8;
-        }
-        if (localHeaderOffset === 0xffffffff) localHeaderOffset = Number(dir.readBigUInt64LE(field));
-      }
-      extra += 4 + length;
-    }
-    entries.set(name.replace(/^\//, ''), { name, method, compressedSize, localHeaderOffset });
-    at = extraEnd + commentLength;
-  }
-  return entries;
-}
-
-/** The uncompressed bytes of one part, as a stream. */
-async function openEntry(handle: fs.promises.FileHandle, entry: ZipEntry): Promise<NodeJS.ReadableStream> {
-  const header = Buffer.alloc(30);
-  await handle.read(header, 0, 30, entry.localHeaderOffset);
-  if (header.readUInt32LE(0) !== 0x04034b50) throw invalid(`the zip entry ${entry.name} is damaged`);
-  const start = entry.localHeaderOffset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
-  if (entry.compressedSize === 0) return Readable.from([]);
-  const raw = handle.createReadStream({ start, end: start + entry.compressedSize - 1, autoClose: false });
-  if (entry.method === 0) return raw;
-  if (entry.method !== 8) throw invalid(`the zip entry ${entry.name} uses compression method ${entry.method}; only stored and deflated parts are read`);
-  const inflate = createInflateRaw();
-  raw.on('error', (err) => inflate.destroy(err));
-  return raw.pipe(inflate);
-}
-
 async function readPart(handle: fs.promises.FileHandle, entry: ZipEntry): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of await openEntry(handle, entry)) chunks.push(chunk as Buffer);
+  for await (const chunk of await openZipEntry(handle, entry, invalid)) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -166,7 +83,7 @@ async function* elements(handle: fs.promises.FileHandle, entry: ZipEntry, name: 
   const decoder = new TextDecoder('utf-8');
   const open = new RegExp(`<(?:\\w+:)?${name}[\\s/>]`, 'g');
   let buffer = '';
-  for await (const chunk of await openEntry(handle, entry)) {
+  for await (const chunk of await openZipEntry(handle, entry, invalid)) {
     buffer += decoder.decode(chunk as Buffer, { stream: true });
     let consumed = 0;
     for (;;) {

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { ancestorsInScope, MASKED_FIELDS, maskGrid } from '../access';
 import { badRequest } from '../errors';
-import { readBody, readJson } from '../http/body';
+import { bodyChunks, readJson, withSpooledFile } from '../http/body';
 import { callerOf } from '../http/caller';
 import { AsOf, Bbox, Flag, ifMatch, lang, query } from '../http/params';
 import type { RouteDef } from '../http/route';
@@ -11,7 +11,7 @@ import type { Grid } from '../kernel/types';
 import type { SystemService } from '../systems';
 import { exportGeoJson, exportShapefile, registerCsv, registerXlsx, type RegisterCounts } from './export';
 import { gridToFeature, toCollection } from './features';
-import { decodeGridImport } from './import-body';
+import { decodeGridImportFile } from './import-body';
 import type { GridService } from './service';
 
 const ListQuery = z.object({ level: z.string().optional(), parent: z.string().optional(), bbox: Bbox.optional() });
@@ -145,7 +145,9 @@ export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit
       request: { query: ImportQuery, contentTypes: ['application/geo+json', 'application/json', 'application/zip'] },
       handler: async (ctx) => {
         const q = query(ctx, ImportQuery);
-        const { features, crs } = await decodeGridImport(await readBody(ctx, bodyLimit), Boolean(ctx.is('application/zip', 'application/x-zip-compressed')), q.crs);
+        const { features, crs } = await withSpooledFile(bodyChunks(ctx, bodyLimit), '.upload', (file) =>
+          decodeGridImportFile(file, Boolean(ctx.is('application/zip', 'application/x-zip-compressed')), q.crs),
+        );
         const result = await grids.import(ctx.params.system!, features, q);
         ctx.body = { ...result, crs };
       },

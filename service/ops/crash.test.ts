@@ -177,3 +177,144 @@ describe.each(engines())('kill -9 during a grid import on %s PostGIS', (engine: 
     // Two service start-ups and a 10,000-grid import: ~30 s on a quiet machine, minutes on a busy one.
   }, 300_000);
 });
+
+/** A street whose first community stops 5 m short of the street's east edge: a small gap the report proposes to fix. */
+function cityWithGap() {
+  const { x, y, d } = cityOrigin;
+  return smallCity().map((f) => (f.properties!.code === 'D01A' ? gridFeature('D01A', 'community', 'D01', rect(x, y, x + 0.995 * d, y + d), { households: 320 }) : f));
+}
+
+/** Waits for the state after the kill: the child is gone. */
+const exited = (child: ChildProcess) => new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+
+/** What must survive a crash, or change only as a whole: every grid's version and geometry, and the history. */
+async function snapshot(base: string) {
+  const grids = (await api(base, 'GET', `/api/systems/${smallSystem.key}/grids`)).body.features.map((f: { properties: { code: string; version: number }; geometry: unknown }) => [
+    f.properties.code,
+    f.properties.version,
+    JSON.stringify(f.geometry),
+  ]);
+  let history = 0;
+  for (const code of ['D01A', 'D01B', 'D02A', 'D02B']) history += (await api(base, 'GET', `/api/systems/${smallSystem.key}/grids/${code}/history`)).body.features.length;
+  return { grids, history };
+}
+
+// Issue #16 "crash safety", continued: kill -9 in the middle of a fix apply and of a boundary changeset apply.
+// On the server a second connection holds grid_versions in SHARE mode, so the apply's transaction has
+// written its grid rows and waits on its history insert when the kill lands — the middle, for certain. The
+// embedded engine has one connection inside the service: there the kill lands right after the request is
+// sent, wherever the apply has got to, and the outcome must be all or nothing.
+describe.each(engines())('kill -9 during a fix apply and a changeset apply on %s PostGIS', (engine: EngineKind) => {
+  const children: ChildProcess[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const c of cleanups) await c();
+  });
+
+  it('keeps every earlier record and applies each interrupted change wholly or not at all', async () => {
+    let env: Record<string, string>;
+    /** Holds the apply in the middle (server) and resolves once it is there; returns the release. */
+    let hold: () => Promise<() => Promise<void>>;
+    let inTheMiddle = async () => true;
+    if (engine === 'embedded') {
+      const dataDir = path.join(inject('testRoot'), `crash-apply-${process.pid}`);
+      fs.cpSync(inject('embeddedTemplate'), dataDir, { recursive: true });
+      cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
+      env = { DATA_DIR: dataDir };
+      hold = async () => {
+        await sleep(5);
+        return async () => undefined;
+      };
+    } else {
+      const db = await openTestDatabase('server');
+      const name = (await db.knex.raw('select current_database() as n')).rows[0].n as string;
+      await db.close().catch(() => undefined);
+      const admin = knexFactory({ client: 'pg', connection: process.env.DATABASE_URL!, pool: { min: 0, max: 1 } });
+      await admin.raw(`create database ${name}`);
+      const watcher = knexFactory({ client: 'pg', connection: withDatabase(process.env.DATABASE_URL!, name), pool: { min: 0, max: 2 } });
+      cleanups.push(async () => {
+        await watcher.destroy();
+        await admin.raw(`drop database if exists ${name} with (force)`);
+        await admin.destroy();
+      });
+      env = { DATABASE_URL: withDatabase(process.env.DATABASE_URL!, name) };
+      hold = async () => {
+        const trx = await watcher.transaction();
+        await trx.raw('lock table grid_versions in share mode');
+        return async () => void (await trx.rollback());
+      };
+      // The service's transaction has written (it holds a transaction id) and waits for the history lock.
+      inTheMiddle = async () =>
+        (await watcher.raw(`select count(*)::int as n from pg_stat_activity where datname = current_database() and backend_xid is not null and wait_event_type = 'Lock'`)).rows[0].n > 0;
+    }
+
+    let service = await startService(env);
+    children.push(service.child);
+    const key = smallSystem.key;
+    expect((await api(service.base, 'POST', '/api/systems', smallSystem)).status).toBe(201);
+    expect((await api(service.base, 'POST', `/api/systems/${key}/import`, { type: 'FeatureCollection', features: cityWithGap() })).status).toBe(200);
+    expect((await api(service.base, 'POST', `/api/systems/${key}/validate`)).status).toBe(200);
+    const fix = (await api(service.base, 'GET', `/api/systems/${key}/fixes`)).body.fixes.find((f: { kind: string }) => f.kind === 'gap' || f.kind === 'sliver');
+    expect(fix).toBeDefined();
+
+    /** Sends `url`, kills the service in the middle, restarts it and returns the state after restart. */
+    const crash = async (url: string) => {
+      const release = await hold();
+      let uploaded = false;
+      const outcome = post(service.base, url, '{}', () => (uploaded = true));
+      await until('the apply to be in the middle', async () => uploaded && (await inTheMiddle()), 30_000);
+      service.child.kill('SIGKILL');
+      const result = await outcome;
+      await exited(service.child);
+      await release();
+      service = await startService(env);
+      children.push(service.child);
+      return result;
+    };
+
+    // 1. The fix apply.
+    const beforeFix = await snapshot(service.base);
+    const fixResult = await crash(`/api/systems/${key}/fixes/${fix.id}/apply`);
+    const afterFix = await snapshot(service.base);
+    const fixApplied = afterFix.grids.some(([code, version]: [string, number]) => fix.result.some((r: { code: string }) => r.code === code) && version > 1);
+    if (engine === 'server') {
+      expect(fixResult.status).toBeUndefined();
+      expect(fixApplied).toBe(false);
+    }
+    if (!fixApplied) expect(afterFix).toEqual(beforeFix);
+    else expect(afterFix.history).toBe(beforeFix.history + fix.result.length);
+
+    // 2. The boundary changeset: D02A takes the south fifth of D02B.
+    const { x, y, d } = cityOrigin;
+    const redraw = {
+      op: 'redraw',
+      grids: [gridFeature('D02A', 'community', 'D02', rect(x + d, y, x + 2 * d, y + 1.2 * d)), gridFeature('D02B', 'community', 'D02', rect(x + d, y + 1.2 * d, x + 2 * d, y + 2 * d))],
+    };
+    const cs = await api(service.base, 'POST', `/api/systems/${key}/changesets`, { reason: 'crash test', operations: [redraw] });
+    expect(cs.status).toBe(201);
+    expect((await api(service.base, 'POST', `/api/systems/${key}/changesets/${cs.body.id}/submit`, {})).status).toBe(200);
+    expect((await api(service.base, 'POST', `/api/systems/${key}/changesets/${cs.body.id}/approve`, {})).status).toBe(200);
+    const beforeCs = await snapshot(service.base);
+    const csResult = await crash(`/api/systems/${key}/changesets/${cs.body.id}/apply`);
+    const afterCs = await snapshot(service.base);
+    const status = (await api(service.base, 'GET', `/api/systems/${key}/changesets/${cs.body.id}`)).body.status;
+    if (engine === 'server') {
+      expect(csResult.status).toBeUndefined();
+      expect(status).toBe('approved');
+    }
+    if (status === 'approved') {
+      expect(afterCs).toEqual(beforeCs);
+      // Nothing was lost: the approved changeset applies after the restart.
+      expect((await api(service.base, 'POST', `/api/systems/${key}/changesets/${cs.body.id}/apply`, {})).status).toBe(200);
+    } else {
+      expect(status).toBe('applied');
+      expect(afterCs.history).toBe(beforeCs.history + 2);
+    }
+    const final = await snapshot(service.base);
+    expect(final.grids.filter(([code]: [string]) => code.startsWith('D02')).map(([code, version]: [string, number]) => `${code}@${version}`)).toEqual(['D02', 'D02A@2', 'D02B@2'].map((s) => (s === 'D02' ? 'D02@1' : s)));
+    expect((await api(service.base, 'PATCH', `/api/systems/${key}/grids/D01B`, { name: '恢复后' })).status).toBe(200);
+    service.child.kill('SIGTERM');
+    await exited(service.child);
+  }, 300_000);
+});

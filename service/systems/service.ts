@@ -13,7 +13,13 @@ export interface SystemSummary extends GridSystem {
 
 const publicSystem = ({ id: _id, ...s }: StoredSystem): GridSystem => s;
 
-export function createSystemService(deps: { transact: Transact; store: (tx?: Tx) => SystemQueries; changes: ChangeBus }) {
+/**
+ * Runs inside a system PATCH's transaction with the system before and after, so work that depends on the
+ * settings (address assignment follows the levels' order, issue #16) happens in the same transaction.
+ */
+export type SystemSettingsHook = (tx: Tx, before: StoredSystem, after: StoredSystem) => Promise<void>;
+
+export function createSystemService(deps: { transact: Transact; store: (tx?: Tx) => SystemQueries; changes: ChangeBus; onSettingsChange?: SystemSettingsHook[] }) {
   const { transact, store, changes } = deps;
   const queries = store();
 
@@ -80,6 +86,7 @@ export function createSystemService(deps: { transact: Transact; store: (tx?: Tx)
           ...(input.overlapPolicy !== undefined && { overlapPolicy: input.overlapPolicy }),
           ...(input.codeScheme !== undefined && { codeScheme: input.codeScheme }),
         });
+        for (const hook of deps.onSettingsChange ?? []) await hook(trx, current, updated);
         await changes.publish(trx, { kind: 'system', system: key, codes: [], bbox: null });
         return publicSystem(updated);
       });
