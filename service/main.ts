@@ -48,6 +48,7 @@ async function main(): Promise<void> {
   if ((await services.access.users()).length === 0) {
     logger.info({ hint: 'set GRIDATLAS_ADMIN_PASSWORD or run npm run setup-admin' }, 'no account exists yet');
   }
+  await services.incidents.loadCalendar();
   const stopScanner = config.incidentScanMs > 0 ? startOverdueScanner(services.incidents, logger, config.incidentScanMs) : async () => undefined;
   const app = createApp({ config, db, changes, logger, services });
   const server = app.listen(config.port, config.host, () => {

@@ -34,6 +34,8 @@ export const PERMISSIONS = [
   'incidents:stats',
   /** The reporter's name and phone, unmasked. */
   'incidents:reporter',
+  /** The working calendar's holidays and adjusted working days (administrators). */
+  'incidents:configure',
   /** Open311 clients authenticate with their own api_key on top (issue #12). */
   'open311:read',
   'open311:report',

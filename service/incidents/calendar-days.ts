@@ -8,11 +8,13 @@ import holidayLib from 'chinese-days';
  * the statutory days of 《全国年节及纪念日放假办法》(2024 revision) — New Year 1 day, Spring Festival 4
  * (eve to the 3rd day), Qingming 1, Labour Day 2, Dragon Boat 1, Mid-Autumn 1, National Day 3 — with lunar
  * dates from the same package, and no adjusted days: `provisional` says so, and a newer `chinese-days`
- * with 2027 replaces it without a code change.
+ * with 2027 replaces it without a code change. Until then an administrator loads the published notice as
+ * data (`configured`, service.ts `setCalendarYear`), which overrides any year.
  */
 export interface CalendarYear {
   year: number;
-  source: 'chinese-days' | 'statutory';
+  /** `configured`: loaded by an administrator (PUT /api/incidents/calendar/{year}), ahead of the package. */
+  source: 'chinese-days' | 'statutory' | 'configured';
   provisional: boolean;
   /** Days off that would otherwise be working days, and weekend days of a holiday period. */
   holidays: Record<string, string>;
@@ -60,4 +62,24 @@ function statutoryYear(year: number): CalendarYear {
   add(lunar('08-15'), '中秋');
   add(`${year}-10-01`, '国庆节', 3);
   return { year, source: 'statutory', provisional: true, holidays, workdays: {} };
+}
+
+/**
+ * Checks an administrator's table for one year: dates of that year (YYYY-MM-DD), a non-empty name for
+ * each, adjusted working days on weekends only, and no date both a holiday and a working day.
+ * @returns a message naming the first bad entry, or null
+ */
+export function calendarYearProblem(year: number, holidays: Record<string, string>, workdays: Record<string, string>): string | null {
+  for (const [field, map] of [['holidays', holidays], ['workdays', workdays]] as const) {
+    for (const [date, name] of Object.entries(map)) {
+      const t = Date.parse(`${date}T00:00:00Z`);
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== date) return `${field}: "${date}" is not a date YYYY-MM-DD`;
+      if (!date.startsWith(`${year}-`)) return `${field}: ${date} is not in ${year}`;
+      if (!name.trim()) return `${field}: ${date} needs the holiday's name`;
+      const weekday = new Date(t).getUTCDay();
+      if (field === 'workdays' && weekday !== 0 && weekday !== 6) return `workdays: ${date} is a weekday; adjusted working days (调休) are Saturdays or Sundays`;
+      if (field === 'workdays' && holidays[date]) return `${date} is both a holiday and an adjusted working day`;
+    }
+  }
+  return null;
 }

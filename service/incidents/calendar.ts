@@ -42,7 +42,7 @@ export interface Clock {
 }
 
 export class WorkingCalendar {
-  readonly years: CalendarYear[];
+  years: CalendarYear[];
   readonly hours: WorkingHours;
   /** Minutes after local midnight. */
   private readonly periods: [number, number][];
@@ -67,6 +67,20 @@ export class WorkingCalendar {
       for (const [d, name] of Object.entries(y.holidays)) this.holidays.set(d, name);
       for (const [d, name] of Object.entries(y.workdays)) this.workdays.set(d, name);
     }
+  }
+
+  /**
+   * Puts a year's holidays and adjusted working days in place of what the calendar had for it (an
+   * administrator's table, e.g. the State Council's notice before a package release carries it).
+   * Deadlines computed afterwards follow it; stored deadlines stay as they were computed.
+   */
+  replaceYear(year: CalendarYear): void {
+    const prefix = `${year.year}-`;
+    for (const map of [this.holidays, this.workdays]) for (const d of [...map.keys()]) if (d.startsWith(prefix)) map.delete(d);
+    for (const [d, name] of Object.entries(year.holidays)) this.holidays.set(d, name);
+    for (const [d, name] of Object.entries(year.workdays)) this.workdays.set(d, name);
+    this.years = [...this.years.filter((y) => y.year !== year.year), year].sort((a, b) => a.year - b.year);
+    this.dayCache.clear();
   }
 
   /** Is the local date (days since 1970-01-01, Beijing time) a working day? */

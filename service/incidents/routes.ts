@@ -102,7 +102,11 @@ const BulletinQuery = z
   })
   .strict();
 
-const CalendarQuery = z.object({ year: z.coerce.number().int().min(2025).max(2027).optional() }).strict();
+const CalendarQuery = z.object({ year: z.coerce.number().int().min(2025).max(2100).optional() }).strict();
+const CalendarYearParams = z.object({ year: z.coerce.number().int().min(2025).max(2100) }).strict();
+const CalendarYearBody = z
+  .object({ holidays: z.record(z.string(), z.string().max(50)), workdays: z.record(z.string(), z.string().max(50)), note: z.string().max(2000).optional() })
+  .strict();
 const PhotoQuery = z.object({ stage: z.enum(['before', 'after']) }).strict();
 
 /** The part of the territory the caller may see, set by the access feature's authorizer (issue #10) on `ctx.state.scope`. */
@@ -146,6 +150,20 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
             days: [...Object.keys(y.holidays), ...Object.keys(y.workdays)].sort().map((d) => calendar.describeDay(d)),
           })),
         };
+      },
+    },
+    {
+      method: 'put',
+      path: '/api/incidents/calendar/:year',
+      summary: "Load a year's public holidays and adjusted working days (调休) as data, overriding the packaged or provisional year",
+      tag: TAG,
+      access: { permission: 'incidents:configure' },
+      request: { params: CalendarYearParams, body: CalendarYearBody },
+      handler: async (ctx) => {
+        const { year } = CalendarYearParams.parse(ctx.params);
+        const body = CalendarYearBody.parse(await readJson(ctx, JSON_LIMIT));
+        await incidents.setCalendarYear(year, body, callerOf(ctx).user?.username ?? null);
+        ctx.body = { year, source: 'configured', provisional: false, days: [...Object.keys(body.holidays), ...Object.keys(body.workdays)].sort().map((d) => incidents.calendar.describeDay(d)) };
       },
     },
     {

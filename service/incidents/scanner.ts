@@ -11,7 +11,9 @@ export function startOverdueScanner(incidents: IncidentService, logger: Logger, 
   const tick = () => {
     if (running) return;
     running = incidents
-      .scanOverdue()
+      // Calendar years another process loaded apply here from the next pass on.
+      .loadCalendar()
+      .then(() => incidents.scanOverdue())
       .then((r) => {
         if (r.yellow + r.red > 0) logger.info({ ...r }, 'overdue scan');
       })

@@ -5,6 +5,7 @@ import { CrsError, parseCrs, toWgs84 } from '../geometry/crs';
 import type { AreaScope } from '../kernel/scope';
 import type { TimeLimit, WorkingCalendar } from './calendar';
 import { bulletinPeriod, type Bulletin } from './bulletin';
+import { calendarYearProblem } from './calendar-days';
 import { caseDay, caseNumber } from './case-number';
 import type { Classification, MinorClass } from './classification';
 import { stageDeadline, transitionEffects } from './effects';
@@ -465,6 +466,25 @@ export function createIncidentService(deps: IncidentDeps) {
       const figures = await stats({ ...range, unit, by: 'unit', scope });
       const name = unit ? ((await store.unitNames([unit])).get(unit) ?? null) : null;
       return { period, ...range, unit: unit ? { code: unit, name } : null, stats: figures, generatedAt: now() };
+    },
+
+    /** Applies the calendar years an administrator loaded; each process calls it at start and before every scan. */
+    async loadCalendar(): Promise<number> {
+      const years = await store.calendarYears();
+      for (const y of years) calendar.replaceYear({ year: y.year, source: 'configured', provisional: false, holidays: y.holidays, workdays: y.workdays });
+      return years.length;
+    },
+
+    /**
+     * Loads one year's public holidays and adjusted working days (调休) as data, in place of the packaged
+     * or provisional year (README "Deadlines in working time").
+     * @throws {AppError} 422 `invalid_calendar` naming the first bad date
+     */
+    async setCalendarYear(year: number, input: { holidays: Record<string, string>; workdays: Record<string, string>; note?: string }, loadedBy: string | null): Promise<void> {
+      const problem = calendarYearProblem(year, input.holidays, input.workdays);
+      if (problem) throw unprocessable('invalid_calendar', problem, { field: problem.startsWith('workdays') ? 'workdays' : 'holidays' });
+      await store.putCalendarYear({ year, holidays: input.holidays, workdays: input.workdays, note: input.note ?? null, loadedBy });
+      calendar.replaceYear({ year, source: 'configured', provisional: false, holidays: input.holidays, workdays: input.workdays });
     },
 
     /** Loads past cases in bulk (the demo history); see history.ts. */

@@ -222,6 +222,35 @@ describe.each(engines())('incident statistics on %s PostGIS', (engine) => {
     await t.request.get('/api/incidents/bulletin?period=2026-11&format=pdf').expect(400);
   });
 
+  it('takes a year of holidays and adjusted working days from an administrator, in place of the provisional year', async () => {
+    const before = (await t.request.get('/api/incidents/calendar?year=2027').expect(200)).body.years[0];
+    expect(before).toMatchObject({ year: 2027, source: 'statutory', provisional: true });
+    const thursday = bj('2027-10-07T10:00');
+    const oneDay = { type: 'working_days', amount: 1 } as const;
+    expect(t.services.incidents.calendar.deadline(thursday, oneDay).due).toEqual(bj('2027-10-08T10:00'));
+    // A notice as the State Council writes them: Friday 8 October off, Saturday 9 October worked instead.
+    const notice = { holidays: { '2027-10-01': '国庆节', '2027-10-04': '国庆节', '2027-10-05': '国庆节', '2027-10-06': '国庆节', '2027-10-07': '国庆节', '2027-10-08': '国庆节' }, workdays: { '2027-10-09': '国庆节' }, note: '测试通知' };
+    const other = createIncidents(t.db.knex, locatePoint);
+    const put = await t.request.put('/api/incidents/calendar/2027').send(notice).expect(200);
+    expect(put.body.days).toContainEqual({ date: '2027-10-09', working: true, adjusted: '国庆节' });
+    expect(t.services.incidents.calendar.deadline(bj('2027-09-30T10:00'), oneDay).due).toEqual(bj('2027-10-09T10:00'));
+    const after = (await t.request.get('/api/incidents/calendar?year=2027').expect(200)).body.years[0];
+    expect(after).toMatchObject({ year: 2027, source: 'configured', provisional: false });
+    // Another process (here another service over the same database) follows once it reloads, as its scanner does.
+    expect(other.calendar.isWorkingDay(Date.parse('2027-10-08T00:00:00Z') / 86_400_000)).toBe(true);
+    expect(await other.loadCalendar()).toBe(1);
+    expect(other.calendar.isWorkingDay(Date.parse('2027-10-08T00:00:00Z') / 86_400_000)).toBe(false);
+    expect(other.calendar.isWorkingDay(Date.parse('2027-10-09T00:00:00Z') / 86_400_000)).toBe(true);
+
+    const bad = await t.request.put('/api/incidents/calendar/2027').send({ holidays: {}, workdays: { '2027-10-11': '国庆节' } }).expect(422);
+    expect(bad.body.error).toMatchObject({ code: 'invalid_calendar', message: expect.stringMatching(/2027-10-11 is a weekday/) });
+    expect((await t.request.put('/api/incidents/calendar/2027').send({ holidays: { '2028-01-01': '元旦' }, workdays: {} }).expect(422)).body.error.message).toMatch(/not in 2027/);
+    await t.request.put('/api/incidents/calendar/2027').send({ holidays: {} }).expect(400);
+    await t.services.access.createUser({ username: 'calendar-street', password: 'calendar-password-1', roles: [{ role: 'street', system: governanceSystem.key, code: 'Q1' }] });
+    const token = (await t.services.access.login('calendar-street', 'calendar-password-1', '127.0.0.1')).token;
+    await t.request.put('/api/incidents/calendar/2027').set('Authorization', `Bearer ${token}`).send(notice).expect(403);
+  });
+
   it('serves the stats, the classification and the calendar over HTTP', async () => {
     const stats = (await t.request.get('/api/incidents/stats?from=2026-11-01&to=2026-12-01&unit=Q&by=unit').expect(200)).body;
     expect(stats.rows.map((r: { key: string; reported: number }) => [r.key, r.reported])).toEqual([

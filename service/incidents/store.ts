@@ -675,6 +675,19 @@ export class IncidentStore {
     return { yellow: Number(r.yellow), red: Number(r.red), escalated: Number(r.escalated) };
   }
 
+  /** The calendar years an administrator loaded (migration 032). */
+  async calendarYears(): Promise<{ year: number; holidays: Record<string, string>; workdays: Record<string, string>; note: string | null }[]> {
+    const rows = await this.knex('incident_calendar_years').orderBy('year').select('year', 'holidays', 'workdays', 'note');
+    return rows.map((r) => ({ year: Number(r.year), holidays: json(r.holidays), workdays: json(r.workdays), note: r.note ?? null }));
+  }
+
+  async putCalendarYear(row: { year: number; holidays: Record<string, string>; workdays: Record<string, string>; note: string | null; loadedBy: string | null }): Promise<void> {
+    await this.knex('incident_calendar_years')
+      .insert({ year: row.year, holidays: JSON.stringify(row.holidays), workdays: JSON.stringify(row.workdays), note: row.note, loaded_by: row.loadedBy, loaded_at: this.knex.fn.now() })
+      .onConflict('year')
+      .merge();
+  }
+
   /** Names of governance units by code, for statistics and bulletins. */
   async unitNames(codes: string[]): Promise<Map<string, string>> {
     const rows: { code: string; name: string }[] = await this.knex('grids')
