@@ -35,13 +35,17 @@ async function* demoAddressRecords(city: DemoCity): AsyncGenerator<SourceRecord>
 }
 
 /** An empty database gets the demo city on first start (issue #2), so the map has something to show. */
-export async function loadDemoCityIfEmpty(services: Pick<Services, 'systems' | 'grids' | 'addresses' | 'incidents' | 'open311'>): Promise<SeedResult | null> {
+export async function loadDemoCityIfEmpty(services: Pick<Services, 'systems' | 'grids' | 'addresses' | 'incidents' | 'open311' | 'storedOverlays'>): Promise<SeedResult | null> {
   if ((await services.systems.list()).length > 0) return null;
   const city = generateCity({ seed: 1 });
   const result = await loadCity(services, city);
   await loadDemoIncidents(services.incidents, city);
   // The demo start, and only it, gets the well-known Open311 key "demo" (issue #12).
   await services.open311.issueKey('demo', { key: 'demo' });
+  // The banks' overlay over the district, stored so the map's overlay faces show on first start (issue #13).
+  const district = city.systems.find((s) => s.system.key === 'governance')!.grids.features.find((f) => f.properties.parent === null)!.properties.code;
+  const banks = city.systems.filter((s) => s.system.kind === 'bank').map((s) => ({ key: s.system.key }));
+  await services.storedOverlays.create({ territory: { system: 'governance', code: district }, systems: banks }, 'all');
   return result;
 }
 
