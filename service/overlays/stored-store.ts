@@ -102,9 +102,13 @@ export function createStoredOverlayStore(db: Queryable) {
       }));
     },
 
-    /** Units (null = outside every unit) of the faces meeting a box. */
-    async unitsOfFacesIn(id: number, bbox: readonly number[]): Promise<(string | null)[]> {
-      const { rows } = await knex.raw(`select distinct unit_code from overlay_faces where result_id = ? and geom && ${ENVELOPE}`, [id, ...bbox]);
+    /** Units a change in a box touches: of the stored faces meeting it (null = outside every unit), and of the level's grids meeting it now. */
+    async unitsTouched(id: number, unitSystemId: number, unitLevel: string, bbox: readonly number[]): Promise<(string | null)[]> {
+      const { rows } = await knex.raw(
+        `select unit_code from overlay_faces where result_id = ? and geom && ${ENVELOPE}
+         union select code from grids where system_id = ? and level = ? and geom && ${ENVELOPE}`,
+        [id, ...bbox, unitSystemId, unitLevel, ...bbox],
+      );
       return rows.map((r: { unit_code: string | null }) => r.unit_code);
     },
 
@@ -169,23 +173,23 @@ export function createStoredOverlayStore(db: Queryable) {
     },
 
     /**
-     * Grids of one level meeting the box of some units (the grids an incremental update reads); no test
-     * against the territory: the arrangement clips to territory ∩ unit anyway.
+     * Grids of several systems, each at its level, meeting the box of some units (the grids an incremental
+     * update reads), in one statement; no test against the territory: the arrangement clips to territory ∩ unit.
      */
-    async gridTextsNear(systemId: number, level: string, units: { systemId: number; codes: readonly string[] }): Promise<GridText[]> {
+    async gridTextsNear(layers: readonly { systemId: number; level: string }[], units: { systemId: number; codes: readonly string[] }): Promise<GridText[][]> {
       const { rows } = await knex.raw(
-        `select g.code, g.name, g.type, ST_AsGeoJSON(g.geom, 9) as geojson
-         from grids g, (select ST_Extent(geom)::geometry as box from grids where system_id = ? and code = any(?::text[])) u
-         where g.system_id = ? and g.level = ? and g.geom && u.box order by g.code`,
-        [units.systemId, [...units.codes], systemId, level],
+        `select g.system_id, g.level, g.code, g.name, g.type, ST_AsGeoJSON(g.geom, 9) as geojson
+         from grids g join unnest(?::int[], ?::text[]) as l(system_id, level) on g.system_id = l.system_id and g.level = l.level,
+           (select ST_Extent(geom)::geometry as box from grids where system_id = ? and code = any(?::text[])) u
+         where g.geom && u.box order by g.code`,
+        [layers.map((l) => l.systemId), layers.map((l) => l.level), units.systemId, [...units.codes]],
       );
-      return rows.map((r: { code: string; name: string; type: string | null; geojson: string }) => ({ code: r.code, name: r.name, type: r.type, geometry: r.geojson }));
-    },
-
-    /** Codes of a level's grids meeting a box (units of the territory or not: the caller reads only its own). */
-    async codesIn(systemId: number, level: string, bbox: readonly number[]): Promise<string[]> {
-      const { rows } = await knex.raw(`select code from grids where system_id = ? and level = ? and geom && ${ENVELOPE}`, [systemId, level, ...bbox]);
-      return rows.map((r: { code: string }) => r.code);
+      const out = layers.map((): GridText[] => []);
+      const index = new Map(layers.map((l, k) => [`${l.systemId}:${l.level}`, k]));
+      for (const r of rows as { system_id: number; level: string; code: string; name: string; type: string | null; geojson: string }[]) {
+        out[index.get(`${r.system_id}:${r.level}`)!]!.push({ code: r.code, name: r.name, type: r.type, geometry: r.geojson });
+      }
+      return out;
     },
 
     /** Faces meeting a box, clipped to it, geometry as GeoJSON text (the tile layer). */

@@ -145,8 +145,9 @@ export function createStoredOverlays(deps: { knex: Queryable; changes: ChangeBus
     const sameSystem = r.unitSystem.id === r.territorySystem.id;
     const inside = !sameSystem ? new Set<string>() : unitCodes === null ? await overlayStore.subtreeCodes(r.territorySystem.id, [territory.code]) : await store.under(r.territorySystem.id, territory.code, unitCodes);
     const layers: GridText[][] = [];
-    for (const { system, level } of r.participants) {
-      layers.push(unitCodes === null ? await store.gridTexts(system.id, level, where(r)) : await store.gridTextsNear(system.id, level, { systemId: r.unitSystem.id, codes: unitCodes }));
+    if (unitCodes === null) for (const { system, level } of r.participants) layers.push(await store.gridTexts(system.id, level, where(r)));
+    else {
+      layers.push(...(await store.gridTextsNear(r.participants.map((p) => ({ systemId: p.system.id, level: p.level })), { systemId: r.unitSystem.id, codes: unitCodes })));
     }
     const systems = r.participants.map(({ system }, k) => ({ key: system.key, name: system.name, grids: layers[k].map((g) => ({ system: system.key, code: g.code, name: g.name, geometry: g.geometry })) }));
     const faces = await computeFaces({
@@ -200,7 +201,7 @@ export function createStoredOverlays(deps: { knex: Queryable; changes: ChangeBus
       return;
     }
     // The units whose faces meet the box (old extent) or which meet it now (new extent).
-    const touched = new Set<string | null>([...(await store.unitsOfFacesIn(result.id, event.bbox)), ...(await store.codesIn(r.unitSystem.id, r.request.units.level, event.bbox))]);
+    const touched = new Set<string | null>(await store.unitsTouched(result.id, r.unitSystem.id, r.request.units.level, event.bbox));
     if (touched.size === 0) return;
     if (touched.has(null)) {
       await writeWhole(r, result.id);
