@@ -9,7 +9,9 @@ import * as m007 from './007_bank_points';
 import * as m010 from './010_access';
 import * as m020 from './020_changesets';
 import * as m030 from './030_open311';
+import * as m031 from './031_incident_stats_index';
 import * as m040 from './040_overlay_results';
+import * as m060 from './060_partition_report_issues';
 
 /** Every migration in order. Listed statically so the same list runs under tsx, vitest and scripts. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -23,5 +25,7 @@ export const migrations: Record<string, Knex.Migration> = {
   '010_access': m010,
   '020_changesets': m020,
   '030_open311': m030,
+  '031_incident_stats_index': m031,
   '040_overlay_results': m040,
+  '060_partition_report_issues': m060,
 };

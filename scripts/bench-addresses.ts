@@ -13,7 +13,6 @@
  * It works in a database of its own (<db>_bench_addresses), created afresh and dropped at the end.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import { spawn } from 'node:child_process';
@@ -31,12 +30,9 @@ import { generateCityStream, type AddressRecord } from '../service/demo/index';
 import { GridIndex } from '../service/addresses/grid-index';
 import { toCsv } from '../service/formats/csv';
 import { createLogger } from '../service/logger';
+import { header, loadAverage, median, options, table as markdownTable } from './bench-lib';
 
 const args = process.argv.slice(2);
-const option = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
 
 interface Measure {
   name: string;
@@ -45,20 +41,12 @@ interface Measure {
   note?: string;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 async function main(): Promise<void> {
   if (args[0] === '--child-import') return childImport(args[1]!, args[2]!);
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('set DATABASE_URL to a PostGIS server: the PostGIS join is what gridatlas is measured against');
-  const seed = option('seed', 1);
-  const gridCount = option('grids', 100_000);
-  const addressCount = option('addresses', 1_000_000);
-  const reps = option('reps', 5);
-  const importReps = option('import-reps', 3);
+  const { seed, grids: gridCount, addresses: addressCount, reps, 'import-reps': importReps } = options({ seed: 1, grids: 100_000, addresses: 1_000_000, reps: 5, 'import-reps': 3 });
 
   const benchUrl = new URL(url);
   const dbName = `${benchUrl.pathname.slice(1) || 'postgres'}_bench_addresses`;
@@ -182,9 +170,9 @@ async function main(): Promise<void> {
 
     const postgis = (await db.knex.raw('select postgis_lib_version() as v, version() as pg')).rows[0];
     process.stdout.write(table(measures, [
-      `machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; Node ${process.version}; ${String(postgis.pg).split(' on ')[0]}, PostGIS ${postgis.v}`,
+      `machine: ${header(`${String(postgis.pg).split(' on ')[0]}, PostGIS ${postgis.v}`)}`,
       ...context,
-      `runs: median and min of ${reps} repetitions after a warm-up (import: ${importReps}, each into an empty register in a fresh server process); load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      `runs: median and min of ${reps} repetitions after a warm-up (import: ${importReps}, each into an empty register in a fresh server process); load average at the end ${loadAverage()}`,
     ]));
   } finally {
     await db.close();
@@ -283,8 +271,8 @@ async function childImport(file: string, url: string): Promise<void> {
 
 function table(measures: Measure[], notes: string[]): string {
   const fmt = (v: number, unit: Measure['unit']) => (unit === 'ms' ? (v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`) : `${Math.round(v)} MB`);
-  const rows = measures.map((m) => `| ${m.name} | ${fmt(median(m.samples), m.unit)} | ${fmt(Math.min(...m.samples), m.unit)} | ${m.samples.length} | ${m.note ?? ''} |`);
-  return [...notes.map((n) => `- ${n}`), '', '| measure | median | min | runs | note |', '| --- | ---: | ---: | ---: | --- |', ...rows, ''].join('\n');
+  const rows = measures.map((m) => [m.name, fmt(median(m.samples), m.unit), fmt(Math.min(...m.samples), m.unit), m.samples.length, m.note ?? '']);
+  return [...notes.map((n) => `- ${n}`), '', markdownTable(['measure', 'median', 'min', 'runs', 'note'], rows, [1, 2, 3]), ''].join('\n');
 }
 
 main().catch((err) => {

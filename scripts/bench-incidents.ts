@@ -9,9 +9,10 @@
  * Seeded data, a warm-up, repetitions, median and min; prints a markdown table with the machine.
  *
  * Usage: [DATABASE_URL=postgres://user:pass@host/db] npx tsx scripts/bench-incidents.ts
- *          [--create 10000] [--stats-cases 300000] [--open 100000] [--reps 5] [--concurrency 8]
- * With DATABASE_URL it works in a database of its own (<db>_bench_incidents), dropped at the end;
- * without, in an in-memory embedded PostGIS.
+ *          [--create 10000] [--stats-cases 300000] [--open 100000] [--reps 5] [--concurrency 8] [--keep]
+ * `--create 0` or `--open 0` leaves that part out. With DATABASE_URL it works in a database of its own
+ * (<db>_bench_incidents), dropped at the end unless `--keep` (to profile it afterwards); without, in an
+ * in-memory embedded PostGIS.
  */
 import http from 'node:http';
 import os from 'node:os';
@@ -119,14 +120,14 @@ async function main(): Promise<void> {
       return { category: categories[Math.floor(random() * categories.length)]!, point: { x, y }, source: 'api', description: 'bench' };
     });
     const warm = bodies.slice(0, Math.min(200, createN));
+    const govId = (await db.knex('grid_systems').where({ key: governance.key }).first('id')).id as number;
+    if (createN > 0) {
     await pool(warm, concurrency, (b) => agent.post('/api/incidents').set('Authorization', auth).send(b).expect(201));
     let t = performance.now();
     await pool(bodies, concurrency, (b) => agent.post('/api/incidents').set('Authorization', auth).send(b).expect(201));
     const httpMs = performance.now() - t;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
 
     await db.knex.raw('create unlogged table bench_plain (id bigserial primary key, category text, geom geometry(Point, 4326), grid text, reported_at timestamptz default now())');
-    const govId = (await db.knex('grid_systems').where({ key: governance.key }).first('id')).id as number;
     const plainInsert = (b: (typeof bodies)[number]) =>
       db.knex.raw(
         `insert into bench_plain (category, geom, grid)
@@ -141,6 +142,8 @@ async function main(): Promise<void> {
     measures.push({ name: `create ${createN} incidents over HTTP, ${concurrency} at a time (total)`, samples: [httpMs], note: `${(httpMs / createN).toFixed(2)} ms per case` });
     measures.push({ name: `plain SQL: ${createN} INSERTs with an ST_Covers sub-select (total)`, samples: [plainMs], note: `${(plainMs / createN).toFixed(2)} ms per row` });
     log('create done');
+    }
+    await new Promise<void>((resolve) => server.close(() => resolve()));
 
     // 2. Statistics of the district over many incidents: a year of realistic history, replicated in SQL.
     const now = incidents.now();
@@ -175,6 +178,7 @@ async function main(): Promise<void> {
     log('stats done');
 
     // 3. The overdue scan over K open cases, all past their deadline.
+    if (openN > 0) {
     await db.knex.raw(`create table bench_open as select id from incidents where status not in ('closed', 'evaluated', 'rejected') limit 0`);
     const openIds = (await db.knex.raw(`select id from incidents order by id limit ?`, [openN])).rows.map((r: { id: number }) => r.id);
     await db.knex.raw(`insert into bench_open select unnest(?::bigint[])`, [openIds]);
@@ -213,6 +217,7 @@ async function main(): Promise<void> {
     measures.push({ name: `overdue scan: ${openN} open cases past deadline (card, escalate, log)`, samples: scanMs, note: `${carded} carded per run; aim < 1 s on the server` });
     measures.push({ name: 'plain SQL: one UPDATE setting the card only (no log, no escalation)', samples: plainScanMs });
     measures.push({ name: 'overdue scan when nothing is due (steady state)', samples: idleMs });
+    }
 
     const v = (await db.knex.raw('select version() as pg, postgis_lib_version() as v')).rows[0];
     const lines = [
@@ -227,7 +232,8 @@ async function main(): Promise<void> {
     await changes.stop();
   } finally {
     await db.close();
-    if (admin) {
+    if (admin && args.includes('--keep')) log(`kept database ${dbName}`);
+    else if (admin) {
       await admin.raw(`drop database if exists ${dbName} with (force)`);
       await admin.destroy();
     }

@@ -1,10 +1,11 @@
 /**
  * Vector tile benchmark (issue #4), on the demo city and a larger generated city in the same run, on a
  * PostGIS server (DATABASE_URL) in a scratch database it creates and drops:
- *  1. generation per tile of the governance grid system: gridatlas in memory (geojson-vt cut from a
- *     shard, encoded by mvt.ts; cold = shards built on the way, warm = shards built) vs one plain
- *     ST_AsMVT query per tile, for the same tiles, spread over the city (each tile its own shard) and
- *     in one block of neighbours (as a map asks); and the encoder alone, mvt.ts vs vt-pbf;
+ *  1. generation per tile of the governance grid system: gridatlas in memory (grid-index.ts cuts each
+ *     tile from the prepared grids, mvt.ts encodes; cold = the first pass over the tiles after loading
+ *     the system, warm = the second pass) vs one plain ST_AsMVT query per tile, for the same tiles,
+ *     spread over the city and in one block of neighbours (as a map asks); and the encoder alone,
+ *     mvt.ts vs vt-pbf (on geojson-vt's tiles of the same features);
  *  2. served throughput and latency over HTTP with a warm tile cache: autocannon in a child process
  *     (its own core) against the app listening on loopback, 100 connections, every tile URL in turn.
  *
@@ -15,7 +16,6 @@
 import http from 'node:http';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import os from 'node:os';
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import knexFactory from 'knex';
@@ -28,24 +28,19 @@ import { openDatabase, type Database, withDatabase } from '../service/db/engine'
 import { generateCityStream } from '../service/demo/index';
 import { createLogger } from '../service/logger';
 import { createGridTileQueries, type TileSystem } from '../service/tiles/grid-store';
-import { GRID_PROVIDER_DEFAULTS } from '../service/tiles/index';
 import { MemoryGridSource } from '../service/tiles/memory-grid-source';
 import { encodeTile, type MvtPolygon } from '../service/tiles/mvt';
 import { PostgisGridSource } from '../service/tiles/postgis-grid-source';
 import { tilesCovering, type TileCoord } from '../service/tiles/tile-math';
+import { header, median, ms, options, ratio, table } from './bench-lib';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
-const sizes = (args.get('grids') ?? '400,100000').split(',').map(Number);
-const runs = Number(args.get('runs') ?? 3);
-const seconds = Number(args.get('seconds') ?? 10);
-const connections = Number(args.get('connections') ?? 100);
+const opts = options({ grids: '400,100000', runs: 3, seconds: 10, connections: 100 });
+const sizes = opts.grids.split(',').map(Number);
+const { runs, seconds, connections } = opts;
 const ZOOMS = [12, 14, 16];
 /** Tiles per zoom at most, taken evenly from the tiles covering the city (always the same ones). */
 const MAX_TILES = 400;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const ms = (n: number) => (n >= 10 ? n.toFixed(1) : n >= 1 ? n.toFixed(2) : n.toFixed(3));
 let sink = 0;
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -110,7 +105,7 @@ async function generation(city: string, db: Database, system: TileSystem, bbox: 
     const warm: number[] = [];
     // The first source only warms the JIT up.
     for (let r = -1; r < runs; r++) {
-      const memory = new MemoryGridSource(system, queries, GRID_PROVIDER_DEFAULTS.shardVertexBudget);
+      const memory = new MemoryGridSource(system, queries);
       await memory.info();
       const c = await timePerTile(tiles, (t) => memory.getTile(t));
       const w = await timePerTile(tiles, (t) => memory.getTile(t));
@@ -190,7 +185,8 @@ async function served(city: string, db: Database, changes: ChangeBus, systemKey:
   const results = await sequential(runs, () => autocannon(base, paths));
   await new Promise<void>((resolve) => server.close(() => resolve()));
   const best = results.map((r) => r.requests.average);
-  const mid = results[best.indexOf(median(best))]!;
+  const middle = median(best);
+  const mid = results.reduce((a, r) => (Math.abs(r.requests.average - middle) < Math.abs(a.requests.average - middle) ? r : a));
   return { city, urls: paths.length, tilesPerSecond: mid.requests.average, p50: mid.latency.p50, p99: mid.latency.p99, errors: mid.errors + mid.non2xx };
 }
 
@@ -226,7 +222,7 @@ async function main() {
       const bbox: [number, number, number, number] = [b.x0, b.y0, b.x1, b.y1];
       const loadMs = performance.now() - started;
       started = performance.now();
-      const memory = new MemoryGridSource(system, createGridTileQueries(db.knex), GRID_PROVIDER_DEFAULTS.shardVertexBudget);
+      const memory = new MemoryGridSource(system, createGridTileQueries(db.knex));
       gc();
       const heapBefore = process.memoryUsage().heapUsed;
       await memory.info();
@@ -248,22 +244,26 @@ async function main() {
   }
   await admin.destroy();
 
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const pg = url.replace(/\/\/[^@]*@/, '//');
-  console.log(`\n## Tile benchmark: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, PostGIS server at ${pg}; median of ${runs} runs\n`);
+  console.log(`\n## Tile benchmark: ${header(`PostGIS server at ${pg}`)}; median of ${runs} runs\n`);
   for (const line of loads) console.log(`- ${line}`);
   console.log('\n### Generation per tile, governance system (ms per tile)\n');
-  console.log('| city | zoom | tiles | features/tile | ST_AsMVT query | gridatlas cold | gridatlas warm | speed-up (cold / warm) | encode: mvt.ts | encode: vt-pbf |');
-  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of generationRows) {
-    console.log(
-      `| ${r.city} | ${r.zoom} | ${r.tiles} ${r.set} | ${r.features} | ${ms(r.stAsMvt)} | ${ms(r.cold)} | ${ms(r.warm)} | ${(r.stAsMvt / r.cold).toFixed(1)}× / ${(r.stAsMvt / r.warm).toFixed(1)}× | ${ms(r.mvtTs)} | ${ms(r.vtPbf)} |`,
-    );
-  }
+  console.log(
+    table(
+      ['city', 'zoom', 'tiles', 'features/tile', 'ST_AsMVT query', 'gridatlas cold', 'gridatlas warm', 'speed-up (cold / warm)', 'encode: mvt.ts', 'encode: vt-pbf'],
+      generationRows.map((r) => [r.city, r.zoom, `${r.tiles} ${r.set}`, r.features, ms(r.stAsMvt), ms(r.cold), ms(r.warm), `${ratio(r.stAsMvt, r.cold)} / ${ratio(r.stAsMvt, r.warm)}`, ms(r.mvtTs), ms(r.vtPbf)]),
+      [2, 3, 4, 5, 6, 7, 8, 9],
+    ),
+  );
   console.log(`\n### Served over HTTP, warm cache, ${connections} connections, ${seconds} s, gzip\n`);
-  console.log('| city | tile URLs | tiles/s | p50 ms | p99 ms | errors |');
-  console.log('|---|---:|---:|---:|---:|---:|');
-  for (const r of httpRows) console.log(`| ${r.city} | ${r.urls} | ${Math.round(r.tilesPerSecond).toLocaleString('en')} | ${r.p50} | ${r.p99} | ${r.errors} |`);
+  console.log(
+    table(
+      ['city', 'tile URLs', 'tiles/s', 'p50 ms', 'p99 ms', 'errors'],
+      httpRows.map((r) => [r.city, r.urls, Math.round(r.tilesPerSecond).toLocaleString('en'), r.p50, r.p99, r.errors]),
+      [1, 2, 3, 4, 5],
+    ),
+  );
+  console.log(`\nload average at the end: ${header()}`);
   if (sink < 0) console.log(sink);
 }
 

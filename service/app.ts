@@ -1,22 +1,22 @@
 import Koa from 'koa';
 import { Router } from '@koa/router';
-import { accessRoutes, createAccessQueries, createAccessService, createAuthorizer, securityHeaders } from './access';
+import { accessRoutes, auditInTransaction, createAccessQueries, createAccessService, createAuthorizer, securityHeaders } from './access';
 import { addressRoutes, createAddressQueries, createAddressService } from './addresses';
-import { createBoards } from './boards';
+import { createBoards, createGridCounts, createGridCountsStore, gridCountsRoutes } from './boards';
 import { changesetRoutes, createChangesetQueries, createChangesetService, recordHistory } from './changesets';
 import type { Config } from './config';
 import type { ChangeBus } from './db/changes';
 import type { Database } from './db/engine';
-import { transactor } from './db/tx';
+import { transactor, type Tx } from './db/tx';
 import { notFound } from './errors';
 import { createGridQueries, createGridService, gridRoutes } from './grids';
 import { accessLog, errorMiddleware } from './http/middleware';
 import { mountRoutes, type Authorizer, type RouteDef } from './http/route';
-import { createIncidentCounts, createIncidents, createOpen311, incidentRoutes, incidentSourceProvider, open311Routes, publishIncidentChanges } from './incidents';
+import { createBoundaryRerouting, createIncidentCounts, createIncidents, createOpen311, incidentRoutes, incidentSourceProvider, open311Routes, publishIncidentChanges } from './incidents';
 import { createJobQueries, createJobs, jobRoutes } from './jobs';
 import type { AreaScope } from './kernel/scope';
 import type { Logger } from './logger';
-import { createSingleRun, httpMetrics, opsRoutes } from './ops';
+import { createSingleRun, httpMetrics, opsRoutes, readYourWrites } from './ops';
 import { createOverlayService, createStoredOverlays, overlayRoutes, overlaySourceProvider, storedOverlayRoutes } from './overlays';
 import { createPartitionQueries, createPartitionService, partitionRoutes } from './partition';
 import { createPointQueries, locatePoint, lookupPoint, pointRoutes, restrictAnswer } from './point';
@@ -42,14 +42,21 @@ export type Services = ReturnType<typeof createServices>;
 export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>) {
   const { db, changes, logger } = deps;
   const knex = db.knex;
-  const transact = transactor(knex);
+  const accessStore = (tx?: Tx) => createAccessQueries(tx ?? knex);
+  // A write request's audit row commits in the write's own transaction (issue #10 §5).
+  const transact = transactor(knex, auditInTransaction(accessStore));
+  // Read-only routes read here: the replica when DATABASE_READ_URL is set, else the primary (issue #16).
+  const read = db.read;
+  // Every change committed (here, or heard from the primary) raises the replica reads' freshness bar.
+  if (db.replica) changes.on(() => db.replica!.afterWrite());
   const systemStore = (tx?: Parameters<typeof createSystemQueries>[0]) => createSystemQueries(tx ?? knex);
   const systems = createSystemService({ transact, store: systemStore, changes });
   // Grid changes re-assign the addresses they can move, in the same transaction (issue #5).
   const addresses = createAddressService({ transact, store: (tx) => createAddressQueries(tx ?? knex), systemStore, changes });
   const grids = createGridService({
     transact,
-    store: (system, tx) => createGridQueries(tx ?? knex, system.key, system.id),
+    // Outside a transaction the grid store only reads (lists, trees, one grid): those go to `read`.
+    store: (system, tx) => createGridQueries(tx ?? read, system.key, system.id),
     systems,
     changes,
     // Every grid write also records the grid's new version (issue #14 history).
@@ -58,11 +65,21 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   const jobs = createJobs(createJobQueries(knex), logger, changes.origin);
   // With several processes on one database, each change is re-checked once (issue #16).
   const singleRun = createSingleRun(db, changes.origin);
-  const partition = createPartitionService({ store: createPartitionQueries(knex), systems, grids, jobs, changes, logger, singleRun });
-  const changesets = createChangesetService({ transact, store: (tx) => createChangesetQueries(tx ?? knex), systems, grids });
-  const pointStore = createPointQueries(knex);
+  const partition = createPartitionService({ store: createPartitionQueries(knex), reads: createPartitionQueries(read), systems, grids, jobs, changes, logger, singleRun });
+  // Open cases whose grid a changeset moves are re-routed in its apply transaction (issue #14).
+  const rerouting = createBoundaryRerouting(locatePoint);
+  const changesets = createChangesetService({
+    transact,
+    store: (tx) => createChangesetQueries(tx ?? knex),
+    systems,
+    grids,
+    incidents: { openCasesIn: (tx, bbox) => rerouting.openCasesIn(tx ?? knex, bbox), reroute: (tx, system, bbox, by) => rerouting.reroute(tx, system, bbox, by) },
+  });
+  const pointStore = createPointQueries(read);
   const point = {
-    lookup: async (lon: number, lat: number, scope: AreaScope = 'all') => restrictAnswer(await lookupPoint(pointStore, await systemStore().list(), lon, lat), scope),
+    // With `asOf`, the same chain building over the grid history (issue #14).
+    lookup: async (lon: number, lat: number, scope: AreaScope = 'all', asOf?: string) =>
+      restrictAnswer(await lookupPoint(asOf ? changesets.pointQueriesAsOf(asOf) : pointStore, await systemStore().list(), lon, lat), scope),
   };
   // Announced on the ChangeBus so the incident tile layer is fresh after every report and step (issue #12).
   const incidents = publishIncidentChanges(
@@ -74,7 +91,7 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   const overlays = createOverlayService({ knex, jobs, logger });
   // Stored overlays follow every grid change through the change bus (issue #13 item 9).
   const storedOverlays = createStoredOverlays({ knex, changes, logger, singleRun });
-  const access = createAccessService({ store: createAccessQueries(knex), changes });
+  const access = createAccessService({ store: accessStore(), storeIn: accessStore, transact, changes });
   return { systems, grids, addresses, jobs, partition, point, changesets, incidents, open311, overlays, storedOverlays, access };
 }
 
@@ -88,12 +105,13 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
   const services = deps.services ?? createServices(deps);
   const authorize = deps.authorize ?? createAuthorizer(services.access);
   const app = new Koa();
-  app.proxy = true;
+  app.proxy = config.trustProxy;
   // Outermost, so the status it records is the one sent (issue #16).
   app.use(httpMetrics());
   app.use(securityHeaders({ basemapUrl: config.basemapUrl }));
   app.use(errorMiddleware(logger));
   app.use(accessLog(logger));
+  if (deps.db.replica) app.use(readYourWrites(deps.db.replica));
 
   const features = appRoutes(deps, services, () => routeTable);
   // The whole route table: the OpenAPI document and the role × route matrix are generated from it.
@@ -116,6 +134,7 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
 export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => readonly RouteDef[] = () => []): RouteDef[][] {
   const { config, db } = deps;
   const incidentCounts = createIncidentCounts(db.knex);
+  const readDb: Database = { ...db, knex: db.read };
   const meta: RouteDef[] = [
     {
       method: 'get',
@@ -142,10 +161,11 @@ export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => re
 
   // Tiles first: they are most of the requests, and every router before them costs each one a path match.
   return [
-    createTiles(deps, [incidentSourceProvider(db), overlaySourceProvider(db.knex)]).routes,
+    // Tiles read the replica; they still hear changes through the primary's ChangeBus (issue #16).
+    createTiles({ ...deps, db: readDb }, [incidentSourceProvider(readDb), overlaySourceProvider(readDb.knex)]).routes,
     meta,
     systemRoutes(services.systems, config.bodyLimitBytes),
-    gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => services.addresses.registerCounts(key)),
+    gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => services.addresses.registerCounts(key), (key, at, scope) => services.changesets.gridsAsOf(key, at, scope)),
     pointRoutes({ lookup: services.point.lookup, nearestAddress: (lon, lat, within, scope) => services.addresses.nearest(lon, lat, within, scope) }),
     addressRoutes(services.addresses, config.bodyLimitBytes),
     partitionRoutes(services.partition, config.bodyLimitBytes),
@@ -156,6 +176,14 @@ export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => re
     storedOverlayRoutes(services.storedOverlays, config.bodyLimitBytes),
     jobRoutes(services.jobs),
     createBoards({ systems: services.systems, grids: services.grids, db: db.knex, chromiumPath: config.chromiumPath, incidentCounts: (system, codes) => incidentCounts.under(system, codes) }).routes,
+    gridCountsRoutes(
+      createGridCounts({
+        systems: services.systems,
+        store: createGridCountsStore(db.knex),
+        incidents: (system, codes, at) => incidentCounts.under(system, codes, at),
+        filing: (key) => services.overlays.filing(key, 1),
+      }),
+    ),
     opsRoutes({ db, info: { title: 'gridatlas', version: pkg.version, description: pkg.description }, allRoutes }),
     accessRoutes(services.access),
     reportRoutes(createReportService({ systems: services.systems, grids: services.grids, incidents: services.incidents })),

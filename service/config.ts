@@ -6,6 +6,8 @@ const ConfigSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   DATA_DIR: z.string().default('./data'),
   DATABASE_URL: z.string().optional(),
+  // A streaming-replication standby of DATABASE_URL for the read-only routes (issue #16).
+  DATABASE_READ_URL: z.string().optional(),
   DEMO_CITY: z.enum(['auto', 'off']).default('auto'),
   LOG_LEVEL: z.enum(['silent', 'error', 'info', 'debug']).default('info'),
   BODY_LIMIT_MB: z.coerce.number().positive().default(200),
@@ -15,6 +17,8 @@ const ConfigSchema = z.object({
   INCIDENT_SCAN_SECONDS: z.coerce.number().nonnegative().default(60),
   // The first administrator's password (issue #10); used only while no account exists.
   GRIDATLAS_ADMIN_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
+  // Whether X-Forwarded-For/-Proto/-Host come from our own reverse proxy (issue #10): only then are they believed.
+  TRUST_PROXY: z.enum(['0', '1', 'false', 'true']).default('0'),
 });
 
 export type Config = {
@@ -22,6 +26,7 @@ export type Config = {
   host: string;
   dataDir: string;
   databaseUrl: string | undefined;
+  databaseReadUrl: string | undefined;
   demoCity: 'auto' | 'off';
   logLevel: 'silent' | 'error' | 'info' | 'debug';
   bodyLimitBytes: number;
@@ -32,6 +37,11 @@ export type Config = {
   /** Period of the incident overdue scan (issue #11); 0 turns it off in this process. */
   incidentScanMs: number;
   adminPassword: string | undefined;
+  /**
+   * Believe X-Forwarded-* headers (client address for login throttling and the audit log, protocol for
+   * Secure cookies). Off by default: a client reaching the port directly could otherwise name any address.
+   */
+  trustProxy: boolean;
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -46,6 +56,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: c.HOST,
     dataDir: c.DATA_DIR,
     databaseUrl: c.DATABASE_URL,
+    databaseReadUrl: c.DATABASE_READ_URL,
     demoCity: c.DEMO_CITY,
     logLevel: c.LOG_LEVEL,
     bodyLimitBytes: Math.round(c.BODY_LIMIT_MB * 1024 * 1024),
@@ -54,5 +65,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     chromiumPath: c.CHROMIUM_PATH === 'off' ? undefined : c.CHROMIUM_PATH,
     incidentScanMs: Math.round(c.INCIDENT_SCAN_SECONDS * 1000),
     adminPassword: c.GRIDATLAS_ADMIN_PASSWORD,
+    trustProxy: c.TRUST_PROXY === '1' || c.TRUST_PROXY === 'true',
   };
 }

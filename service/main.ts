@@ -3,18 +3,26 @@ import { createApp, createServices } from './app';
 import { loadConfig } from './config';
 import { ChangeBus } from './db/changes';
 import { openDatabase } from './db/engine';
+import { generateCityInWorker } from './demo/generate-in-worker';
 import { loadDemoCityIfEmpty } from './demo/seed';
 import { startOverdueScanner } from './incidents';
 import { createLogger } from './logger';
-import { startHeartbeat, watchPool } from './ops';
+import { startHeartbeat, watchPool, watchReplica } from './ops';
 
 async function main(): Promise<void> {
   const started = performance.now();
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  logger.info({ engine: db.engine, postgis: db.capabilities.postgisVersion, dataDir: db.engine === 'embedded' ? config.dataDir : undefined }, 'database ready');
+  // Started before the database opens, on the other core; dropped below when the database is not empty.
+  const demo = config.demoCity === 'auto' ? generateCityInWorker({ seed: 1 }) : null;
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, readUrl: config.databaseReadUrl });
+  logger.info({ engine: db.engine, postgis: db.capabilities.postgisVersion, dataDir: db.engine === 'embedded' ? config.dataDir : undefined, ms: Math.round(performance.now() - started) }, 'database ready');
   watchPool(db.engine, db.knex);
+  if (db.replica) {
+    watchPool('replica', db.read);
+    watchReplica(db.replica);
+    logger.info({ replica: db.replica.status() }, 'read replica');
+  }
   const changes = new ChangeBus(db);
   await changes.start();
   const services = createServices({ db, changes, logger });
@@ -25,8 +33,9 @@ async function main(): Promise<void> {
     logger.info({ username: 'admin' }, 'created the first administrator from GRIDATLAS_ADMIN_PASSWORD');
   }
   let demoAccounts = '';
-  if (config.demoCity === 'auto') {
-    const loaded = await loadDemoCityIfEmpty(services);
+  if (demo) {
+    const loaded = await loadDemoCityIfEmpty(services, demo.city);
+    await demo.cancel();
     if (loaded) {
       logger.info({ ...loaded }, 'empty database: loaded the demo city');
       // The demo start only: one account per role, password "demo" (issue #10); never on a production start.

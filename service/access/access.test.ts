@@ -26,12 +26,13 @@ const HOLDINGS: { who: Who; inside: { system: string; code: string }; outside: {
   { who: 'worker', inside: { system: GOV, code: 'C1A' }, outside: { system: GOV, code: 'C2A' } },
   { who: 'department', inside: { system: GOV, code: 'C1A' }, outside: { system: BANK, code: 'B1' } },
   { who: 'bank', inside: { system: BANK, code: 'B1' }, outside: { system: GOV, code: 'C1A' } },
+  { who: 'police', inside: { system: GOV, code: 'C1' }, outside: { system: GOV, code: 'C2A' } },
   { who: 'public', inside: { system: GOV, code: 'C1A' }, outside: { system: BANK, code: 'B1' } },
   { who: 'anonymous', inside: { system: GOV, code: 'C1A' }, outside: { system: BANK, code: 'B1' } },
 ];
 
 /** The fixture's tree (testing.ts), child → parent. */
-const PARENT: Record<string, string | null> = { D: null, C1: 'D', C2: 'D', C1A: 'C1', C1B: 'C1', C2A: 'C2', B1: null };
+const PARENT: Record<string, string | null> = { D: null, C1: 'D', C2: 'D', C1A: 'C1', C1B: 'C1', C2A: 'C2', B1: null, B1a: 'B1', B1b: 'B1' };
 const chainOf = (code: string): string[] => (code in PARENT ? [code, ...(PARENT[code] ? chainOf(PARENT[code]!) : [])] : [code]);
 
 /** Whether a role's holding in the fixture reaches a route's scope target: the rules of issue #10 written out. */
@@ -91,7 +92,8 @@ describe.each(engines())('access control on %s PostGIS', (engine) => {
   const as = (who: string): Record<string, string> => (who === 'anonymous' ? {} : { Authorization: `Bearer ${tokens[who]}` });
 
   beforeAll(async () => {
-    t = await startTestApp(engine, {}, { access: 'real' });
+    // Behind a proxy, so the throttling tests can speak for several client addresses.
+    t = await startTestApp(engine, { TRUST_PROXY: '1' }, { access: 'real' });
     tokens = await seedAccessFixture(t);
   });
   afterAll(async () => t?.close());
@@ -138,7 +140,7 @@ describe.each(engines())('access control on %s PostGIS', (engine) => {
     }
     expect(mismatches).toEqual([]);
     // The harmless writes changed nothing.
-    expect(Number((await t.db.knex.raw('select count(*)::int as n from grids')).rows[0].n)).toBe(7);
+    expect(Number((await t.db.knex.raw('select count(*)::int as n from grids')).rows[0].n)).toBe(11);
 
     const table = matrixMarkdown(rows, HOLDINGS.map((h) => h.who));
     const readme = fs.readFileSync(README, 'utf8');

@@ -2,9 +2,11 @@ import { timingSafeEqual } from 'node:crypto';
 import { AppError } from '../errors';
 import type { Authorizer, RouteDef } from '../http/route';
 import type { Caller } from '../kernel/scope';
-import { decide, needsAncestry, type Principal } from './policy';
+import { decide, needsAncestry, type Decision, type Principal } from './policy';
 import { ROLE_TABLE } from './roles';
+import { withPendingAudit, type PendingAudit } from './audit-context';
 import type { AccessService } from './service';
+import type { AuditEntry } from './store';
 
 type Middleware = ReturnType<Authorizer>;
 type Ctx = Parameters<Middleware>[0];
@@ -28,9 +30,11 @@ export interface AuthorizerOptions {
 /**
  * The real authorizer (issue #10): authenticates (bearer token, session cookie with CSRF check, API key),
  * decides the route's permission and scope, leaves the caller on ctx.state for the handler's filtering,
- * and appends writes and personal reads to the audit log.
+ * and appends writes (in the write's own transaction where it opens one) and personal reads to the audit log.
  */
 export function createAuthorizer(access: AccessService, options: AuthorizerOptions = {}): Authorizer {
+  // Principals are reused while verified (service.ts), so their decisions can be too; dropped with them.
+  const untargeted = new WeakMap<Principal, Map<string, Decision>>();
   return (route: RouteDef): Middleware => async (ctx, next) => {
     // A public route (the page, login, logout) stays reachable with a stale cookie or token: as anonymous.
     const principal = 'public' in route.access ? await authenticate(ctx, access, options).catch(() => access.anonymous()) : await authenticate(ctx, access, options);
@@ -38,17 +42,29 @@ export function createAuthorizer(access: AccessService, options: AuthorizerOptio
     const caller = await decision;
     ctx.state.principal = principal;
     ctx.state.caller = caller;
+    // Features that filter by area read it here (incidents, overlays).
+    ctx.state.scope = caller.scope;
     const permission = 'permission' in route.access ? route.access.permission : null;
-    const audited = !SAFE.has(ctx.method) || (permission !== null && PERSONAL_READS.has(permission) && caller.personalData);
-    if (!audited) return next();
-    try {
+    const action = permission ?? 'public';
+    if (SAFE.has(ctx.method)) {
+      if (permission === null || !PERSONAL_READS.has(permission) || !caller.personalData) return next();
       await next();
+      if (ctx.status < 300) await access.audit(auditEntry(ctx, route, principal, action));
+      return;
+    }
+    // A write: its row is appended inside the transaction(s) the handler commits (audit-context.ts);
+    // only a write that opened none (or failed) is recorded here, after the fact.
+    const row: PendingAudit = { entry: () => auditEntry(ctx, route, principal, action, committedStatus(ctx.status)), written: 0, open: true };
+    try {
+      await withPendingAudit(row, () => next());
     } catch (err) {
+      row.open = false;
       // The error middleware has not set the status yet: the audit names the one it will answer with.
-      if (!SAFE.has(ctx.method)) await audit(ctx, access, route, principal, `${permission ?? 'public'}:failed`, err instanceof AppError ? err.status : 400);
+      await access.audit(auditEntry(ctx, route, principal, `${action}:failed`, err instanceof AppError ? err.status : 400));
       throw err;
     }
-    if (!SAFE.has(ctx.method) || ctx.status < 300) await audit(ctx, access, route, principal, permission ?? 'public');
+    row.open = false;
+    if (row.written === 0) await access.audit(auditEntry(ctx, route, principal, action));
   };
 
   async function decideFor(route: RouteDef, principal: Principal, ctx: Ctx): Promise<Caller> {
@@ -57,10 +73,19 @@ export function createAuthorizer(access: AccessService, options: AuthorizerOptio
     }
     const { permission, scope } = route.access;
     const target = scope?.(ctx);
+    if (target === undefined && SAFE.has(ctx.method)) {
+      // The hot paths (tiles, point lookups, lists) are reads naming no target: one decision per principal and permission.
+      let byPermission = untargeted.get(principal);
+      if (!byPermission) untargeted.set(principal, (byPermission = new Map()));
+      let decision = byPermission.get(permission);
+      if (!decision) byPermission.set(permission, (decision = decide(principal, permission, undefined, true, undefined)));
+      if (!decision.allow) throw new AppError(decision.status, decision.code, decision.message);
+      return decision.caller;
+    }
     const ancestry = target?.code !== undefined && needsAncestry(principal, permission, target) ? await ancestryOf(ctx, access, target.system, target.code) : undefined;
     const decision = decide(principal, permission, target, SAFE.has(ctx.method), ancestry);
     if (!decision.allow) {
-      if (!SAFE.has(ctx.method)) await audit(ctx, access, route, principal, `denied:${decision.code}`, decision.status);
+      if (!SAFE.has(ctx.method)) await access.audit(auditEntry(ctx, route, principal, `denied:${decision.code}`, decision.status));
       throw new AppError(decision.status, decision.code, decision.message);
     }
     return decision.caller;
@@ -99,10 +124,10 @@ async function ancestryOf(ctx: Ctx, access: AccessService, system: string, code:
   return codes.length > 0 ? codes : [code];
 }
 
-async function audit(ctx: Ctx, access: AccessService, route: RouteDef, principal: Principal, action: string, status = ctx.status): Promise<void> {
+function auditEntry(ctx: Ctx, route: RouteDef, principal: Principal, action: string, status = ctx.status): AuditEntry {
   const objects: Record<string, unknown> = { ...ctx.params };
   for (const name of ['parent', 'grid', 'system', 'format']) if (typeof ctx.query[name] === 'string') objects[name] = ctx.query[name];
-  await access.audit({
+  return {
     userId: principal.user?.id ?? null,
     username: principal.user?.username ?? (principal.via === 'internal' ? 'internal' : null),
     ip: clientAddress(ctx),
@@ -112,8 +137,11 @@ async function audit(ctx: Ctx, access: AccessService, route: RouteDef, principal
     status,
     action,
     objects,
-  });
+  };
 }
+
+/** A transaction commits before the handler has set its answer: Koa's default 404 then stands for 200. */
+const committedStatus = (status: number) => (status >= 200 && status < 300 ? status : 200);
 
 /** The client's address; reading it throws once the client has closed the connection. */
 export function clientAddress(ctx: Ctx): string {

@@ -43,7 +43,7 @@ describe.each(engines())('demo accounts on %s PostGIS', (engine) => {
   it('creates one account per role over the first units of the city, keeping an administrator that exists', async () => {
     await services.access.setupAdmin('an-admin-password-1');
     const accounts = await seedDemoAccounts(services.access);
-    expect(accounts.map((a) => a.username)).toEqual(['admin', 'planner', 'approver', 'auditor', 'district', 'street', 'community', 'worker', 'department', 'bank', 'public']);
+    expect(accounts.map((a) => a.username)).toEqual(['admin', 'planner', 'approver', 'auditor', 'district', 'street', 'community', 'worker', 'department', 'bank', 'police', 'public']);
     expect(accounts.find((a) => a.username === 'admin')!.skipped).toBe(true);
     expect(accounts.find((a) => a.username === 'worker')).toMatchObject({ system: 'governance', code: '510199001001001' });
     expect(accounts.find((a) => a.username === 'street')).toMatchObject({ system: 'governance', code: '510199001' });

@@ -2,7 +2,7 @@ import type { Role } from './roles';
 import type { AccessService } from './service';
 
 /** The demo accounts' names, one per role (issue #10), all with the password `demo`. */
-export const DEMO_ACCOUNTS: readonly Role[] = ['admin', 'planner', 'approver', 'auditor', 'district', 'street', 'community', 'worker', 'department', 'bank', 'public'];
+export const DEMO_ACCOUNTS: readonly Role[] = ['admin', 'planner', 'approver', 'auditor', 'district', 'street', 'community', 'worker', 'department', 'bank', 'police', 'public'];
 export const DEMO_PASSWORD = 'demo';
 
 export interface DemoAccount {
@@ -16,7 +16,8 @@ export interface DemoAccount {
 
 /**
  * Seeds one account per role over units of the demo city: the district, its first street, that street's
- * first community and that community's first grid of the governance system, and the first bank's system.
+ * first community and that community's first grid of the governance system, and the first bank's system;
+ * the police station holds the first street.
  * Called by the demo start only, after it loaded the city into an empty database.
  */
 export async function seedDemoAccounts(access: AccessService): Promise<DemoAccount[]> {
@@ -40,15 +41,17 @@ export async function seedDemoAccounts(access: AccessService): Promise<DemoAccou
     { username: 'worker', role: 'worker', ...at(grid) },
     { username: 'department', role: 'department' },
     { username: 'bank', role: 'bank', system: bank },
+    { username: 'police', role: 'police', ...at(street) },
     { username: 'public', role: 'public' },
   ];
   const existing = new Set((await access.users()).map((u) => u.username));
-  for (const a of accounts) {
-    if (existing.has(a.username)) {
-      a.skipped = true;
-      continue;
-    }
-    await access.demoAccount({ username: a.username, password: DEMO_PASSWORD, roles: [{ role: a.role, ...(a.system ? { system: a.system } : {}), ...(a.code ? { code: a.code } : {}) }] });
-  }
+  for (const a of accounts) if (existing.has(a.username)) a.skipped = true;
+  // Together: each scrypt hash (~60 ms of CPU) runs on libuv's thread pool, so the eleven share the cores
+  // instead of adding up on the first start (issue #15).
+  await Promise.all(
+    accounts
+      .filter((a) => !a.skipped)
+      .map((a) => access.demoAccount({ username: a.username, password: DEMO_PASSWORD, roles: [{ role: a.role, ...(a.system ? { system: a.system } : {}), ...(a.code ? { code: a.code } : {}) }] })),
+  );
   return accounts;
 }

@@ -1,6 +1,7 @@
+export { auditInTransaction } from './audit-context';
 export { createAuthorizer, CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, type AuthorizerOptions } from './authorizer';
 export { securityHeaders, contentSecurityPolicy } from './headers';
-export { MASKED_FIELDS, maskGrid, maskName, maskPerson, maskPhone, maskPhonesIn } from './mask';
+export { ancestorsInScope, MASKED_FIELDS, maskGrid, maskName, maskPerson, maskPhone, maskPhonesIn } from './mask';
 export type { Principal, RoleScope } from './policy';
 export { isPermission, PERMISSIONS, ROLE_TABLE, ROLES, type Permission, type Role } from './roles';
 export { accessRoutes } from './routes';
@@ -8,3 +9,4 @@ export { routeTableProblems } from './route-check';
 export { createAccessService, type AccessService } from './service';
 export { createAccessQueries } from './store';
 export { DEMO_ACCOUNTS, DEMO_PASSWORD, seedDemoAccounts, type DemoAccount } from './demo-accounts';
+export { isPoliceField, restrictRegister, RESTRICTED_PERMISSION } from './restricted';

@@ -1,4 +1,6 @@
+import { rootsIn, type AreaScope } from '../kernel/scope';
 import type { Grid, Person } from '../kernel/types';
+import { isPoliceField } from './restricted';
 
 /** Personal fields masked for roles without personal data (issue #10 §4); exports list them. */
 export const MASKED_FIELDS = ['people.name', 'people.phone'] as const;
@@ -29,8 +31,29 @@ export function maskPhonesIn(text: string): string {
   return text.replace(/(?<!\d)1\d{10}(?!\d)/g, (m) => maskPhone(m));
 }
 
-/** A grid as a role without personal data sees it: its people masked, phone numbers in attributes too. */
+/**
+ * A grid as a role without personal data sees it: its people masked, phone numbers in attributes too, and
+ * no police-sourced attribute (not even a count: boards leave key persons out, DOMAIN.md).
+ */
 export function maskGrid<G extends Pick<Grid, 'people' | 'attributes'>>(g: G): G {
-  const attributes = Object.fromEntries(Object.entries(g.attributes).map(([k, v]) => [k, typeof v === 'string' ? maskPhonesIn(v) : v]));
+  const attributes = Object.fromEntries(
+    Object.entries(g.attributes)
+      .filter(([k]) => !isPoliceField(k))
+      .map(([k, v]) => [k, typeof v === 'string' ? maskPhonesIn(v) : v]),
+  );
   return { ...g, people: g.people.map(maskPerson), attributes };
+}
+
+/**
+ * A grid's ancestors (parent first, up to the top) as a caller scoped to subtrees may see them: an ancestor
+ * is in scope when it or one of its own ancestors is a root of the caller's scope; above that lie other
+ * units, whose officials are not the caller's to see (issue #10). Their people are dropped and phone
+ * numbers in their attributes masked; the boundary, name and code stay (the map shows them to everyone).
+ */
+export function ancestorsInScope<G extends Pick<Grid, 'code' | 'people' | 'attributes'>>(scope: AreaScope, system: string, ancestors: readonly G[]): G[] {
+  const roots = rootsIn(scope, system);
+  if (roots === null) return [...ancestors];
+  const inScope: boolean[] = [];
+  for (let i = ancestors.length - 1; i >= 0; i--) inScope[i] = roots.includes(ancestors[i]!.code) || (inScope[i + 1] ?? false);
+  return ancestors.map((g, i) => (inScope[i] ? g : { ...maskGrid(g), people: [] }));
 }

@@ -5,7 +5,9 @@ import { callerOf } from '../http/caller';
 import { query } from '../http/params';
 import type { RouteDef } from '../http/route';
 import { toCsv } from '../formats/csv';
+import { AppError } from '../errors';
 import { clientAddress, CSRF_COOKIE, SESSION_COOKIE } from './authorizer';
+import type { Principal } from './policy';
 import { ROLES } from './roles';
 import { SESSION_HOURS, type AccessService } from './service';
 
@@ -22,6 +24,17 @@ const UserBody = z
     roles: z.array(z.object({ role: z.enum(ROLES), system: z.string().max(200).optional(), code: z.string().max(200).optional() }).strict()).min(1).max(50),
   })
   .strict();
+const UserParams = z.object({ username: Username }).strict();
+const UserPatch = z
+  .object({
+    displayName: z.string().max(100).nullable().optional(),
+    roles: UserBody.shape.roles.optional(),
+    disabled: z.boolean().optional(),
+  })
+  .strict()
+  .refine((p) => Object.keys(p).length > 0, 'name at least one of displayName, roles, disabled');
+const PasswordReset = z.object({ password: z.string().min(8).max(1024) }).strict();
+const PasswordChange = z.object({ currentPassword: z.string().min(1).max(1024), newPassword: z.string().min(8).max(1024) }).strict();
 const ApiKeyBody = z.object({ username: Username, name: z.string().min(1).max(100) }).strict();
 const AuditQuery = z
   .object({
@@ -115,6 +128,50 @@ export function accessRoutes(access: AccessService): RouteDef[] {
       handler: async (ctx) => {
         ctx.status = 201;
         ctx.body = await access.createUser(UserBody.parse(await readJson(ctx, SMALL_BODY)));
+      },
+    },
+    {
+      method: 'patch',
+      path: '/api/access/users/:username',
+      tag,
+      summary: 'Edit an account: display name, role-scope pairs, disabled (disabling ends its sessions at once)',
+      access: { permission: 'access:admin' },
+      request: { params: UserParams, body: UserPatch },
+      handler: async (ctx) => {
+        const { username } = UserParams.parse(ctx.params);
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = await access.updateUser(username, UserPatch.parse(await readJson(ctx, SMALL_BODY)));
+      },
+    },
+    {
+      method: 'post',
+      path: '/api/access/users/:username/password',
+      tag,
+      summary: "Set an account's password (forgotten password); its sessions end",
+      access: { permission: 'access:admin' },
+      request: { params: UserParams, body: PasswordReset },
+      handler: async (ctx) => {
+        const { username } = UserParams.parse(ctx.params);
+        await access.resetPassword(username, PasswordReset.parse(await readJson(ctx, SMALL_BODY)).password);
+        ctx.status = 204;
+      },
+    },
+    {
+      method: 'post',
+      path: '/api/auth/password',
+      tag,
+      summary: 'Change your own password (the current one required); your other sessions end',
+      access: { permission: 'access:self' },
+      request: { body: PasswordChange },
+      handler: async (ctx) => {
+        const principal = ctx.state.principal as Principal;
+        if (principal.user === null || (principal.via !== 'bearer' && principal.via !== 'session')) {
+          throw new AppError(403, 'forbidden', 'only a password login (bearer token or session cookie) may change its password, not an API key');
+        }
+        const { currentPassword, newPassword } = PasswordChange.parse(await readJson(ctx, SMALL_BODY));
+        const header = ctx.get('authorization');
+        await access.changeOwnPassword(principal.user.id, currentPassword, newPassword, header ? header.slice('Bearer '.length) : ctx.cookies.get(SESSION_COOKIE));
+        ctx.status = 204;
       },
     },
     {

@@ -1,4 +1,5 @@
 import type { ChangeBus } from '../db/changes';
+import type { Transact, Tx } from '../db/tx';
 import { AppError, badRequest, conflict, notFound } from '../errors';
 import { decoyHash, hashPassword, newSecret, secretHash, verifyPassword } from './password';
 import type { Principal, RoleScope } from './policy';
@@ -10,10 +11,11 @@ import { FREE_FAILURES, lockSeconds } from './throttle';
 export const SESSION_HOURS = 12;
 /**
  * How long a verified token's principal is reused without asking the database (bench-access.ts: three
- * queries per request otherwise). A logout or account change in this process takes effect at once; one
- * in another process sharing the database within this time.
+ * queries per request otherwise), never past the session's expiry. A logout or account change takes
+ * effect at once: in this process directly, in others through the change bus (LISTEN/NOTIFY); this time
+ * bounds it only if a notification is lost.
  */
-const PRINCIPAL_TTL_MS = 5_000;
+const PRINCIPAL_TTL_MS = 30_000;
 const API_KEY_PREFIX = 'gak_';
 
 export interface Credentials {
@@ -39,6 +41,15 @@ export interface LoginResult {
   roles: RoleScope[];
 }
 
+export interface AccountPatch {
+  displayName?: string | null;
+  roles?: AccountInput['roles'];
+  disabled?: boolean;
+}
+
+/** A change to accounts, announced so other processes drop their verified principals at once. */
+const ACCOUNTS_CHANGED = 'accounts';
+
 export interface AccountInput {
   username: string;
   password: string;
@@ -52,13 +63,25 @@ const anonymousPairs = (published: string[]): RoleScope[] => published.map((syst
  * Accounts, credentials, principals and the audit log (issue #10). No knex, no Koa: the authorizer and
  * routes hand it parsed credentials and addresses.
  */
-export function createAccessService(deps: { store: AccessQueries; changes?: ChangeBus }) {
+export function createAccessService(deps: { store: AccessQueries; storeIn?: (tx: Tx) => AccessQueries; transact?: Transact; changes?: ChangeBus }) {
   const { store } = deps;
+  /** Account changes in one transaction (with the request's audit row), announced on commit. */
+  async function inTransaction<T>(work: (q: AccessQueries) => Promise<T>): Promise<T> {
+    const result = deps.transact && deps.storeIn ? await deps.transact(async (tx) => {
+      const r = await work(deps.storeIn!(tx));
+      await deps.changes?.publish(tx, { kind: ACCOUNTS_CHANGED, system: '', codes: [], bbox: null });
+      return r;
+    }) : await work(store);
+    forgetVerified();
+    return result;
+  }
   // The published systems change only with a system change: kept until one arrives, so the tile path
   // does not pay a query per request for anonymous callers.
   let published: Promise<string[]> | null = null;
   deps.changes?.on((e) => {
     if (e.kind === 'system') published = null;
+    // Another process changed an account or revoked a session: no principal of ours may outlive it.
+    if (e.kind === ACCOUNTS_CHANGED) forgetVerified();
   });
   const publishedSystems = () => (published ??= store.publishedSystems().catch((err) => {
     published = null;
@@ -87,28 +110,68 @@ export function createAccessService(deps: { store: AccessQueries; changes?: Chan
       if (!isRole(r.role)) throw badRequest('unknown_role', `roles[${i}].role "${r.role}" is not a role; expected one of ${Object.keys(ROLE_TABLE).join(', ')}`);
       const kind = ROLE_TABLE[r.role].scope;
       if (kind === 'grid' && (!r.system || !r.code)) throw badRequest('scope_required', `roles[${i}]: ${r.role} needs a system and a grid code`);
-      if (kind === 'system' && (!r.system || r.code)) throw badRequest('scope_required', `roles[${i}]: ${r.role} needs a system and no code`);
+      if (kind === 'system' && !r.system) throw badRequest('scope_required', `roles[${i}]: ${r.role} needs a system (and a grid code for a tier below the whole system)`);
       if ((kind === 'none' || kind === 'published') && (r.system || r.code)) throw badRequest('scope_not_allowed', `roles[${i}]: ${r.role} is not scoped`);
       return { role: r.role, system: r.system ?? null, code: r.code ?? null };
     });
   }
 
   const verified = new Map<string, { found: Authenticated; until: number }>();
+  const forgetVerified = () => verified.clear();
 
-  const anonymous = async (): Promise<Principal> => ({ user: null, pairs: anonymousPairs(await publishedSystems()), via: 'anonymous' });
+  async function requireUser(q: AccessQueries, username: string) {
+    const user = await q.userByName(username);
+    if (!user) throw notFound('user_not_found', `user "${username}" does not exist`);
+    return user;
+  }
+
+  const checkPassword = (password: string, field: string) => {
+    if (password.length < 8) throw badRequest('weak_password', `${field} must have at least 8 characters`);
+  };
+
+  // One principal object while the published systems stay the same: the authorizer memoizes callers per principal.
+  let anonymousFor: { systems: string[]; principal: Principal } | null = null;
+  const anonymous = async (): Promise<Principal> => {
+    const systems = await publishedSystems();
+    if (anonymousFor?.systems !== systems) anonymousFor = { systems, principal: { user: null, pairs: anonymousPairs(systems), via: 'anonymous' } };
+    return anonymousFor.principal;
+  };
 
   async function createUser(input: AccountInput): Promise<{ id: number; username: string }> {
-    if (input.password.length < 8) throw badRequest('weak_password', 'password must have at least 8 characters');
+    checkPassword(input.password, 'password');
     return insertUser(input);
   }
 
   async function insertUser(input: AccountInput): Promise<{ id: number; username: string }> {
     const pairs = checkPairs(input.roles);
-    if (await store.userByName(input.username)) throw conflict('user_exists', `user "${input.username}" exists`);
-    const id = await store.insertUser(input.username, input.displayName ?? null, await hashPassword(input.password));
-    await store.replacePairs(id, pairs);
-    verified.clear();
-    return { id, username: input.username };
+    const hash = await hashPassword(input.password);
+    return inTransaction(async (q) => {
+      if (await q.userByName(input.username)) throw conflict('user_exists', `user "${input.username}" exists`);
+      const id = await q.insertUser(input.username, input.displayName ?? null, hash);
+      await q.replacePairs(id, pairs);
+      return { id, username: input.username };
+    });
+  }
+
+  /** Accounts with their roles and login locks (issue #10: the lock is visible to admins). */
+  async function users() {
+    const users = await store.users();
+    const pairs = await store.pairs(users.map((u) => u.id));
+    const failures = new Map((await store.failures(users.map((u) => `user:${u.username}`))).map((f) => [f.key, f]));
+    const now = Date.now();
+    return users.map((u) => {
+      const f = failures.get(`user:${u.username}`);
+      return {
+        id: u.id,
+        username: u.username,
+        displayName: u.displayName,
+        disabled: u.disabled,
+        createdAt: u.createdAt,
+        roles: (pairs.get(u.id) ?? []).map((p) => ({ role: p.role, ...(p.system === null ? {} : { system: p.system }), ...(p.code === null ? {} : { code: p.code }) })),
+        failedLogins: f?.failures ?? 0,
+        lockedUntil: f?.lockedUntil && Date.parse(f.lockedUntil) > now ? f.lockedUntil : null,
+      };
+    });
   }
 
   return {
@@ -132,7 +195,7 @@ export function createAccessService(deps: { store: AccessQueries; changes?: Chan
       if (!principal) return null;
       const found = c.bearer !== undefined ? { principal } : { principal, csrfToken: session!.csrfToken };
       if (verified.size > 10_000) verified.clear();
-      verified.set(`${via}:${hash}`, { found, until: Date.now() + PRINCIPAL_TTL_MS });
+      verified.set(`${via}:${hash}`, { found, until: Math.min(Date.now() + PRINCIPAL_TTL_MS, Date.parse(session!.expiresAt)) });
       return found;
     },
 
@@ -177,7 +240,49 @@ export function createAccessService(deps: { store: AccessQueries; changes?: Chan
       const hash = secretHash(token);
       verified.delete(`bearer:${hash}`);
       verified.delete(`session:${hash}`);
-      await store.revokeSession(hash);
+      await inTransaction((q) => q.revokeSession(hash));
+    },
+
+    /**
+     * An administrator edits an account: display name, role-scope pairs, disabled. Disabling revokes every
+     * session at once (in every process: the change is announced); API keys stop with the account.
+     */
+    async updateUser(username: string, patch: AccountPatch) {
+      const pairs = patch.roles === undefined ? undefined : checkPairs(patch.roles);
+      if (pairs !== undefined && pairs.length === 0) throw badRequest('roles_required', 'roles: an account needs at least one role; disable it instead');
+      await inTransaction(async (q) => {
+        const user = await requireUser(q, username);
+        if (patch.displayName !== undefined || patch.disabled !== undefined) await q.updateUser(user.id, patch);
+        if (pairs !== undefined) await q.replacePairs(user.id, pairs);
+        if (patch.disabled === true) await q.revokeSessions(user.id);
+      });
+      return (await users()).find((u) => u.username === username)!;
+    },
+
+    /** An administrator sets a new password (a forgotten one): the account's sessions end. */
+    async resetPassword(username: string, password: string): Promise<void> {
+      checkPassword(password, 'password');
+      const hash = await hashPassword(password);
+      await inTransaction(async (q) => {
+        const user = await requireUser(q, username);
+        await q.setPassword(user.id, hash);
+        await q.revokeSessions(user.id);
+      });
+    },
+
+    /**
+     * A user changes their own password, proving the current one; their other sessions end, the one
+     * making the change stays.
+     */
+    async changeOwnPassword(userId: number, current: string, next: string, keepToken: string | undefined): Promise<void> {
+      checkPassword(next, 'newPassword');
+      const user = await store.userById(userId);
+      if (!user || !(await verifyPassword(current, user.passwordHash))) throw new AppError(403, 'wrong_password', 'currentPassword is not your current password');
+      const hash = await hashPassword(next);
+      await inTransaction(async (q) => {
+        await q.setPassword(userId, hash);
+        await q.revokeSessions(userId, keepToken === undefined ? undefined : secretHash(keepToken));
+      });
     },
 
     ancestry: (system: string, code: string) => store.ancestry(system, code),
@@ -190,26 +295,7 @@ export function createAccessService(deps: { store: AccessQueries; changes?: Chan
      */
     demoAccount: (input: AccountInput) => insertUser(input),
 
-    /** Accounts with their roles and login locks (issue #10: the lock is visible to admins). */
-    async users() {
-      const users = await store.users();
-      const pairs = await store.pairs(users.map((u) => u.id));
-      const failures = new Map((await store.failures(users.map((u) => `user:${u.username}`))).map((f) => [f.key, f]));
-      const now = Date.now();
-      return users.map((u) => {
-        const f = failures.get(`user:${u.username}`);
-        return {
-          id: u.id,
-          username: u.username,
-          displayName: u.displayName,
-          disabled: u.disabled,
-          createdAt: u.createdAt,
-          roles: (pairs.get(u.id) ?? []).map((p) => ({ role: p.role, ...(p.system === null ? {} : { system: p.system }), ...(p.code === null ? {} : { code: p.code }) })),
-          failedLogins: f?.failures ?? 0,
-          lockedUntil: f?.lockedUntil && Date.parse(f.lockedUntil) > now ? f.lockedUntil : null,
-        };
-      });
-    },
+    users,
 
     /** A new API key for a machine client: shown once, stored as its hash. */
     async createApiKey(username: string, name: string): Promise<{ id: number; key: string; prefix: string }> {

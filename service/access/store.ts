@@ -79,6 +79,11 @@ export function createAccessQueries(db: Queryable) {
       const [row] = await knex('users').insert({ username, display_name: displayName, password_hash: passwordHash }).returning('id');
       return Number((row as { id: number }).id);
     },
+    async updateUser(userId: number, patch: { displayName?: string | null; disabled?: boolean }): Promise<void> {
+      await knex('users')
+        .where({ id: userId })
+        .update({ ...(patch.displayName !== undefined ? { display_name: patch.displayName } : {}), ...(patch.disabled !== undefined ? { disabled: patch.disabled } : {}) });
+    },
     async setPassword(userId: number, passwordHash: string): Promise<void> {
       await knex('users').where({ id: userId }).update({ password_hash: passwordHash });
     },
@@ -97,12 +102,19 @@ export function createAccessQueries(db: Queryable) {
       await knex('sessions').insert({ token_hash: tokenHash, user_id: userId, csrf_token: csrfToken, expires_at: expiresAt });
     },
     /** A live session: not revoked, not expired. */
-    async session(tokenHash: string): Promise<{ userId: number; csrfToken: string } | null> {
-      const r = await knex('sessions').where({ token_hash: tokenHash }).whereNull('revoked_at').where('expires_at', '>', knex.fn.now()).first('user_id', 'csrf_token');
-      return r ? { userId: r.user_id, csrfToken: r.csrf_token } : null;
+    async session(tokenHash: string): Promise<{ userId: number; csrfToken: string; expiresAt: string } | null> {
+      const r = await knex('sessions').where({ token_hash: tokenHash }).whereNull('revoked_at').where('expires_at', '>', knex.fn.now()).first('user_id', 'csrf_token', 'expires_at');
+      return r ? { userId: r.user_id, csrfToken: r.csrf_token, expiresAt: iso(r.expires_at)! } : null;
     },
     async revokeSession(tokenHash: string): Promise<void> {
       await knex('sessions').where({ token_hash: tokenHash }).whereNull('revoked_at').update({ revoked_at: knex.fn.now() });
+    },
+
+    /** Ends every live session of a user, but `keep` (the one asking). */
+    async revokeSessions(userId: number, keep?: string): Promise<void> {
+      const q = knex('sessions').where({ user_id: userId }).whereNull('revoked_at');
+      if (keep !== undefined) q.whereNot('token_hash', keep);
+      await q.update({ revoked_at: knex.fn.now() });
     },
 
     async insertApiKey(userId: number, name: string, keyHash: string, prefix: string): Promise<number> {

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
+import { restrictRegister, RESTRICTED_PERMISSION } from '../access';
 import { badRequest } from '../errors';
 import { parseCsv } from '../formats/csv';
 import { FormatError } from '../formats/errors';
@@ -77,18 +78,27 @@ export function addressRoutes(addresses: AddressService, bodyLimit: number): Rou
       request: { query: ListQuery },
       handler: async (ctx) => {
         const q = query(ctx, ListQuery);
-        ctx.type = 'application/geo+json';
-        ctx.body = await addresses.list({
+        const caller = callerOf(ctx);
+        const found = await addresses.list({
           system: q.system,
           grid: q.grid,
           status: q.status,
           bbox: q.bbox,
           externalIds: q.external_id ? q.external_id.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
           kind: q.kind,
-          scope: callerOf(ctx).scope,
+          scope: caller.scope,
           limit: q.limit,
           offset: q.offset,
         });
+        ctx.type = 'application/geo+json';
+        if (caller.permissions.includes(RESTRICTED_PERMISSION)) {
+          ctx.body = found;
+        } else {
+          // Police-sourced fields only for callers allowed them (issue #10 §4); the answer says what it left out.
+          const { collection, masked } = restrictRegister(found);
+          if (masked.length > 0) ctx.set('X-Masked-Fields', masked.join(','));
+          ctx.body = masked.length > 0 ? { ...collection, masked } : collection;
+        }
       },
     },
     {

@@ -29,3 +29,7 @@ export function createBoards(deps: BoardsDeps): { routes: RouteDef[]; renderer: 
   });
   return { routes: boardRoutes(service), renderer };
 }
+
+export { gridCountsRoutes } from './grid-counts-routes';
+export { createGridCounts, type GridCountsAnswer, type GridCountsDeps, type GridCountsService } from './grid-counts';
+export { createGridCountsStore } from './grid-counts-store';

@@ -33,7 +33,7 @@ export function boardRoutes(boards: BoardService): RouteDef[] {
       handler: async (ctx) => {
         const { system, code } = GridParams.parse(ctx.params);
         const q = BoardQuery.parse(ctx.query);
-        // Koa 3's ctx.origin is the Origin header; the link starts where the board was asked for (X-Forwarded-* honoured).
+        // Koa 3's ctx.origin is the Origin header; the link starts where the board was asked for (X-Forwarded-* with TRUST_PROXY).
         const options = { lang: lang(ctx), origin: `${ctx.protocol}://${ctx.host}` };
         if (q.format === 'pdf') return download(ctx, 'application/pdf', `${code}-board.pdf`, await boards.boardPdf(system, code, options), true);
         ctx.type = 'text/html; charset=utf-8';

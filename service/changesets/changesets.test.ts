@@ -76,7 +76,7 @@ describe.each(engines())('boundary changesets on %s PostGIS', (engine) => {
       { op: 'redraw', grids: fc([feature('C1A', rect(X0, Y0, X0 + D, Y0 + 1.2 * D)), feature('C1B', rect(X0, Y0 + 1.2 * D, X0 + D, Y0 + 2 * D))]) },
     ]).expect(201);
     const cs = res.body;
-    expect(cs).toMatchObject({ status: 'draft', proposedBy: 'anonymous', baseVersions: { C1A: 1, C1B: 1 } });
+    expect(cs).toMatchObject({ status: 'draft', proposedBy: 'test-admin', baseVersions: { C1A: 1, C1B: 1 } });
     expect(cs.proof).toMatchObject({ clean: true, families: ['C1'], findings: [] });
     expect(cs.proof.impact.addresses).toMatchObject({ moved: 2, households: 5, population: 11, moves: [{ from: 'C1B', to: 'C1A', addresses: 2, households: 5, population: 11 }] });
     expect(cs.proof.impact.codes).toEqual({ added: [], removed: [], recoded: [], changed: ['C1A', 'C1B'] });
@@ -105,7 +105,7 @@ describe.each(engines())('boundary changesets on %s PostGIS', (engine) => {
     expect(history).toHaveLength(2);
     expect(history[0]).toMatchObject({ version: 1, changeset: null });
     expect(history[0].valid_to).toBe(history[1].valid_from);
-    expect(history[1]).toMatchObject({ version: 2, changeset: cs.id, proposed_by: 'anonymous', approved_by: 'anonymous', valid_to: null });
+    expect(history[1]).toMatchObject({ version: 2, changeset: cs.id, proposed_by: 'test-admin', approved_by: 'test-admin', valid_to: null });
 
     // How the grids stood before the change, and now.
     const then = (await t.request.get(`${base}/history?asOf=${before.toISOString()}`).expect(200)).body.features;

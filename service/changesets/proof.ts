@@ -2,6 +2,7 @@ import type { Feature, FeatureCollection } from 'geojson';
 import type { PartitionIssue, PartitionReport } from '../geometry/partition/index';
 import type { GridOperation } from '../grids';
 import type { Area, Plan, PlanGrid } from './operations';
+import type { SizeFinding } from './size-rules';
 
 /** A partition finding of the proposed grids, with an id an approver names to accept it. */
 export interface Finding {
@@ -45,7 +46,21 @@ export interface Proof {
     codes: { added: string[]; removed: string[]; recoded: { from: string; to: string }[]; changed: string[] };
     addresses: { moved: number; households: number; population: number; moves: AddressMove[]; sample: { externalId: string; from: string | null; to: string | null }[] };
     areas: GridAreaChange[];
+    /** Open incidents whose grid in this system changes: re-routed on apply (issue #14). */
+    incidents: { moved: number; cases: { id: number; caseNo: string; status: string; from: string | null; to: string | null }[] };
+    /** Blank and overlapped area of the bank systems over the changed area, when the system is a bank's. */
+    bankOverlay: BankOverlayImpact | null;
+    /** Size rules (households per grid, child grids) of the touched grids and their parents after the change. */
+    sizeRules: SizeFinding[];
   };
+}
+
+/** Bank coverage of the area a changeset can change (DOMAIN.md: no blanks; urban overlaps not excessive). */
+export interface BankOverlayImpact {
+  systems: string[];
+  area_m2: number;
+  before: { blank_m2: number; overlap_m2: number };
+  after: { blank_m2: number; overlap_m2: number };
 }
 
 /** A stable id for a finding, so acceptance survives recomputing the proof when nothing changed. */

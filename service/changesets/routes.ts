@@ -1,10 +1,16 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { readJson } from '../http/body';
-import { query } from '../http/params';
+import { writeXlsx } from '../formats/xlsx';
+import { toCsv } from '../formats/csv';
+import { badRequest } from '../errors';
+import { decodeGridImport } from '../grids';
+import { readBody, readJson } from '../http/body';
+import { callerOf } from '../http/caller';
+import { AsOf, lang, query } from '../http/params';
 import type { RouteDef } from '../http/route';
 import type { GridFeature, Operation } from './operations';
-import type { Changeset, ChangesetService, GridVersion } from './service';
+import { changeRecordTable } from './record';
+import type { Changeset, ChangesetService, DatedChange, GridVersion } from './service';
 import { STATUSES } from './workflow';
 
 const Position = z.array(z.number()).min(2).max(3);
@@ -37,13 +43,64 @@ const AppendBody = z.object({ operations: z.array(OperationSchema).min(1) }).str
 const ApproveBody = z.object({ comment: z.string().optional(), accept: z.array(z.string()).default([]) }).strict();
 const RejectBody = z.object({ comment: z.string().trim().min(1) }).strict();
 const ListQuery = z.object({ status: z.enum(STATUSES).optional() }).strict();
-const AsOfQuery = z
-  .object({ asOf: z.string().regex(/^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/, 'expected a date such as 2026-01-01 or an ISO timestamp') })
+const AsOfQuery = z.object({ asOf: AsOf }).strict();
+const BetweenQuery = z.object({ from: AsOf, to: AsOf, format: z.enum(['json', 'geojson']).default('json') }).strict();
+const RecordQuery = z.object({ format: z.enum(['json', 'csv', 'xlsx']).default('json'), lang: z.string().optional() }).strict();
+/** An operation whose grids come as a file (zipped Shapefile or GeoJSON) in the body, as grid import takes it. */
+const UploadQuery = z
+  .object({
+    op: z.enum(['redraw', 'split', 'add', 'remove']),
+    code: Code.optional(),
+    giveTo: z.string().optional().transform((v) => (v === undefined ? undefined : v.split(',').map((c) => c.trim()).filter(Boolean))),
+    crs: z.string().optional(),
+  })
   .strict();
+/** DBF field names are often upper case, and a DBF has no absent value: only the grid fields an operation reads are kept. */
+const FILE_FIELDS: Record<string, string> = { code: 'code', name: 'name', level: 'level', parent: 'parent', parent_code: 'parent' };
+
+/** The features of an uploaded file as operation grids: the geometry, with code, name, level and parent. */
+function fileGrids(features: unknown[]): GridFeature[] {
+  const parsed = z.array(Feature).safeParse(
+    features.map((f) => {
+      const props = ((f as { properties?: Record<string, unknown> | null }).properties ?? {}) as Record<string, unknown>;
+      const kept: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(props)) {
+        const field = FILE_FIELDS[k.toLowerCase()];
+        if (field && v !== null && v !== '') kept[field] = typeof v === 'number' ? String(v) : v;
+      }
+      return { type: 'Feature', properties: kept, geometry: (f as { geometry?: unknown }).geometry ?? null };
+    }),
+  );
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw badRequest('invalid_features', `feature ${String(issue.path[0])}: ${issue.path.slice(1).join('.')} ${issue.message}; expected Polygon or MultiPolygon grids`);
+  }
+  if (parsed.data.length === 0) throw badRequest('invalid_features', 'the file holds no features');
+  return parsed.data as GridFeature[];
+}
+
+/** One operation from an uploaded file and the query naming what it acts on. */
+function uploadedOperation(q: z.infer<typeof UploadQuery>, grids: GridFeature[]): Operation {
+  const need = <T>(v: T | undefined, name: string): T => {
+    if (v === undefined || (Array.isArray(v) && v.length === 0)) throw badRequest('invalid_request', `op=${q.op} needs the query parameter ${name}`);
+    return v;
+  };
+  switch (q.op) {
+    case 'redraw':
+      return { op: 'redraw', grids };
+    case 'add':
+      return { op: 'add', grids };
+    case 'split':
+      return { op: 'split', code: need(q.code, 'code'), into: grids };
+    case 'remove':
+      return { op: 'remove', code: need(q.code, 'code'), giveTo: need(q.giveTo, 'giveTo'), grids };
+  }
+}
+
 const Id = z.object({ system: z.string(), id: z.coerce.number().int().positive() });
 
-/** The acting user; until access control lands (issue #10) an unauthenticated caller is "anonymous". */
-const actor = (ctx: Context): string => (ctx.state as { principal?: { username?: string } }).principal?.username ?? 'anonymous';
+/** The acting user, as the authorizer admitted them (issue #10); "anonymous" for a public caller. */
+const actor = (ctx: Context): string => callerOf(ctx).user?.username ?? 'anonymous';
 const systemScope = (ctx: Context) => ({ system: ctx.params.system! });
 
 function versionToFeature(v: GridVersion) {
@@ -65,6 +122,19 @@ function versionToFeature(v: GridVersion) {
       approved_by: v.approvedBy,
     },
   };
+}
+
+/** The diff layer between two dates: per grid the area added and removed (a whole grid when it came or went). */
+function diffLayer(changes: DatedChange[]) {
+  return changes.flatMap((c) =>
+    (['added', 'removed'] as const)
+      .filter((side) => c[side] !== null)
+      .map((side) => ({
+        type: 'Feature' as const,
+        geometry: c[side]!,
+        properties: { change: side, grid: c.change, code: side === 'added' ? c.codeAfter : c.codeBefore, code_before: c.codeBefore, code_after: c.codeAfter, area_m2: side === 'added' ? c.added_m2 : c.removed_m2 },
+      })),
+  );
 }
 
 export function changesetRoutes(changesets: ChangesetService, bodyLimit: number): RouteDef[] {
@@ -133,6 +203,20 @@ export function changesetRoutes(changesets: ChangesetService, bodyLimit: number)
       const body = AppendBody.parse(await readJson(ctx, bodyLimit));
       return changesets.append(ctx.params.system!, id(ctx), body.operations as Operation[], actor(ctx));
     }, AppendBody),
+    {
+      method: 'post',
+      path: `${base}/:id/operations/file`,
+      tag,
+      summary: 'Append one operation whose grids come as a zipped Shapefile or GeoJSON file (as grid import reads them)',
+      access: { permission: 'changesets:propose', scope: systemScope },
+      request: { query: UploadQuery, contentTypes: ['application/zip', 'application/geo+json', 'application/json'] },
+      handler: async (ctx) => {
+        const q = query(ctx, UploadQuery);
+        const { features, crs } = await decodeGridImport(await readBody(ctx, bodyLimit), Boolean(ctx.is('application/zip', 'application/x-zip-compressed')), q.crs);
+        ctx.set('X-Source-Crs', crs);
+        ctx.body = await changesets.append(ctx.params.system!, id(ctx), [uploadedOperation(q, fileGrids(features))], actor(ctx));
+      },
+    },
     action('submit', 'Submit a draft for approval', 'changesets:propose', (ctx) => changesets.submit(ctx.params.system!, id(ctx), actor(ctx))),
     action('withdraw', 'Withdraw a submitted changeset back to draft', 'changesets:propose', (ctx) => changesets.withdraw(ctx.params.system!, id(ctx), actor(ctx))),
     action('reopen', 'Reopen a rejected changeset as a draft', 'changesets:propose', (ctx) => changesets.reopen(ctx.params.system!, id(ctx), actor(ctx))),
@@ -160,6 +244,62 @@ export function changesetRoutes(changesets: ChangesetService, bodyLimit: number)
     },
     {
       method: 'get',
+      path: '/api/systems/:system/history/diff',
+      tag,
+      summary: 'Grids added, removed and changed between two dates, with the area gained and lost (JSON, or a GeoJSON diff layer)',
+      access: { permission: 'changesets:read', scope: systemScope },
+      request: { query: BetweenQuery },
+      handler: async (ctx) => {
+        const q = query(ctx, BetweenQuery);
+        const changes = await changesets.between(ctx.params.system!, q.from, q.to, callerOf(ctx).scope);
+        if (q.format === 'geojson') {
+          ctx.type = 'application/geo+json';
+          ctx.body = { type: 'FeatureCollection', from: q.from, to: q.to, features: diffLayer(changes) };
+          return;
+        }
+        const strip = (c: (typeof changes)[number]) => {
+          const { added: _a, removed: _r, ...rest } = c;
+          return rest;
+        };
+        ctx.body = {
+          system: ctx.params.system,
+          from: q.from,
+          to: q.to,
+          added: changes.filter((c) => c.change === 'added').map(strip),
+          removed: changes.filter((c) => c.change === 'removed').map(strip),
+          changed: changes.filter((c) => c.change === 'changed').map(strip),
+        };
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/systems/:system/change-record',
+      tag,
+      summary: 'The change record (调整记录) of applied changesets: one row per grid changed (JSON, CSV or XLSX; zh-CN, ?lang=en)',
+      access: { permission: 'changesets:read', scope: systemScope },
+      request: { query: RecordQuery },
+      handler: async (ctx) => {
+        const q = query(ctx, RecordQuery);
+        const rows = await changesets.record(ctx.params.system!, callerOf(ctx).scope);
+        if (q.format === 'json') {
+          ctx.body = { rows };
+          return;
+        }
+        const table = changeRecordTable(rows, lang(ctx));
+        const file = `${ctx.params.system}-change-record`;
+        if (q.format === 'csv') {
+          ctx.type = 'text/csv; charset=utf-8';
+          ctx.set('Content-Disposition', `attachment; filename="${file}.csv"`);
+          ctx.body = toCsv(table.header, table.rows, { bom: true });
+        } else {
+          ctx.type = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+          ctx.set('Content-Disposition', `attachment; filename="${file}.xlsx"`);
+          ctx.body = await writeXlsx(lang(ctx) === 'en' ? 'change record' : '网格调整记录', table.header, table.rows);
+        }
+      },
+    },
+    {
+      method: 'get',
       path: '/api/systems/:system/history',
       tag,
       summary: 'The grids of a system as they stood at a date or instant (?asOf=2026-01-01)',
@@ -168,7 +308,7 @@ export function changesetRoutes(changesets: ChangesetService, bodyLimit: number)
       handler: async (ctx) => {
         const q = query(ctx, AsOfQuery);
         ctx.type = 'application/geo+json';
-        ctx.body = { type: 'FeatureCollection', asOf: q.asOf, features: (await changesets.asOf(ctx.params.system!, q.asOf)).map(versionToFeature) };
+        ctx.body = { type: 'FeatureCollection', asOf: q.asOf, features: (await changesets.asOf(ctx.params.system!, q.asOf, callerOf(ctx).scope)).map(versionToFeature) };
       },
     },
   ];

@@ -2,22 +2,35 @@ import type { FeatureCollection } from 'geojson';
 import { GridIndex, shapeFromGeoJson, widen, type IndexGrid } from '../addresses';
 import type { Transact, Tx } from '../db/tx';
 import { conflict, notFound } from '../errors';
+import { buildOverlayReport, DEFAULT_POLICY } from '../geometry/overlay/index';
 import { validatePartition, type PartitionGrid, type PartitionReport } from '../geometry/partition/index';
 import type { GridService } from '../grids';
-import type { StoredSystem } from '../kernel/types';
+import { rootsIn, type AreaScope } from '../kernel/scope';
+import type { Bbox, Grid, StoredSystem } from '../kernel/types';
 import type { SystemService } from '../systems';
 import { planOperations, type Area, type Operation, type Plan, type PlanGrid } from './operations';
-import { bboxOf, diffCollection, findingsOf, geometryPairs, lowerPlan, moveTable, type Proof } from './proof';
-import type { Changeset, ChangesetQueries, GridVersion } from './store';
+import { bboxOf, diffCollection, findingsOf, geometryPairs, lowerPlan, moveTable, type BankOverlayImpact, type Proof } from './proof';
+import { sizeFindings } from './size-rules';
+import { changeRecord, type ChangeRecordRow } from './record';
+import type { Changeset, ChangesetQueries, DatedChange, GridVersion } from './store';
 import { allowedActions, nextStatus, type ChangesetAction, type ChangesetStatus } from './workflow';
 
-export type { Changeset, GridVersion } from './store';
+export type { Changeset, DatedChange, GridVersion } from './store';
+
+/** What changesets need of the incident feature (issue #14: open cases whose grid changes are re-routed on apply). */
+export interface ChangesetIncidents {
+  /** Open cases with a point in `bbox` and their finest grid per system key; on the transaction when given. */
+  openCasesIn(tx: Tx | null, bbox: Bbox): Promise<{ id: number; caseNo: string; status: string; lon: number; lat: number; grids: Record<string, string> }[]>;
+  /** Re-routes, inside the apply's transaction, the open cases in `bbox` whose grid in `system` changed. */
+  reroute(tx: Tx, system: string, bbox: Bbox, by: { changeset: number; actor: string }): Promise<{ id: number; caseNo: string; from: string | null; to: string | null }[]>;
+}
 
 export interface ChangesetServiceDeps {
   transact: Transact;
   store: (tx?: Tx) => ChangesetQueries;
   systems: SystemService;
   grids: GridService;
+  incidents?: ChangesetIncidents;
 }
 
 /** Moved addresses listed by id in a proof; the table counts all of them. */
@@ -34,7 +47,7 @@ interface Evaluated {
  * area) on every change, approved or rejected, and applied atomically through the grid write path.
  */
 export function createChangesetService(deps: ChangesetServiceDeps) {
-  const { transact, store, systems, grids } = deps;
+  const { transact, store, systems, grids, incidents } = deps;
 
   /** Every code an operation names: grids it acts on, new codes, parents. */
   function namedCodes(ops: Operation[]): { acted: string[]; named: string[]; parents: string[] } {
@@ -121,7 +134,7 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
   }
 
   /** The partition report of the touched families before and after, and the impact of the change. */
-  async function prove(q: ChangesetQueries, system: StoredSystem, e: Evaluated): Promise<Proof> {
+  async function prove(q: ChangesetQueries, system: StoredSystem, e: Evaluated, tx: Tx | null = null): Promise<Proof> {
     const { plan, base } = e;
     const after = [...plan.grids.values()];
     const families = new Set<string | null>();
@@ -155,6 +168,10 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
     const pairs = geometryPairs(plan, base);
     const { areas } = await q.differences(pairs);
     const recodedFrom = new Set(plan.recoded.map((r) => r.from));
+    const moved = await movedByPlan(q, system, e, pairs, tx);
+    const checked = [...new Set([...plan.changed.map((g) => g.code), ...[...families].filter((f): f is string => f !== null && plan.grids.has(f))])];
+    // Metres to degrees of longitude, generously (cos 60° = 0.5): the box must hold every address placed by distance.
+    const householdsNow = await q.householdsUnder(system.id, [...base.keys()], (await q.maxNearest()) / 55_000);
     return {
       computedAt: new Date().toISOString(),
       families: [...families].sort((a, b) => String(a).localeCompare(String(b))),
@@ -169,18 +186,35 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
           recoded: plan.recoded,
           changed: plan.changed.filter((g) => g.origin !== null).map((g) => g.code),
         },
-        addresses: await addressImpact(q, system, e, pairs),
+        addresses: moved.addresses,
         areas,
+        incidents: moved.incidents,
+        bankOverlay: system.kind === 'bank' ? await bankOverlayImpact(q, system, e, pairs) : null,
+        sizeRules: sizeFindings(
+          plan,
+          base,
+          checked,
+          new Map([...householdsNow].map(([code, c]) => [code, c.households])),
+          moved.addresses.moves,
+          system.levels,
+        ),
       },
     };
   }
 
   /**
-   * Addresses that move: the assignment index of the re-assignment hook (same rule, same area: the
-   * changed bbox and the 就近划入 reach around it) over the proposed grids, against today's assignment.
+   * What moves from grid to grid: addresses, by the assignment index of the re-assignment hook (same
+   * rule, same area: the changed bbox and the 就近划入 reach around it) over the proposed grids, against
+   * today's assignment; and open incidents, by the same index against their routing snapshot.
    */
-  async function addressImpact(q: ChangesetQueries, system: StoredSystem, e: Evaluated, pairs: ReturnType<typeof geometryPairs>): Promise<Proof['impact']['addresses']> {
-    const none = { moved: 0, households: 0, population: 0, moves: [], sample: [] };
+  async function movedByPlan(
+    q: ChangesetQueries,
+    system: StoredSystem,
+    e: Evaluated,
+    pairs: ReturnType<typeof geometryPairs>,
+    tx: Tx | null,
+  ): Promise<{ addresses: Proof['impact']['addresses']; incidents: Proof['impact']['incidents'] }> {
+    const none = { addresses: { moved: 0, households: 0, population: 0, moves: [], sample: [] }, incidents: { moved: 0, cases: [] } };
     const bbox = bboxOf(pairs.flatMap((p) => [p.before, p.after]));
     if (!bbox) return none;
     const reachM = await q.maxNearest();
@@ -199,20 +233,72 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
       const known = g.touched || loadedFamilies.has(g.code);
       index.push({ code: g.code, order: order.get(g.level) ?? 0, leaf: known ? !parentsInPlan.has(g.code) : currentLeaf.get(g.code) ?? true, shape: shapeFromGeoJson(g.geometry) });
     }
+    const gridIndex = new GridIndex(index);
     const addresses = await q.addressesIn(system.id, bbox, reachM > 0 ? widen(bbox, reachM) : null);
-    const assigned = new GridIndex(index).assignAll(addresses);
+    const assigned = gridIndex.assignAll(addresses);
     const moves: { externalId: string; from: string | null; to: string | null; households: number; population: number }[] = [];
     addresses.forEach((a, i) => {
       const to = assigned[i]?.code ?? null;
       if (to !== a.code) moves.push({ externalId: a.externalId, from: a.code, to, households: a.households, population: a.population });
     });
+    const cases = incidents ? await incidents.openCasesIn(tx, bbox) : [];
+    const caseGrids = gridIndex.assignAll(cases.map((c) => ({ lon: c.lon, lat: c.lat, nearestM: null })));
+    const rerouted = cases
+      .map((c, i) => ({ id: c.id, caseNo: c.caseNo, status: c.status, from: c.grids[system.key] ?? null, to: caseGrids[i]?.code ?? null }))
+      .filter((c) => c.from !== c.to);
     return {
-      moved: moves.length,
-      households: moves.reduce((s, m) => s + m.households, 0),
-      population: moves.reduce((s, m) => s + m.population, 0),
-      moves: moveTable(moves),
-      sample: moves.slice(0, SAMPLE).map((m) => ({ externalId: m.externalId, from: m.from, to: m.to })),
+      addresses: {
+        moved: moves.length,
+        households: moves.reduce((s, m) => s + m.households, 0),
+        population: moves.reduce((s, m) => s + m.population, 0),
+        moves: moveTable(moves),
+        sample: moves.slice(0, SAMPLE).map((m) => ({ externalId: m.externalId, from: m.from, to: m.to })),
+      },
+      incidents: { moved: rerouted.length, cases: rerouted },
     };
+  }
+
+  /**
+   * Bank coverage over the area the change can reach (the union of the changed grids before and after):
+   * blank and overlapped area across every bank system, with this system's grids as they are and as
+   * proposed (the overlay arrangement of issue #13, on the finest level of each bank system).
+   */
+  async function bankOverlayImpact(q: ChangesetQueries, system: StoredSystem, e: Evaluated, pairs: ReturnType<typeof geometryPairs>): Promise<BankOverlayImpact | null> {
+    const bbox = bboxOf(pairs.flatMap((p) => [p.before, p.after]));
+    const pieces = pairs.flatMap((p) => [p.before, p.after]).filter((g): g is Area => g !== null);
+    if (!bbox || pieces.length === 0) return null;
+    const territory = await q.union(pieces);
+    const stored = await q.bankGridsIn(bbox);
+    const finest = Math.max(...system.levels.map((l) => l.order));
+    const finestLevels = new Set(system.levels.filter((l) => l.order === finest).map((l) => l.key));
+    const gone = new Set([...e.plan.changed.map((g) => g.origin), ...e.plan.removed]);
+    const keys = [...new Set([...stored.map((g) => g.system), system.key])].sort();
+    const names = new Map(stored.map((g) => [g.system, g.name]));
+    const measure = (proposed: boolean) => {
+      const layers = keys.map((key) => {
+        const own = stored.filter((g) => g.system === key && !(proposed && key === system.key && (gone.has(g.code) || e.plan.grids.has(g.code))));
+        const planned = proposed && key === system.key ? [...e.plan.grids.values()].filter((g) => finestLevels.has(g.level)) : [];
+        return { key, name: names.get(key) ?? system.name, grids: [...own, ...planned].map((g) => ({ system: key, code: g.code, name: g.code, geometry: g.geometry })) };
+      });
+      const report = buildOverlayReport({ territory: { system: system.key, code: '-', name: '-', geometry: territory }, units: [], systems: layers, policy: DEFAULT_POLICY });
+      return { area: report.summary.area_m2, blank_m2: Math.round(report.summary.blank_m2 * 100) / 100, overlap_m2: Math.round(report.summary.overlap_m2 * 100) / 100 };
+    };
+    const before = measure(false);
+    const after = measure(true);
+    return { systems: keys, area_m2: Math.round(before.area * 100) / 100, before: { blank_m2: before.blank_m2, overlap_m2: before.overlap_m2 }, after: { blank_m2: after.blank_m2, overlap_m2: after.overlap_m2 } };
+  }
+
+  /** null when the caller sees the whole system; else every code ever under one of its roots there. */
+  async function codesInScope(system: StoredSystem, scope: AreaScope): Promise<Set<string> | null> {
+    const roots = rootsIn(scope, system.key);
+    if (roots === null) return null;
+    return roots.length === 0 ? new Set() : store().codesEverUnder(system.id, roots);
+  }
+
+  async function asOfVersions(key: string, at: string, scope: AreaScope = 'all'): Promise<GridVersion[]> {
+    const system = await systems.require(key);
+    const allowed = await codesInScope(system, scope);
+    return (await store().asOf(system.id, at)).filter((v) => allowed === null || allowed.has(v.code));
   }
 
   async function requireChangeset(q: ChangesetQueries, system: StoredSystem, id: number, lock = false): Promise<Changeset> {
@@ -266,12 +352,12 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
 
     /** Appends operations to a draft; the proof is recomputed, base versions already recorded are kept. */
     async append(key: string, id: number, operations: Operation[], by: string): Promise<Changeset> {
-      return act(key, id, async (q, system, c) => {
+      return act(key, id, async (q, system, c, tx) => {
         transition(c, 'edit', by);
         c.operations = await resolve(q, system, c.operations, operations);
         const e = await evaluate(q, system, c.operations);
         c.baseVersions = baseVersionsOf(e, c.baseVersions);
-        c.proof = await prove(q, system, e);
+        c.proof = await prove(q, system, e, tx);
         c.acceptedFindings = [];
       });
     },
@@ -325,11 +411,11 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
 
     /** Re-bases on the grids as they are now: fresh base versions and proof; an approval is voided. */
     rebase: (key: string, id: number, by: string) =>
-      act(key, id, async (q, system, c) => {
+      act(key, id, async (q, system, c, tx) => {
         transition(c, 'rebase', by);
         const e = await evaluate(q, system, c.operations);
         c.baseVersions = baseVersionsOf(e, {});
-        c.proof = await prove(q, system, e);
+        c.proof = await prove(q, system, e, tx);
         c.acceptedFindings = [];
         c.reviewedBy = null;
       }),
@@ -352,7 +438,10 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
         const e = await evaluate(q, system, c.operations);
         await q.attribute({ changesetId: c.id, proposedBy: c.proposedBy, approvedBy: c.reviewedBy });
         await grids.applyOperations(system, lowerPlan(e.plan, c.baseVersions), { tx });
+        const bbox = bboxOf(geometryPairs(e.plan, e.base).flatMap((p) => [p.before, p.after]));
+        const rerouted = incidents && bbox ? await incidents.reroute(tx, system.key, bbox, { changeset: c.id, actor: by }) : [];
         transition(c, 'apply', by);
+        c.events[c.events.length - 1]!.rerouted = rerouted.map((r) => ({ id: r.id, caseNo: r.caseNo, from: r.from, to: r.to }));
       }),
 
     async history(key: string, code: string): Promise<GridVersion[]> {
@@ -362,11 +451,59 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
       return versions;
     },
 
-    async asOf(key: string, at: string): Promise<GridVersion[]> {
+    /** The grids of a system as they stood at `at`, those of the caller's area only. */
+    asOf: asOfVersions,
+
+    /** As `asOf`, as the grid export writes grids (the properties each version kept). */
+    async gridsAsOf(key: string, at: string, scope: AreaScope = 'all'): Promise<Grid[]> {
+      return (await asOfVersions(key, at, scope)).map((v) => versionToGrid(key, v));
+    },
+
+    /** The point lookup's reads over the grids as they stood at `at` (GET /api/point?asOf=). */
+    pointQueriesAsOf(at: string) {
+      return store().pointQueriesAsOf(at);
+    },
+
+    /**
+     * What changed between two instants: grids added, removed and changed (matched by identity, so a
+     * recode is a change), with area gained and lost; only grids that were ever in the caller's area.
+     */
+    async between(key: string, from: string, to: string, scope: AreaScope = 'all'): Promise<DatedChange[]> {
       const system = await systems.require(key);
-      return store().asOf(system.id, at);
+      const allowed = await codesInScope(system, scope);
+      const changes = await store().between(system.id, from, to);
+      return allowed === null ? changes : changes.filter((c) => [c.codeBefore, c.codeAfter].some((code) => code !== null && allowed.has(code)));
+    },
+
+    /** The change record (调整记录) of the applied changesets, rows of the caller's area only. */
+    async record(key: string, scope: AreaScope = 'all'): Promise<ChangeRecordRow[]> {
+      const system = await systems.require(key);
+      const allowed = await codesInScope(system, scope);
+      const rows = changeRecord(await store().list(system.id, system.key, 'applied'));
+      return allowed === null ? rows : rows.filter((r) => [r.codeBefore, r.codeAfter].some((code) => code !== null && allowed.has(code)));
     },
   };
 }
 
 export type ChangesetService = ReturnType<typeof createChangesetService>;
+
+/** A stored version as a grid, with the properties it had then (type, people, attributes, validity). */
+function versionToGrid(system: string, v: GridVersion): Grid {
+  const p = v.properties as { type?: string | null; people?: Grid['people']; attributes?: Record<string, unknown>; valid_from?: string | null; valid_to?: string | null };
+  return {
+    system,
+    code: v.code,
+    parentCode: v.parentCode,
+    level: v.level,
+    name: v.name,
+    type: p.type ?? null,
+    people: p.people ?? [],
+    attributes: p.attributes ?? {},
+    geometry: v.geometry,
+    geometryIssues: [],
+    validFrom: p.valid_from ?? null,
+    validTo: p.valid_to ?? null,
+    version: v.version,
+    updatedAt: v.validFrom,
+  };
+}

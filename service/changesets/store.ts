@@ -9,6 +9,8 @@ export interface ChangesetEvent {
   by: string;
   action: string;
   comment?: string;
+  /** On apply: the open incidents it re-routed (issue #14). */
+  rerouted?: { id: number; caseNo: string; from: string | null; to: string | null }[];
 }
 
 export interface Changeset {
@@ -44,6 +46,22 @@ export interface GridVersion {
   changesetId: number | null;
   proposedBy: string | null;
   approvedBy: string | null;
+}
+
+/** One grid that differs between two instants of the history (issue #14 "the difference between two dates"). */
+export interface DatedChange {
+  change: 'added' | 'removed' | 'changed';
+  codeBefore: string | null;
+  codeAfter: string | null;
+  versionBefore: number | null;
+  versionAfter: number | null;
+  before_m2: number;
+  after_m2: number;
+  added_m2: number;
+  removed_m2: number;
+  /** The area gained (after − before) and lost (before − after); null when none. */
+  added: Area | null;
+  removed: Area | null;
 }
 
 /** A grid as the impact needs it: where it is and whether it takes addresses by distance (leaf). */
@@ -259,8 +277,8 @@ export function createChangesetQueries(db: Queryable) {
     async union(geometries: Area[]): Promise<Area> {
       const r = (
         await knex.raw(
-          `select ST_AsGeoJSON(ST_Multi(ST_CollectionExtract(ST_Union(ST_SetSRID(ST_GeomFromGeoJSON(g), 4326)), 3)), 9) as geojson
-           from unnest(?::text[]) as t(g)`,
+          `select ST_AsGeoJSON(ST_Multi(ST_CollectionExtract(ST_Union(g), 3)), 9) as geojson
+           from (select ST_MakeValid(ST_SetSRID(ST_GeomFromGeoJSON(g), 4326)) as g from unnest(?::text[]) as t(g)) v`,
           [geometries.map((g) => JSON.stringify(g))],
         )
       ).rows[0];
@@ -275,7 +293,8 @@ export function createChangesetQueries(db: Queryable) {
       if (pairs.length === 0) return { areas: [], parts: [] };
       const rows: { code: string; before_m2: number; after_m2: number; added_m2: number; removed_m2: number; added: string | null; removed: string | null }[] = (
         await knex.raw(
-          `with p as (select code, ST_SetSRID(ST_GeomFromGeoJSON(b), 4326) as b, ST_SetSRID(ST_GeomFromGeoJSON(a), 4326) as a, n
+          // Proposed geometry may be invalid (the proof reports it as a finding): measured as repaired, not refused.
+          `with p as (select code, ST_MakeValid(ST_SetSRID(ST_GeomFromGeoJSON(b), 4326)) as b, ST_MakeValid(ST_SetSRID(ST_GeomFromGeoJSON(a), 4326)) as a, n
                       from unnest(?::text[], ?::text[], ?::text[]) with ordinality as t(code, b, a, n)),
                 d as (select code, n, b, a,
                         case when b is null then a when a is null then null else ST_CollectionExtract(ST_Difference(a, b), 3) end as added,
@@ -399,6 +418,148 @@ export function createChangesetQueries(db: Queryable) {
         )
       ).rows;
       return rows.map(toVersion);
+    },
+
+    /**
+     * The point lookup's two reads (`covering`, `grids`) over the grids as they stood at `at`, so the
+     * point feature's own chain building answers as of a date (issue #14).
+     */
+    pointQueriesAsOf(at: string) {
+      const valid = 'valid_from <= ?::timestamptz and (valid_to is null or valid_to > ?::timestamptz)';
+      return {
+        async covering(lon: number, lat: number): Promise<{ system_id: number; code: string; name: string; level: string; parent_code: string | null }[]> {
+          return (
+            await knex.raw(
+              `select system_id, code, name, level, parent_code from grid_versions
+               where geom && ST_SetSRID(ST_MakePoint(?::float8, ?::float8), 4326)
+                 and ST_Covers(geom, ST_SetSRID(ST_MakePoint(?::float8, ?::float8), 4326)) and ${valid}
+               order by system_id, code collate "C"`,
+              [lon, lat, lon, lat, at, at],
+            )
+          ).rows;
+        },
+        async grids(systemId: number, codes: string[]): Promise<{ system_id: number; code: string; name: string; level: string; parent_code: string | null }[]> {
+          if (codes.length === 0) return [];
+          return (
+            await knex.raw(`select system_id, code, name, level, parent_code from grid_versions where system_id = ? and code = any(?::text[]) and ${valid}`, [systemId, codes, at, at])
+          ).rows;
+        },
+      };
+    },
+
+    /**
+     * Every code that was ever inside the subtree of one of `roots` (any version's parent link counts), so
+     * a scoped caller sees the history of its area, including grids since moved or retired.
+     */
+    async codesEverUnder(systemId: number, roots: string[]): Promise<Set<string>> {
+      const rows: { code: string }[] = (
+        await knex.raw(
+          `with recursive sub(code) as (
+             select unnest(?::text[])
+             union
+             select v.code from grid_versions v join sub on v.parent_code = sub.code where v.system_id = ?)
+           select code from sub`,
+          [roots, systemId],
+        )
+      ).rows;
+      return new Set(rows.map((r) => r.code));
+    },
+
+    /**
+     * The grids that differ between two instants, matched by grid identity (so a recode is a change, not
+     * a removal and an addition): added (only at b), removed (only at a), changed (another version), with
+     * the area gained and lost (geodesic m²) and those pieces as geometry.
+     */
+    async between(systemId: number, a: string, b: string): Promise<DatedChange[]> {
+      const rows: {
+        change: DatedChange['change'];
+        code_a: string | null;
+        code_b: string | null;
+        version_a: number | null;
+        version_b: number | null;
+        area_a: number;
+        area_b: number;
+        added_m2: number;
+        removed_m2: number;
+        added: string | null;
+        removed: string | null;
+      }[] = (
+        await knex.raw(
+          // Stored geometry is kept as given and may be invalid (issue #2): compared as repaired.
+          `with va as (select grid_id, code, version, ST_MakeValid(geom) as geom from grid_versions
+                       where system_id = ? and valid_from <= ?::timestamptz and (valid_to is null or valid_to > ?::timestamptz)),
+                vb as (select grid_id, code, version, ST_MakeValid(geom) as geom from grid_versions
+                       where system_id = ? and valid_from <= ?::timestamptz and (valid_to is null or valid_to > ?::timestamptz)),
+                j as (select case when va.grid_id is null then 'added' when vb.grid_id is null then 'removed' else 'changed' end as change,
+                        va.code as code_a, vb.code as code_b, va.version as version_a, vb.version as version_b, va.geom as ga, vb.geom as gb
+                      from va full join vb on va.grid_id = vb.grid_id
+                      where va.grid_id is null or vb.grid_id is null or va.version <> vb.version),
+                d as (select j.*,
+                        case when ga is null then gb when gb is null or ST_Equals(ga, gb) then null else ST_CollectionExtract(ST_Difference(gb, ga), 3) end as added,
+                        case when gb is null then ga when ga is null or ST_Equals(ga, gb) then null else ST_CollectionExtract(ST_Difference(ga, gb), 3) end as removed
+                      from j)
+           select change, code_a, code_b, version_a, version_b,
+             coalesce(ST_Area(ga::geography), 0)::float8 as area_a, coalesce(ST_Area(gb::geography), 0)::float8 as area_b,
+             coalesce(ST_Area(added::geography), 0)::float8 as added_m2, coalesce(ST_Area(removed::geography), 0)::float8 as removed_m2,
+             case when added is null or ST_IsEmpty(added) then null else ST_AsGeoJSON(added, 9) end as added,
+             case when removed is null or ST_IsEmpty(removed) then null else ST_AsGeoJSON(removed, 9) end as removed
+           from d order by coalesce(code_b, code_a) collate "C"`,
+          [systemId, a, a, systemId, b, b],
+        )
+      ).rows;
+      const round = (v: number) => Math.round(v * 100) / 100;
+      return rows.map((r) => ({
+        change: r.change,
+        codeBefore: r.code_a,
+        codeAfter: r.code_b,
+        versionBefore: r.version_a,
+        versionAfter: r.version_b,
+        before_m2: round(r.area_a),
+        after_m2: round(r.area_b),
+        added_m2: round(r.added_m2),
+        removed_m2: round(r.removed_m2),
+        added: r.added && r.added_m2 > 0.01 ? JSON.parse(r.added) : null,
+        removed: r.removed && r.removed_m2 > 0.01 ? JSON.parse(r.removed) : null,
+      }));
+    },
+
+    /**
+     * Households under each of `codes` today (rolled up: addresses of the grid and its descendants). Only
+     * addresses near the grids are read (their box widened by `reachDeg`, the 就近划入 reach): no scan of
+     * the whole register.
+     */
+    async householdsUnder(systemId: number, codes: string[], reachDeg: number): Promise<Map<string, { addresses: number; households: number }>> {
+      if (codes.length === 0) return new Map();
+      const rows: { root: string; addresses: number; households: number }[] = (
+        await knex.raw(
+          `with recursive sub(root, code) as (
+             select code, code from grids where system_id = ? and code = any(?::text[])
+             union all
+             select sub.root, g.code from grids g join sub on g.parent_code = sub.code where g.system_id = ?),
+           area as (select ST_Expand(ST_Extent(g.geom)::geometry, ?::float8) as box from grids g where g.system_id = ? and g.code = any(?::text[])),
+           leaf as (select a.grids ->> ? as code, count(*)::int as addresses, coalesce(sum(a.households), 0)::int as households
+                    from addresses a, area where a.geom && area.box and a.grids ->> ? in (select code from sub) group by 1)
+           select sub.root, coalesce(sum(leaf.addresses), 0)::int as addresses, coalesce(sum(leaf.households), 0)::int as households
+           from sub left join leaf on leaf.code = sub.code group by sub.root`,
+          [systemId, codes, systemId, reachDeg, systemId, codes, String(systemId), String(systemId)],
+        )
+      ).rows;
+      return new Map(rows.map((r) => [r.root, { addresses: r.addresses, households: r.households }]));
+    },
+
+    /** The finest-level grids of every bank system (DOMAIN.md "Bank grids") meeting `area`. */
+    async bankGridsIn(area: Bbox): Promise<{ systemId: number; system: string; name: string; code: string; level: string; geometry: Area }[]> {
+      const rows: { system_id: number; key: string; system_name: string; code: string; level: string; geojson: string }[] = (
+        await knex.raw(
+          `select g.system_id, s.key, s.name as system_name, g.code, g.level, ST_AsGeoJSON(g.geom, 9) as geojson
+           from grids g join grid_systems s on s.id = g.system_id
+           where s.kind = 'bank' and g.geom && ST_MakeEnvelope(?::float8, ?::float8, ?::float8, ?::float8, 4326)
+             and (select max((l ->> 'order')::int) from jsonb_array_elements(s.levels) l) = (select (l ->> 'order')::int from jsonb_array_elements(s.levels) l where l ->> 'key' = g.level)
+           order by s.key, g.code`,
+          [...area],
+        )
+      ).rows;
+      return rows.map((r) => ({ systemId: r.system_id, system: r.key, name: r.system_name, code: r.code, level: r.level, geometry: JSON.parse(r.geojson) }));
     },
 
     /** The database's clock: history is stamped with transaction times, so "before" is asked of it. */

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { planOperations, type PlanGrid } from './operations';
 import { findingId, lowerPlan, moveTable } from './proof';
+import { operationTrail } from './record';
+import { sizeFindings } from './size-rules';
 import { allowedActions, nextStatus, STATUSES, type ChangesetAction } from './workflow';
 
 const square = (x: number, y: number, d = 1) => ({ type: 'Polygon' as const, coordinates: [[[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]] });
@@ -80,5 +82,57 @@ describe('proof helpers', () => {
       { from: 'A', to: 'B', addresses: 2, households: 5, population: 9 },
       { from: 'B', to: null, addresses: 1, households: 1, population: 1 },
     ]);
+  });
+});
+
+describe('the size rules after a change', () => {
+  const levels = [
+    { key: 'street', name: '街道', order: 1, children: { min: 2, max: 2 } },
+    { key: 'grid', name: '网格', order: 2, households: { min: 10, max: 20 } },
+  ];
+  const feature = (code: string, x: number) => ({ type: 'Feature' as const, properties: { code }, geometry: square(x, 0, 0.5) });
+
+  it('adds the households that move in, takes those that move out, and marks what was already broken', () => {
+    const b = base();
+    const plan = planOperations(b, [{ op: 'redraw', grids: [feature('A', 0), feature('B', 1)] }], ctx);
+    const households = new Map([['S', 30], ['A', 25], ['B', 5]]);
+    const findings = sizeFindings(plan, new Map(b.map((g) => [g.code, g])), ['A', 'B', 'S'], households, [{ from: 'A', to: 'B', addresses: 2, households: 8, population: 20 }], levels);
+    // A: 25 → 17 (was too many, now fine); B: 5 → 13 (was too few, now fine); S keeps 30 and two children.
+    expect(findings).toEqual([]);
+    const worse = sizeFindings(plan, new Map(b.map((g) => [g.code, g])), ['A', 'B', 'S'], households, [{ from: 'B', to: 'A', addresses: 1, households: 3, population: 5 }], levels);
+    expect(worse.map((f) => [f.id, f.actual, f.new])).toEqual([
+      ['households:A', 28, false],
+      ['households:B', 2, false],
+    ]);
+  });
+
+  it('counts child grids after a split: a new finding on the parent, new grids always new', () => {
+    const b = base();
+    const plan = planOperations(b, [{ op: 'split', code: 'B', into: [feature('B', 1), feature('C', 1.5)] }], ctx);
+    const findings = sizeFindings(plan, new Map(b.map((g) => [g.code, g])), ['B', 'C', 'S'], new Map([['B', 12], ['A', 12], ['S', 24]]), [], levels);
+    expect(findings.map((f) => [f.id, f.actual, f.new])).toEqual([
+      ['children:S', 3, true],
+      ['households:C', 0, true],
+    ]);
+  });
+});
+
+describe('the change record trail', () => {
+  const f = (code: string) => ({ type: 'Feature' as const, properties: { code }, geometry: square(0, 0) });
+  it('follows codes through splits, merges, adds and recodes to the code each grid had before', () => {
+    const trail = operationTrail([
+      { op: 'split', code: 'A', into: [f('A'), f('A2')] },
+      { op: 'rename', code: 'A2', newCode: 'A3' },
+      { op: 'merge', codes: ['B', 'C'], into: { code: 'BC' } },
+      { op: 'add', grids: [f('N')] },
+    ]);
+    expect(Object.fromEntries([...trail].map(([code, t]) => [code, `${t.origin}:${t.ops.join('+')}`]))).toEqual({
+      A: 'A:split',
+      A3: 'A:split+rename',
+      B: 'B:merge',
+      C: 'C:merge',
+      BC: 'null:merge',
+      N: 'null:add',
+    });
   });
 });

@@ -4,6 +4,7 @@ import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { readCapabilities, type Capabilities } from './capabilities';
 import { migrateLatest } from './migrate';
+import { ReadReplica, type ReplicaOptions } from './replica';
 
 export type EngineKind = 'embedded' | 'server';
 
@@ -12,6 +13,14 @@ export interface Database {
   knex: Knex;
   engine: EngineKind;
   capabilities: Capabilities;
+  /**
+   * For the read-only routes (tiles, point lookups, lists, stored reports): the read replica's pool when
+   * DATABASE_READ_URL is set (fresh as of this process's last known write, falling back to the primary),
+   * else `knex` itself. Never for writes, nor for reads inside a write's transaction (issue #16).
+   */
+  read: Knex;
+  /** The read replica, when there is one: its state for /readyz and /metrics, and read-your-writes. */
+  replica?: ReadReplica;
   /** Subscribe to a NOTIFY channel (server only; embedded has one process, so changes are local). */
   listen?: (channel: string, onPayload: (payload: string) => void) => Promise<() => Promise<void>>;
   close(): Promise<void>;
@@ -22,6 +31,9 @@ export interface DatabaseOptions {
   /** Embedded data directory; `memory://` keeps it in memory. */
   dataDir?: string;
   migrate?: boolean;
+  /** A streaming-replication standby of `databaseUrl` for reads (server engine only). */
+  readUrl?: string;
+  replica?: ReplicaOptions;
 }
 
 // int8 and numeric arrive as strings from node-postgres; every count and area in gridatlas fits a double.
@@ -29,11 +41,19 @@ pg.types.setTypeParser(20, (v) => Number(v));
 pg.types.setTypeParser(1700, (v) => Number(v));
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.readUrl && !options.databaseUrl) throw new Error('DATABASE_READ_URL needs DATABASE_URL: the embedded engine has no replicas');
   const db = options.databaseUrl ? await openServer(options.databaseUrl) : await openEmbedded(options.dataDir ?? './data');
   try {
     await ensurePostgis(db.knex);
     db.capabilities = await readCapabilities(db.knex);
     if (options.migrate !== false) await migrateLatest(db.knex);
+    if (options.readUrl) {
+      // A replica that is down at start is not fatal: reads use the primary until its check passes.
+      const replica = new ReadReplica(db.knex, options.readUrl, options.replica);
+      await replica.check();
+      const close = db.close.bind(db);
+      Object.assign(db, { replica, read: replica.knex, close: () => replica.close().then(close) });
+    }
   } catch (err) {
     await db.close();
     throw err;
@@ -63,6 +83,7 @@ async function openServer(url: string): Promise<Database> {
   const listeners: pg.Client[] = [];
   return {
     knex,
+    read: knex,
     engine: 'server',
     capabilities: undefined as unknown as Capabilities,
     async listen(channel, onPayload) {
@@ -98,6 +119,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   const knex = knexFactory({ client: ClientPgLite as unknown as typeof knexFactory.Client, connection: { pglite } as never });
   return {
     knex,
+    read: knex,
     engine: 'embedded',
     capabilities: undefined as unknown as Capabilities,
     async close() {

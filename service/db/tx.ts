@@ -17,8 +17,17 @@ export type Transact = <T>(work: (tx: Tx) => Promise<T>) => Promise<T>;
 /** A handle a store can query: the pool, or a transaction a use case opened. */
 export type Queryable = Knex | Tx;
 
-export function transactor(knex: Knex): Transact {
-  return (work) => knex.transaction((trx) => work(trx as unknown as Tx));
+/**
+ * `beforeCommit` runs inside every transaction after its work succeeded, just before the commit: what it
+ * writes commits with the work or not at all (the access feature's audit row of the request, issue #10).
+ */
+export function transactor(knex: Knex, beforeCommit?: (tx: Tx) => Promise<void>): Transact {
+  return (work) =>
+    knex.transaction(async (trx) => {
+      const result = await work(trx as unknown as Tx);
+      if (beforeCommit) await beforeCommit(trx as unknown as Tx);
+      return result;
+    });
 }
 
 /** For stores only: the query builder behind a pool or transaction handle. */

@@ -34,10 +34,16 @@ async function* demoAddressRecords(city: DemoCity): AsyncGenerator<SourceRecord>
   }
 }
 
-/** An empty database gets the demo city on first start (issue #2), so the map has something to show. */
-export async function loadDemoCityIfEmpty(services: Pick<Services, 'systems' | 'grids' | 'addresses' | 'incidents' | 'open311' | 'storedOverlays'>): Promise<SeedResult | null> {
+/**
+ * An empty database gets the demo city on first start (issue #2), so the map has something to show.
+ * @param generated - the city when it is being generated elsewhere already (main.ts: on a worker thread)
+ */
+export async function loadDemoCityIfEmpty(
+  services: Pick<Services, 'systems' | 'grids' | 'addresses' | 'incidents' | 'open311' | 'storedOverlays'>,
+  generated?: Promise<DemoCity>,
+): Promise<SeedResult | null> {
   if ((await services.systems.list()).length > 0) return null;
-  const city = generateCity({ seed: 1 });
+  const city = generated ? await generated : generateCity({ seed: 1 });
   const result = await loadCity(services, city);
   await loadDemoIncidents(services.incidents, city);
   // The demo start, and only it, gets the well-known Open311 key "demo" (issue #12).

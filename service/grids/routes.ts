@@ -1,10 +1,12 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { MASKED_FIELDS, maskGrid } from '../access';
+import { ancestorsInScope, MASKED_FIELDS, maskGrid } from '../access';
+import { badRequest } from '../errors';
 import { readBody, readJson } from '../http/body';
 import { callerOf } from '../http/caller';
-import { Bbox, Flag, ifMatch, lang, query } from '../http/params';
+import { AsOf, Bbox, Flag, ifMatch, lang, query } from '../http/params';
 import type { RouteDef } from '../http/route';
+import type { AreaScope } from '../kernel/scope';
 import type { Grid } from '../kernel/types';
 import type { SystemService } from '../systems';
 import { exportGeoJson, exportShapefile, registerCsv, registerXlsx, type RegisterCounts } from './export';
@@ -19,6 +21,8 @@ const ExportQuery = z.object({
   format: z.enum(['geojson', 'shapefile', 'csv', 'xlsx']).default('geojson'),
   encoding: z.enum(['utf-8', 'gbk']).default('utf-8'),
   lang: z.string().optional(),
+  // The grids as they stood at a date or instant, from the grid history (issue #14).
+  asOf: AsOf.optional(),
 });
 const DeleteQuery = z.object({ cascade: Flag });
 const RenumberQuery = z.object({ dryRun: Flag });
@@ -26,15 +30,18 @@ const RenumberQuery = z.object({ dryRun: Flag });
 /** Per-grid address counts for the register (issue #5). */
 export type RegisterCountsOf = (system: string) => Promise<Map<string, RegisterCounts>>;
 
+/** The grids of a system as they stood at an instant, in the caller's scope (the history of issue #14). */
+export type GridsAsOf = (system: string, at: string, scope: AreaScope) => Promise<Grid[]>;
+
 const systemScope = (ctx: Context) => ({ system: ctx.params.system! });
 /** Grids as the caller may see them: people masked for roles without personal data (issue #10). */
 const visible = (ctx: Context) => (callerOf(ctx).personalData ? (grids: Grid[]) => grids : (grids: Grid[]) => grids.map(maskGrid));
 const gridScope = (ctx: Context) => ({ system: ctx.params.system!, code: ctx.params.code! });
 
-export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit: number, registerCounts: RegisterCountsOf): RouteDef[] {
+export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit: number, registerCounts: RegisterCountsOf, gridsAsOf?: GridsAsOf): RouteDef[] {
   const tag = 'grids';
   const base = '/api/systems/:system';
-  const walk = (summary: string, suffix: string, fn: (system: string, code: string) => Promise<Parameters<typeof toCollection>[0]>): RouteDef => ({
+  const walk = (summary: string, suffix: string, fn: (system: string, code: string, ctx: Context) => Promise<Parameters<typeof toCollection>[0]>): RouteDef => ({
     method: 'get',
     path: `${base}/grids/:code/${suffix}`,
     tag,
@@ -42,7 +49,7 @@ export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit
     access: { permission: 'grids:read', scope: gridScope },
     handler: async (ctx) => {
       ctx.type = 'application/geo+json';
-      ctx.body = toCollection(visible(ctx)(await fn(ctx.params.system!, ctx.params.code!)));
+      ctx.body = toCollection(visible(ctx)(await fn(ctx.params.system!, ctx.params.code!, ctx)));
     },
   });
   return [
@@ -114,7 +121,8 @@ export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit
       },
     },
     walk('Children of a grid', 'children', (s, c) => grids.children(s, c)),
-    walk('Ancestors of a grid, parent first', 'ancestors', (s, c) => grids.ancestors(s, c)),
+    // Ancestors above the caller's scope are other units: their officials are not shown (issue #10).
+    walk('Ancestors of a grid, parent first', 'ancestors', async (s, c, ctx) => ancestorsInScope(callerOf(ctx).scope, s, await grids.ancestors(s, c))),
     walk('A grid and every grid below it', 'subtree', (s, c) => grids.subtree(s, c)),
     {
       method: 'post',
@@ -153,8 +161,12 @@ export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit
         const q = query(ctx, ExportQuery);
         const system = await systems.require(ctx.params.system!);
         const caller = callerOf(ctx);
-        const all = visible(ctx)(await grids.list(system.key, { scope: caller.scope }));
-        const fileBase = `${system.key}-grids`;
+        if (q.asOf && !gridsAsOf) throw badRequest('as_of_unavailable', 'asOf: this service keeps no grid history');
+        const all = visible(ctx)(q.asOf ? await gridsAsOf!(system.key, q.asOf, caller.scope) : await grids.list(system.key, { scope: caller.scope }));
+        // Address counts describe today's grids: a past state's register leaves them out.
+        const counts = q.asOf ? async () => undefined : () => registerCounts(system.key);
+        const fileBase = q.asOf ? `${system.key}-grids-${q.asOf.slice(0, 10)}` : `${system.key}-grids`;
+        if (q.asOf) ctx.set('X-As-Of', q.asOf);
         // Exports say what was masked (issue #10 §4) and whether they cover only the caller's area.
         ctx.set('X-Masked-Fields', caller.personalData ? 'none' : MASKED_FIELDS.join(','));
         ctx.set('X-Scope', caller.scope === 'all' ? 'all' : caller.scope.filter((r) => r.system === system.key).map((r) => encodeURIComponent(r.code ?? '*')).join(',') || 'none');
@@ -171,11 +183,11 @@ export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit
         } else if (q.format === 'xlsx') {
           ctx.type = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
           ctx.set('Content-Disposition', `attachment; filename="${fileBase}-register.xlsx"`);
-          ctx.body = await registerXlsx(system, all, lang(ctx), await registerCounts(system.key));
+          ctx.body = await registerXlsx(system, all, lang(ctx), await counts());
         } else {
           ctx.type = 'text/csv; charset=utf-8';
           ctx.set('Content-Disposition', `attachment; filename="${fileBase}-register.csv"`);
-          ctx.body = registerCsv(system, all, lang(ctx), await registerCounts(system.key));
+          ctx.body = registerCsv(system, all, lang(ctx), await counts());
         }
       },
     },

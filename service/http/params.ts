@@ -18,6 +18,19 @@ export const Bbox = z
     return n as [number, number, number, number];
   });
 
+/**
+ * An instant of the grid history (issue #14): a date — the start of that day in the database's time zone —
+ * or an ISO 8601 date-time; a date that does not exist (2026-02-30) is refused here, not by the database.
+ */
+export const AsOf = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/, 'expected a date such as 2026-01-01 or an ISO date-time such as 2026-01-01T08:00:00+08:00')
+  .refine((v) => {
+    const day = v.slice(0, 10);
+    const d = new Date(`${day}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === day && !Number.isNaN(Date.parse(v.replace(' ', 'T')));
+  }, 'not a real date or time');
+
 export const Flag = z
   .enum(['true', 'false', '1', '0', ''])
   .optional()

@@ -18,6 +18,8 @@ export { open311Routes } from './open311-routes';
 export { publishIncidentChanges } from './incident-changes';
 export { incidentSourceProvider } from './tiles';
 export { createIncidentCounts, type GridIncidentCounts } from './counts-store';
+export { OPEN_STATUSES } from './workflow';
+export { createBoundaryRerouting, type BoundaryRerouting, type OpenCaseInArea, type ReroutedCase } from './boundary';
 
 /** The incident feature over one database, with the shipped classification and calendar. */
 export function createIncidents(db: Queryable, locate: Locate, options: { classification?: unknown; now?: () => Date } = {}): IncidentService {

@@ -2,12 +2,13 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { AppError, badRequest } from '../errors';
 import { readBody, readJson } from '../http/body';
+import { callerOf } from '../http/caller';
 import { Bbox, lang } from '../http/params';
 import type { RouteDef } from '../http/route';
 import type { AreaScope } from '../kernel/scope';
 import { TIME_LIMIT_TYPES } from './calendar';
 import { CALENDAR_YEARS } from './calendar-days';
-import { bulletinCsv, bulletinPeriod } from './bulletin';
+import { bulletinCsv, bulletinHtml, bulletinXlsx } from './bulletin';
 import { imageType, PHOTO_LIMIT_BYTES } from './photos';
 import { SOURCES, type IncidentService } from './service';
 import { ACTIONS, ROUTES, STATUSES } from './workflow';
@@ -96,6 +97,7 @@ const BulletinQuery = z
   .object({
     period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$/, 'period must be YYYY-MM (a month) or YYYY-Qn (a quarter)'),
     unit: z.string().optional(),
+    format: z.enum(['csv', 'xlsx', 'html']).default('csv'),
     lang: z.string().optional(),
   })
   .strict();
@@ -103,12 +105,9 @@ const BulletinQuery = z
 const CalendarQuery = z.object({ year: z.coerce.number().int().min(2025).max(2027).optional() }).strict();
 const PhotoQuery = z.object({ stage: z.enum(['before', 'after']) }).strict();
 
-/**
- * The part of the territory the caller may see, set by the access feature (issue #10) on `ctx.state.scope`;
- * unrestricted until it lands.
- */
+/** The part of the territory the caller may see, set by the access feature's authorizer (issue #10) on `ctx.state.scope`. */
 function areaScope(ctx: Context): AreaScope {
-  return (ctx.state.scope as AreaScope | undefined) ?? 'all';
+  return callerOf(ctx).scope;
 }
 
 /** The incident routes of issue #11, each with its access declaration. */
@@ -165,17 +164,29 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
     {
       method: 'get',
       path: '/api/incidents/bulletin',
-      summary: 'The monthly or quarterly bulletin (月报/季报) as CSV, one row per unit',
+      summary: 'The monthly or quarterly bulletin (月报/季报), one row per unit: CSV, XLSX or a printable HTML page',
       tag: TAG,
       access: { permission: 'incidents:stats' },
       request: { query: BulletinQuery },
       handler: async (ctx) => {
         const q = BulletinQuery.parse(ctx.query);
-        const period = bulletinPeriod(q.period)!;
-        const stats = await incidents.stats({ ...period, unit: q.unit, by: 'unit', scope: areaScope(ctx) });
+        const bulletin = await incidents.bulletin(q.period, q.unit, areaScope(ctx));
+        const language = lang(ctx);
+        const file = `incidents-${q.period}${q.unit ? `-${q.unit}` : ''}`;
+        if (q.format === 'html') {
+          ctx.type = 'text/html; charset=utf-8';
+          ctx.body = bulletinHtml(bulletin, language);
+          return;
+        }
+        if (q.format === 'xlsx') {
+          ctx.type = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+          ctx.attachment(`${file}.xlsx`);
+          ctx.body = await bulletinXlsx(bulletin, language);
+          return;
+        }
         ctx.type = 'text/csv; charset=utf-8';
-        ctx.attachment(`incidents-${q.period}${q.unit ? `-${q.unit}` : ''}.csv`);
-        ctx.body = bulletinCsv(stats, lang(ctx));
+        ctx.attachment(`${file}.csv`);
+        ctx.body = bulletinCsv(bulletin, language);
       },
     },
     {
@@ -217,6 +228,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
+        await incidents.requireInScope(id, areaScope(ctx));
         ctx.body = await incidents.get(id);
       },
     },
@@ -229,6 +241,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
+        await incidents.requireInScope(id, areaScope(ctx));
         ctx.set('Cache-Control', 'no-store');
         ctx.body = await incidents.reporter(id);
       },
@@ -242,6 +255,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id, body: RerouteBody },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
+        await incidents.requireInScope(id, areaScope(ctx));
         ctx.body = await incidents.reroute(id, RerouteBody.parse(await readJson(ctx, JSON_LIMIT)));
       },
     },
@@ -254,6 +268,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id, body: TransitionBody },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
+        await incidents.requireInScope(id, areaScope(ctx));
         ctx.body = await incidents.transition(id, TransitionBody.parse(await readJson(ctx, JSON_LIMIT)));
       },
     },
@@ -266,6 +281,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: Id, query: PhotoQuery, contentTypes: ['image/jpeg', 'image/png', 'image/webp', 'image/gif'] },
       handler: async (ctx) => {
         const { id } = Id.parse(ctx.params);
+        await incidents.requireInScope(id, areaScope(ctx));
         const { stage } = PhotoQuery.parse(ctx.query);
         const bytes = await readBody(ctx, PHOTO_LIMIT_BYTES);
         const type = imageType(bytes);
@@ -285,6 +301,7 @@ export function incidentRoutes(incidents: IncidentService): RouteDef[] {
       request: { params: PhotoParams },
       handler: async (ctx) => {
         const { id, photo } = PhotoParams.parse(ctx.params);
+        await incidents.requireInScope(id, areaScope(ctx));
         const p = await incidents.photo(id, photo);
         ctx.type = p.contentType;
         ctx.set('ETag', `"${p.sha256}"`);

@@ -4,6 +4,7 @@ import { AppError, badRequest, conflict, notFound, unprocessable } from '../erro
 import { CrsError, parseCrs, toWgs84 } from '../geometry/crs';
 import type { AreaScope } from '../kernel/scope';
 import type { TimeLimit, WorkingCalendar } from './calendar';
+import { bulletinPeriod, type Bulletin } from './bulletin';
 import { caseDay, caseNumber } from './case-number';
 import type { Classification, MinorClass } from './classification';
 import { stageDeadline, transitionEffects } from './effects';
@@ -232,6 +233,20 @@ export function createIncidentService(deps: IncidentDeps) {
     return { ...actor };
   }
 
+  /** Indicators for a period (README "Incident statistics"), grouped, with a rolled-up total. */
+  async function stats(query: { from: Date; to: Date; unit?: string; by: 'unit' | 'department' | 'worker' | 'category'; scope: AreaScope }): Promise<{ total: IncidentStats; rows: IncidentStats[] }> {
+    const { rows, total } = await store.stats({ ...query, now: now() });
+    const names = new Map<string, string>();
+    if (query.by === 'unit') {
+      for (const [k, v] of await store.unitNames(rows.flatMap((r) => (r.key ? [r.key] : [])))) names.set(k, v);
+    } else if (query.by === 'department') {
+      for (const d of classification.doc.departments) names.set(d.key, d.name);
+    } else if (query.by === 'category') {
+      for (const c of classification.doc.classes) for (const m of c.minor) names.set(m.code, m.name);
+    }
+    return { total: withRates(total, query.unit ?? null), rows: rows.map((r) => withRates(r, r.key ? names.get(r.key) ?? null : null)) };
+  }
+
   return {
     classification,
     calendar,
@@ -322,6 +337,14 @@ export function createIncidentService(deps: IncidentDeps) {
         }
         throw err;
       }
+    },
+
+    /**
+     * @throws {AppError} 404 `incident_not_found` for a case outside the caller's scope, as for one that does
+     * not exist: a case's existence is not disclosed outside its area (issue #10).
+     */
+    async requireInScope(id: number, scope: AreaScope): Promise<void> {
+      if (scope !== 'all' && !(await store.inScope(id, scope))) throw notFound('incident_not_found', `no incident with id ${id}`);
     },
 
     async get(id: number): Promise<{ incident: IncidentView; log: LogEntry[]; photos: PhotoRecord[] }> {
@@ -433,20 +456,15 @@ export function createIncidentService(deps: IncidentDeps) {
       }
     },
 
-    /** Indicators for a period (README "Incident statistics"), grouped, with a rolled-up total. */
-    async stats(query: { from: Date; to: Date; unit?: string; by: 'unit' | 'department' | 'worker' | 'category'; scope: AreaScope }): Promise<{ total: IncidentStats; rows: IncidentStats[] }> {
-      const at = now();
-      const [rows, [total]] = await Promise.all([store.stats({ ...query, now: at }), store.stats({ ...query, by: 'total', now: at })]);
-      const names = new Map<string, string>();
-      if (query.by === 'unit') {
-        for (const [k, v] of await store.unitNames(rows.flatMap((r) => (r.key ? [r.key] : [])))) names.set(k, v);
-      } else if (query.by === 'department') {
-        for (const d of classification.doc.departments) names.set(d.key, d.name);
-      } else if (query.by === 'category') {
-        for (const c of classification.doc.classes) for (const m of c.minor) names.set(m.code, m.name);
-      }
-      const empty: StatsRow = { key: 'total', reported: 0, registered: 0, dispatched: 0, closed: 0, closedOnTime: 0, reworked: 0, postponed: 0, overdue: 0, yellow: 0, red: 0, meanHandlingMs: null, p90HandlingMs: null };
-      return { total: withRates(total ?? empty, query.unit ?? null), rows: rows.map((r) => withRates(r, r.key ? names.get(r.key) ?? null : null)) };
+    stats,
+
+    /** The monthly or quarterly bulletin's content: the statistics by unit over the period, in the caller's area. */
+    async bulletin(period: string, unit: string | undefined, scope: AreaScope): Promise<Bulletin> {
+      const range = bulletinPeriod(period);
+      if (!range) throw badRequest('invalid_period', `period "${period}" must be YYYY-MM (a month) or YYYY-Qn (a quarter)`, { field: 'period' });
+      const figures = await stats({ ...range, unit, by: 'unit', scope });
+      const name = unit ? ((await store.unitNames([unit])).get(unit) ?? null) : null;
+      return { period, ...range, unit: unit ? { code: unit, name } : null, stats: figures, generatedAt: now() };
     },
 
     /** Loads past cases in bulk (the demo history); see history.ts. */

@@ -1,3 +1,7 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { readXlsxRows } from '../formats/xlsx-reader';
 import { locatePoint } from '../point';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../test/db';
@@ -140,6 +144,82 @@ describe.each(engines())('incident statistics on %s PostGIS', (engine) => {
     const en = await t.request.get('/api/incidents/bulletin?period=2026-Q4&unit=Q&lang=en').expect(200);
     expect(en.text).toMatch(/unit code,unit name,reported/);
     await t.request.get('/api/incidents/bulletin?period=2026-13').expect(400);
+  });
+
+  it('exports the bulletin as a workbook whose figures equal the statistics endpoint, in the caller\'s area', async () => {
+    const xlsx = async (query: string, auth?: string) => {
+      const req = t.request.get(`/api/incidents/bulletin?${query}&format=xlsx`);
+      if (auth) req.set('Authorization', auth);
+      const res = await req.buffer(true).parse((r, cb) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => cb(null, Buffer.concat(chunks)));
+      }).expect(200);
+      expect(res.headers['content-type']).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bulletin-')), 'b.xlsx');
+      fs.writeFileSync(file, res.body as Buffer);
+      const rows: string[][] = [];
+      for await (const { values } of readXlsxRows(file)) rows.push(values);
+      fs.rmSync(path.dirname(file), { recursive: true });
+      return rows;
+    };
+    const stats = async (query: string, auth?: string) => {
+      const req = t.request.get(`/api/incidents/stats?${query}`);
+      if (auth) req.set('Authorization', auth);
+      return (await req.expect(200)).body as { total: Record<string, number | null>; rows: Record<string, number | string | null>[] };
+    };
+    const FIELDS = ['reported', 'registered', 'dispatched', 'closed', 'closureRate', 'onTimeClosureRate', 'reworkRate', 'postponementRate', 'overdue', 'yellow', 'red', 'meanHandlingHours', 'p90HandlingHours'];
+    const RATES = new Set(['closureRate', 'onTimeClosureRate', 'reworkRate', 'postponementRate']);
+    /** The workbook's cells as the endpoint's numbers: rates in percent to 0.01, hours to 0.1, empty = null. */
+    const expected = (row: Record<string, unknown>) => {
+      const cells = FIELDS.map((f) => {
+        const v = row[f] as number | null;
+        if (v === null) return '';
+        return String(RATES.has(f) ? Number((v * 100).toFixed(2)) : f.endsWith('Hours') ? Number(v.toFixed(1)) : v);
+      });
+      // The reader ends a row at its last written cell.
+      while (cells.at(-1) === '') cells.pop();
+      return cells;
+    };
+
+    const sheet = await xlsx('period=2026-11&unit=Q');
+    expect(sheet[0]!.slice(0, 7)).toEqual(['单位编码', '单位名称', '上报数', '立案数', '派遣数', '结案数', '结案率(%)']);
+    const endpoint = await stats('from=2026-11-01&to=2026-12-01&unit=Q&by=unit');
+    expect(sheet.slice(1).map((r) => r[0])).toEqual(['Q1', 'Q2', '']);
+    endpoint.rows.forEach((row, i) => expect(sheet[i + 1]!.slice(2)).toEqual(expected(row)));
+    expect(sheet[3]!.slice(1)).toEqual(['合计', ...expected(endpoint.total)]);
+    expect(sheet[1]!.slice(2, 9)).toEqual(['3', '3', '3', '3', '100', '66.67', '33.33']);
+
+    // A street officer of Q2 gets only Q2's figures, in the workbook as from the endpoint.
+    await t.services.access.createUser({ username: 'bulletin-q2', password: 'bulletin-password-1', roles: [{ role: 'street', system: governanceSystem.key, code: 'Q2' }] });
+    const auth = `Bearer ${(await t.services.access.login('bulletin-q2', 'bulletin-password-1', '127.0.0.1')).token}`;
+    const scoped = await xlsx('period=2026-11&unit=Q&lang=en', auth);
+    const scopedStats = await stats('from=2026-11-01&to=2026-12-01&unit=Q&by=unit', auth);
+    expect(sheet.length).toBe(4);
+    expect(scoped.map((r) => r.slice(0, 2))).toEqual([['unit code', 'unit name'], ['Q2', '单元Q2'], ['', 'total']]);
+    expect(scoped[1]!.slice(2)).toEqual(expected(scopedStats.rows[0]!));
+    expect(scoped[2]!.slice(2)).toEqual(expected(scopedStats.total));
+    expect(scopedStats.total.reported).toBe(3);
+  });
+
+  it('prints the bulletin as a zh-CN HTML page (English with lang=en), the same figures as the CSV', async () => {
+    const res = await t.request.get('/api/incidents/bulletin?period=2026-11&unit=Q&format=html').expect(200);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    const html = res.text;
+    expect(html).toContain('<html lang="zh-CN">');
+    expect(html).toContain('<h1>2026年11月事件处置月报</h1>');
+    expect(html).toContain('@page { size: A4 landscape');
+    expect(html).toContain('thead { display: table-header-group; }');
+    expect(html).toMatch(/单元Q（Q） · 2026-11-01 – 2026-11-30/);
+    expect(html).toContain('本期上报事件 6 件，立案 4 件，结案 3 件，结案率 75.00%');
+    const cells = [...html.matchAll(/<tr[^>]*>(<td.*?)<\/tr>/g)].map((m) => [...m[1]!.matchAll(/<td[^>]*>(.*?)<\/td>/g)].map((c) => c[1]));
+    const csv = (await t.request.get('/api/incidents/bulletin?period=2026-11&unit=Q').buffer(true).expect(200)).text.replace(/^\uFEFF/, '').trim().split('\r\n').slice(1);
+    expect(cells.map((r) => r.join(','))).toEqual(csv);
+    expect(html).not.toMatch(/https?:\/\//);
+    const en = (await t.request.get('/api/incidents/bulletin?period=2026-Q4&unit=Q&format=html&lang=en').expect(200)).text;
+    expect(en).toContain('<h1>Quarterly incident bulletin, Q4 2026</h1>');
+    expect(en).toContain('Area: 单元Q (Q) · 2026-10-01 – 2026-12-31');
+    await t.request.get('/api/incidents/bulletin?period=2026-11&format=pdf').expect(400);
   });
 
   it('serves the stats, the classification and the calendar over HTTP', async () => {

@@ -137,8 +137,7 @@ export interface StatsQuery {
   to: Date;
   now: Date;
   unit?: string;
-  /** `total` is one row over the whole selection. */
-  by: 'unit' | 'department' | 'worker' | 'category' | 'total';
+  by: 'unit' | 'department' | 'worker' | 'category';
   scope: AreaScope;
 }
 
@@ -466,6 +465,13 @@ export class IncidentStore {
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
+  /** Whether a case lies in the caller's scope (issue #10); false also when it does not exist. */
+  async inScope(id: number, scope: AreaScope): Promise<boolean> {
+    const q = this.knex('incidents').where({ id }).select('id').limit(1);
+    whereScope(q, scope);
+    return (await q).length > 0;
+  }
+
   async getByIdempotencyKey(key: string): Promise<IncidentRecord | null> {
     const { rows } = await this.knex.raw(`SELECT ${SELECT} FROM incidents WHERE idempotency_key = ?`, [key]);
     return rows[0] ? toRecord(rows[0]) : null;
@@ -547,18 +553,20 @@ export class IncidentStore {
 
   /**
    * Indicators over the cases reported in [from, to), grouped by a child unit of `unit` (by its position
-   * in `unit_path`), department, handler or category. Definitions: README "Incident statistics".
+   * in `unit_path`), department, handler or category, and the rolled-up total, in one pass over the
+   * covering index (migration 031). Definitions: README "Incident statistics".
    */
-  async stats(query: StatsQuery): Promise<StatsRow[]> {
+  async stats(query: StatsQuery): Promise<{ rows: StatsRow[]; total: StatsRow }> {
     const groupBy = {
       unit: query.unit ? 'unit_path[array_position(unit_path, ?::text) + 1]' : 'unit_path[1]',
       department: 'department',
       worker: 'handler',
       category: 'category',
-      total: "'total'",
     }[query.by];
-    const params: Knex.RawBinding[] = query.by === 'unit' && query.unit ? [query.unit] : [];
-    params.push(query.now, query.from, query.to);
+    // In the order the statement reads them: now (the select list), the group key's unit, the filters.
+    const params: Knex.RawBinding[] = [query.now];
+    if (query.by === 'unit' && query.unit) params.push(query.unit);
+    params.push(query.from, query.to);
     let where = 'reported_at >= ? AND reported_at < ?';
     if (query.unit) {
       where += ' AND unit_path @> ?::text[]';
@@ -568,8 +576,11 @@ export class IncidentStore {
       where += ' AND scope_keys && ?::text[]';
       params.push(scopeKeys(query.scope));
     }
-    const { rows } = await this.knex.raw(
-      `SELECT ${groupBy} AS key,
+    // The p90 sorts the period's cases by group: 64 MB keeps a district's year (~25 MB) out of temp files.
+    const { rows } = await (this.knex as Knex).transaction(async (trx): Promise<{ rows: Record<string, unknown>[] }> => {
+      await trx.raw(`SELECT set_config('work_mem', '64MB', true)`);
+      return trx.raw(
+      `SELECT key, GROUPING(key) = 1 AS is_total,
          count(*) AS reported,
          count(registered_at) AS registered,
          count(dispatched_at) AS dispatched,
@@ -582,11 +593,13 @@ export class IncidentStore {
          count(red_at) AS red,
          avg(handling_working_ms)::float8 AS mean_ms,
          percentile_cont(0.9) WITHIN GROUP (ORDER BY handling_working_ms)::float8 AS p90_ms
-       FROM incidents WHERE ${where}
-       GROUP BY 1 ORDER BY 1 NULLS LAST`,
+       FROM (SELECT ${groupBy} AS key, registered_at, dispatched_at, closed_at, was_overdue, reworks, postponements, due_at, yellow_at, red_at, handling_working_ms
+             FROM incidents WHERE ${where}) c
+       GROUP BY GROUPING SETS ((key), ()) ORDER BY 2, 1 NULLS LAST`,
       params,
-    );
-    return rows.map((r: Record<string, unknown>) => ({
+      );
+    });
+    const toRow = (r: Record<string, unknown>): StatsRow => ({
       key: (r.key as string) ?? null,
       reported: Number(r.reported),
       registered: Number(r.registered),
@@ -600,7 +613,13 @@ export class IncidentStore {
       red: Number(r.red),
       meanHandlingMs: r.mean_ms === null ? null : Number(r.mean_ms),
       p90HandlingMs: r.p90_ms === null ? null : Number(r.p90_ms),
-    }));
+    });
+    const isTotal = (r: Record<string, unknown>) => r.is_total === true || r.is_total === 't';
+    const total = (rows as Record<string, unknown>[]).find(isTotal);
+    return {
+      rows: (rows as Record<string, unknown>[]).filter((r) => !isTotal(r)).map(toRow),
+      total: total ? { ...toRow(total), key: 'total' } : { key: 'total', reported: 0, registered: 0, dispatched: 0, closed: 0, closedOnTime: 0, reworked: 0, postponed: 0, overdue: 0, yellow: 0, red: 0, meanHandlingMs: null, p90HandlingMs: null },
+    };
   }
 
   /**

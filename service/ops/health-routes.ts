@@ -22,6 +22,8 @@ function within<T>(ms: number, work: Promise<T>, what: string): Promise<T> {
 export interface ReadinessProbe {
   engine: string;
   applied(): Promise<string[]>;
+  /** The read replica's state, when there is one: reported, never a reason to be unready (reads fall back). */
+  replica?: () => Promise<unknown>;
 }
 
 export function healthRoutes(db: ReadinessProbe, expected: readonly string[] = Object.keys(migrations).sort()): RouteDef[] {
@@ -55,7 +57,8 @@ export function healthRoutes(db: ReadinessProbe, expected: readonly string[] = O
         if (pending.length > 0) {
           throw new AppError(503, 'migrations_pending', `not ready: ${pending.length} migration(s) not run: ${pending.join(', ')}`, { pending });
         }
-        ctx.body = { status: 'ready', engine: db.engine, migration: applied[applied.length - 1] ?? null };
+        const replica = db.replica ? await db.replica() : undefined;
+        ctx.body = { status: 'ready', engine: db.engine, migration: applied[applied.length - 1] ?? null, ...(replica ? { replica } : {}) };
       },
     },
   ];

@@ -176,7 +176,10 @@ describe.each(engines())('cross-system overlays through the API on %s PostGIS', 
     const overlays = createOverlayService({ knex: t.db.knex, jobs: createJobs(createJobQueries(t.db.knex), logger), logger });
     const community = report.units[0].code;
     const request = { territory: { system: 'governance', code: district }, systems: banks.map((key) => ({ key })), mode: 'sync' as const };
-    const scoped = await overlays.report(request, [{ system: 'governance', code: community }]);
+    // Bank systems are internal to their bank (issue #10): a community officer alone may not overlay them,
+    // a caller who sees the banks whole gets the table cut to its community.
+    await expect(overlays.report(request, [{ system: 'governance', code: community }])).rejects.toMatchObject({ status: 403, code: 'out_of_scope' });
+    const scoped = await overlays.report(request, [{ system: 'governance', code: community }, ...banks.map((key) => ({ system: key }))]);
     if (!('report' in scoped)) throw new Error('expected a report');
     expect(scoped.report.units.map((u) => u.code)).toEqual([community]);
     expect(scoped.report.summary.area_m2).toBeCloseTo(report.units[0].area_m2, 0);

@@ -5,8 +5,9 @@ import { parseCsv, toCsv } from '../formats/csv';
 import { badRequest } from '../errors';
 import type { RouteDef } from '../http/route';
 import { alignmentToCsv, overlayToCsv, overlayToGeoJSON, overlayToXlsx } from '../geometry/overlay/index';
+import { callerOf } from '../http/caller';
 import { lang } from '../http/params';
-import { UNRESTRICTED, type AreaScope } from '../kernel/scope';
+import type { AreaScope } from '../kernel/scope';
 import type { OverlayService } from './service';
 
 const Share = z.number().min(0).max(1);
@@ -51,10 +52,8 @@ export const FilingQuery = z
   .object({ year: z.enum(['1', '2']).default('1'), urbanResidents: Rate, merchants: Rate, ruralHouseholds: Rate, format: z.enum(['json', 'csv']).default('json') })
   .strict();
 
-/** The caller's area (issue #10); the access feature sets it, everything is in scope until it lands. */
-function scopeOf(ctx: Context): AreaScope {
-  return (ctx.state.scope as AreaScope | undefined) ?? UNRESTRICTED;
-}
+/** The caller's area (issue #10), as the access feature's authorizer admitted it. */
+const scopeOf = (ctx: Context): AreaScope => callerOf(ctx).scope;
 
 export function sendCsv(ctx: Context, name: string, text: string): void {
   ctx.type = 'text/csv; charset=utf-8';
@@ -158,7 +157,7 @@ export function overlayRoutes(overlays: OverlayService, bodyLimit: number): Rout
           ...(q.merchants !== undefined && { merchants: q.merchants }),
           ...(q.ruralHouseholds !== undefined && { 'rural-households': q.ruralHouseholds }),
         };
-        const report = await overlays.filing(system, q.year === '2' ? 2 : 1, targets);
+        const report = await overlays.filing(system, q.year === '2' ? 2 : 1, targets, scopeOf(ctx));
         if (q.format === 'csv') {
           const rows = report.grids.flatMap((g) => Object.entries(g.categories).map(([category, c]) => [g.code, g.name, g.areaType, category, c.filed, c.total, c.rate, c.target, c.source, c.met]));
           sendCsv(ctx, `filing-${system}`, toCsv(['code', 'name', 'area_type', 'category', 'filed', 'total', 'rate', 'target', 'total_source', 'met'], rows));
@@ -175,7 +174,7 @@ export function overlayRoutes(overlays: OverlayService, bodyLimit: number): Rout
       handler: async (ctx) => {
         const { system } = SystemParams.parse(ctx.params);
         const q = BankCheckQuery.parse(ctx.query);
-        ctx.body = await overlays.bankCheck(system, { units: { system: q.units, level: q.unitLevel }, nestLevel: q.nestLevel, threshold: q.threshold });
+        ctx.body = await overlays.bankCheck(system, { units: { system: q.units, level: q.unitLevel }, nestLevel: q.nestLevel, threshold: q.threshold }, scopeOf(ctx));
       },
     },
   ];

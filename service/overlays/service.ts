@@ -13,7 +13,7 @@ import {
   type OverlayReport,
   tabulate,
 } from '../geometry/overlay/index';
-import type { AreaScope } from '../kernel/scope';
+import { rootsIn, seesWholeSystem, type AreaScope } from '../kernel/scope';
 import type { Logger } from '../logger';
 import { DEFAULT_TARGETS, filingRates, parseLedger, type FilingCategory, type FilingReport } from './filing';
 import { checkOutlets, parsePoints, type OutletCheck } from './points';
@@ -77,6 +77,17 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
   }
 
   /**
+   * Bank ledgers and grids are internal to their bank (DOMAIN.md "Access and privacy"): a bank's system
+   * takes part in a report or alignment only for callers who see the whole of it (its head office, the
+   * regulator).
+   */
+  function requireWholeBank(scope: AreaScope, system: StoredOverlaySystem, field: string): void {
+    if (system.kind === 'bank' && !seesWholeSystem(scope, system.key)) {
+      throw new AppError(403, 'out_of_scope', `${field}: bank system ${system.key} is internal to its bank; you may not see all of it`);
+    }
+  }
+
+  /**
    * The units a caller may see (AreaScope, issue #10): null when the whole territory is in scope; else the
    * codes of the units under the caller's roots. A caller seeing none of them is refused.
    */
@@ -106,6 +117,8 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
         return { system, level: requireLevel(system, s.level, `systems[${k}].level`, 'finest') };
       }),
     );
+    participants.forEach(({ system }, k) => requireWholeBank(scope, system, `systems[${k}].key`));
+    requireWholeBank(scope, unitSystem, 'units.system');
     const where = { systemId: territorySystem.id, code: request.territory.code };
     // Independent reads, concurrent where the engine has a pool (the server); one after another embedded.
     const [territory, loadedUnits, inside, ...layers] = await Promise.all([
@@ -151,6 +164,8 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
     async alignment(request: AlignmentRequest, scope: AreaScope): Promise<AlignmentReport> {
       const a = await requireSystem(request.a, 'a');
       const b = await requireSystem(request.b, 'b');
+      requireWholeBank(scope, a, 'a');
+      requireWholeBank(scope, b, 'b');
       if (scope !== 'all' && !scope.some((r) => r.code === undefined && (r.system === a.key || r.system === b.key))) {
         throw new AppError(403, 'out_of_scope', `alignment of ${a.key} against ${b.key} needs both whole systems in your area`);
       }
@@ -171,11 +186,21 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
       return { rows: rows.length };
     },
 
-    /** Filing rates of a bank's finest grids for year 1 or 2, totals from the ledger or else the address register. */
-    async filing(key: string, year: 1 | 2, targets: Partial<Record<FilingCategory, number>> = {}): Promise<FilingReport> {
+    /**
+     * Filing rates of a bank's finest grids for year 1 or 2, totals from the ledger or else the address
+     * register. A branch's or account manager's scope (a grid of the bank) narrows it to that subtree.
+     */
+    async filing(key: string, year: 1 | 2, targets: Partial<Record<FilingCategory, number>> = {}, scope: AreaScope = 'all'): Promise<FilingReport> {
       const bank = await requireSystem(key, 'system');
       const level = requireLevel(bank, undefined, 'level', 'finest');
-      const [grids, ledger, register] = await Promise.all([store.gridsAt(bank.id, level, null), store.ledger(bank.id), store.registerCounts(bank.id)]);
+      const roots = rootsIn(scope, bank.key);
+      const [all, ledger, register, allowed] = await Promise.all([
+        store.gridsAt(bank.id, level, null),
+        store.ledger(bank.id),
+        store.registerCounts(bank.id),
+        roots === null ? Promise.resolve(null) : store.subtreeCodes(bank.id, roots),
+      ]);
+      const grids = allowed === null ? all : all.filter((g) => allowed.has(g.code));
       return filingRates(
         bank.key,
         grids.map((g) => ({ code: g.code, name: g.name, areaType: areaTypeOf(g.type) })),
@@ -196,8 +221,10 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
       return { points: points.length };
     },
 
-    async bankCheck(key: string, request: BankCheckRequest): Promise<BankCheck & { outlets: OutletCheck }> {
+    /** @throws AppError 403 `out_of_scope` for a branch's scope: the check covers the whole bank. */
+    async bankCheck(key: string, request: BankCheckRequest, scope: AreaScope = 'all'): Promise<BankCheck & { outlets: OutletCheck }> {
       const bank = await requireSystem(key, 'system');
+      if (rootsIn(scope, bank.key) !== null) throw new AppError(403, 'out_of_scope', `the check of bank ${bank.key} covers its whole system and every outlet; a branch reads its filing report`);
       const unitSystem = await requireSystem(request.units.system, 'units');
       const unitLevel = requireLevel(unitSystem, request.units.level, 'unitLevel', 'unit');
       if (request.nestLevel !== undefined) requireLevel(bank, request.nestLevel, 'nestLevel', 'finest');

@@ -4,7 +4,7 @@ import type { StoredSystem } from '../kernel/types';
 import type { Logger } from '../logger';
 import { timed, type SingleRun } from '../ops';
 import type { SystemService } from '../systems';
-import { fixesFor, mergeReports, type StoredReport } from './report';
+import { mergeReports, type StoredReport } from './report';
 import type { PartitionQueries } from './store';
 
 /**
@@ -30,7 +30,7 @@ export function startRecheck(deps: {
   async function recheck(key: string, events: ChangeEvent[]): Promise<void> {
     const system = await systems.find(key);
     if (!system) return;
-    const report = await store.latest(system, null);
+    const report = await store.latestFull(system, null);
     if (!report) return;
     if (events.some((e) => e.bbox === null || e.kind === 'system')) {
       if (!report.stale) {
@@ -71,22 +71,11 @@ export function startRecheck(deps: {
     if (codes.length) partial.push(validatePartition(system, input, { ...report.options, parents: codes }));
     if (top) partial.push(validatePartition(system, await store.grids(system, { topLevel: true }), report.options));
     const redone = new Set<string | null>([...codes, ...(top ? [null] : [])]);
-    const keptIndex = new Map<number, number>();
-    const keptIssues = report.issues.filter((issue, i) => {
-      if (redone.has(issue.parent)) return false;
-      keptIndex.set(i, keptIndex.size);
-      return true;
-    });
+    const keptIssues = report.issues.filter((issue) => !redone.has(issue.parent)).map(({ seq: _seq, ...issue }) => issue);
     const kept: PartitionReport = { ...report, parents: report.parents.filter((p) => !redone.has(p.parent)), issues: keptIssues };
     const merged = mergeReports(system.key, [kept, ...partial], report.options);
-    // Fix proposals: those of untouched families keep their ids, re-indexed; re-checked families get new ones.
-    const fixes = report.fixes.filter((f) => keptIndex.has(f.issue)).map((f) => ({ ...f, issue: keptIndex.get(f.issue)! }));
-    let offset = keptIssues.length;
-    for (const r of partial) {
-      fixes.push(...fixesFor(system, input, r, offset));
-      offset += r.issues.length;
-    }
-    const stored: StoredReport = { ...merged, scope: null, durationMs: Math.round(performance.now() - started), stale: false, fixes };
+    // Fix proposals are made on request from the stored findings (service.ts), so nothing to carry here.
+    const stored: StoredReport = { ...merged, scope: null, durationMs: Math.round(performance.now() - started), stale: false, omitted: {} };
     await store.replaceLatest(system, stored);
     await changes.publish(store.handle, { kind: 'report', system: system.key, codes: [], bbox: null });
     return stored;

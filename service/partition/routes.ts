@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { reportToCsv, reportToGeoJSON } from '../geometry/partition/index';
+import { ISSUE_KINDS, reportToCsv, reportToGeoJSON } from '../geometry/partition/index';
 import { AppError } from '../errors';
 import { parseJson, readBody } from '../http/body';
 import { callerOf } from '../http/caller';
@@ -17,6 +17,14 @@ const ValidateQuery = z.object({
   edgeTolerance: z.coerce.number().positive().optional(),
 });
 const ReportQuery = z.object({ parent: z.string().optional(), format: z.enum(['json', 'geojson', 'csv']).default('json') });
+const IssuesQuery = z
+  .object({
+    parent: z.string().optional(),
+    kind: z.enum(ISSUE_KINDS).optional(),
+    offset: z.coerce.number().int().min(0).default(0),
+    limit: z.coerce.number().int().min(1).max(1000).default(200),
+  })
+  .strict();
 
 /**
  * A caller scoped to some grids of the system reads the report of one of its subtrees (`?parent=`),
@@ -71,7 +79,8 @@ export function partitionRoutes(partition: PartitionService, bodyLimit: number):
       handler: async (ctx) => {
         const q = query(ctx, ReportQuery);
         requireSubtree(ctx, q.parent);
-        const report = await partition.report(ctx.params.system!, q.parent ?? null);
+        // The files carry every finding; the JSON its first findings per kind, the rest paged (…/report/issues).
+        const report = await partition.report(ctx.params.system!, q.parent ?? null, { full: q.format !== 'json' });
         if (q.format === 'geojson') {
           ctx.type = 'application/geo+json';
           ctx.body = reportToGeoJSON(report);
@@ -86,14 +95,27 @@ export function partitionRoutes(partition: PartitionService, bodyLimit: number):
     },
     {
       method: 'get',
+      path: `${base}/report/issues`,
+      tag,
+      summary: 'Every finding of the latest partition report, paged (optionally one kind), with the exact total',
+      access: { permission: 'partition:read', scope: subtreeScope },
+      request: { query: IssuesQuery },
+      handler: async (ctx) => {
+        const q = query(ctx, IssuesQuery);
+        requireSubtree(ctx, q.parent);
+        ctx.body = await partition.issues(ctx.params.system!, q.parent ?? null, { kind: q.kind, offset: q.offset, limit: q.limit });
+      },
+    },
+    {
+      method: 'get',
       path: `${base}/fixes`,
       tag,
       summary: 'Fix proposals of the latest report: which grid absorbs each small gap, overlap or sliver',
       access: { permission: 'partition:read', scope: subtreeScope },
       handler: async (ctx) => {
         requireSubtree(ctx, undefined);
-        const report = await partition.report(ctx.params.system!, null);
-        ctx.body = { system: report.system, generatedAt: report.generatedAt, stale: report.stale, fixes: report.fixes };
+        const { report, fixes } = await partition.fixes(ctx.params.system!);
+        ctx.body = { system: report.system, generatedAt: report.generatedAt, stale: report.stale, fixes };
       },
     },
     {

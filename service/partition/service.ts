@@ -2,6 +2,7 @@ import type { ChangeBus } from '../db/changes';
 import { conflict, notFound } from '../errors';
 import {
   ISSUE_KINDS,
+  proposeFixes,
   validatePartition,
   validateSystem,
   validateSystemInWorker,
@@ -19,10 +20,10 @@ import { timed, type SingleRun } from '../ops';
 import type { SystemService } from '../systems';
 import { applyProposal } from './proposal';
 import { startRecheck } from './recheck';
-import { fixesFor, withIds, type StoredReport } from './report';
+import { compact, fixable, fixesFor, withIds, type StoredReport } from './report';
 import type { PartitionQueries } from './store';
 
-export type { StoredReport } from './report';
+export { ISSUES_PER_KIND, type StoredReport } from './report';
 
 export interface ValidateRequest {
   parent?: string;
@@ -33,8 +34,8 @@ export interface ValidateRequest {
 }
 
 /**
- * From this many grids (or characters of GeoJSON) on, a validation runs in a worker thread so the event
- * loop stays free (issue #15); below it, starting a thread costs more than the validation blocks.
+ * From this many grids (or characters of GeoJSON) on, a validation or fix proposal runs in a worker
+ * thread so the event loop stays free (issue #15); below it, starting a thread costs more than it blocks.
  */
 const WORKER_THRESHOLD = 1000;
 const WORKER_THRESHOLD_CHARS = 1_000_000;
@@ -43,6 +44,8 @@ const JOB_THRESHOLD = 5000;
 
 export function createPartitionService(deps: {
   store: PartitionQueries;
+  /** Where stored reports are read for GET routes: a read replica's store (issue #16); `store` when absent. */
+  reads?: Pick<PartitionQueries, 'latest' | 'latestFull'>;
   systems: SystemService;
   grids: GridService;
   jobs: Jobs;
@@ -64,36 +67,59 @@ export function createPartitionService(deps: {
     return [...ancestors, ...subtree].map((g) => ({ code: g.code, parentCode: g.parentCode, level: g.level, geometry: g.geometry }));
   }
 
+  /** Whether geometry work on these grids goes to the worker thread (`WORKER_THRESHOLD`). */
+  const offLoop = (all: WorkerGrid[]) => all.length >= WORKER_THRESHOLD || all.reduce((n, g) => n + (typeof g.geometry === 'string' ? g.geometry.length : 0), 0) >= WORKER_THRESHOLD_CHARS;
+
   /**
    * Validates family by family (`validateSystem`); from `WORKER_THRESHOLD` grids on in a worker thread,
-   * which also proposes the fixes, so the event loop keeps serving (issue #15).
+   * so the event loop keeps serving (issue #15). Fix proposals only for a dry run: a stored report's are
+   * made when asked for (`fixes`), which keeps whole dense grids out of every stored report.
    */
-  async function validateOffLoop(system: StoredSystem, all: WorkerGrid[], scope: string | null, options: ValidateRequest['options'], ctx?: JobContext): Promise<{ report: PartitionReport; fixes: FixProposal[] }> {
+  async function validateOffLoop(system: StoredSystem, all: WorkerGrid[], scope: string | null, options: ValidateRequest['options'], withFixes: boolean, ctx?: JobContext): Promise<{ report: PartitionReport; fixes: FixProposal[] }> {
     const started = performance.now();
     let progress = Promise.resolve();
     const onProgress = (done: number, total: number) => {
       if (ctx) progress = progress.then(() => ctx.progress(done / total, `${done} of ${total} parents checked`));
     };
     let result: { report: PartitionReport; fixes: FixProposal[] };
-    const chars = all.reduce((n, g) => n + (typeof g.geometry === 'string' ? g.geometry.length : 0), 0);
-    if (all.length >= WORKER_THRESHOLD || chars >= WORKER_THRESHOLD_CHARS) {
-      const { report, proposals } = await validateSystemInWorker({ system, grids: all, scope, options, fixes: true }, onProgress);
-      result = { report, fixes: withIds(report, proposals, 0) };
+    if (offLoop(all)) {
+      const { report, proposals } = await validateSystemInWorker({ system, grids: all, scope, options, fixes: withFixes }, onProgress);
+      result = { report, fixes: withIds(report, proposals) };
     } else {
       const grids = all.map((g) => ({ ...g, geometry: typeof g.geometry === 'string' ? JSON.parse(g.geometry) : g.geometry }));
       const report = validateSystem(system, grids, scope, options, onProgress);
-      result = { report, fixes: fixesFor(system, grids, report, 0) };
+      result = { report, fixes: withFixes ? fixesFor(system, grids, report) : [] };
     }
     await progress;
     logger.debug({ system: system.key, grids: all.length, ms: Math.round(performance.now() - started) }, 'partition validated');
     return result;
   }
 
-  async function store(system: StoredSystem, scope: string | null, report: PartitionReport, durationMs: number, fixes: FixProposal[]): Promise<StoredReport> {
-    const stored: StoredReport = { ...report, scope, durationMs, stale: false, fixes };
-    await queries.insertReport(system, scope, stored);
+  /**
+   * Fix proposals for the findings of a stored report (whole-system), made from the current grids of the
+   * families concerned; ids are stable (`withIds`), `issue` is the finding's `seq`.
+   */
+  async function proposalsFor(system: StoredSystem, report: StoredReport): Promise<FixProposal[]> {
+    const candidates = report.issues.filter(fixable);
+    if (candidates.length === 0) return [];
+    const families = [...new Set(candidates.map((i) => i.parent).filter((c): c is string => c !== null))];
+    const input = [
+      ...(families.length > 0 ? await queries.grids(system, { families }) : []),
+      ...(candidates.some((i) => i.parent === null) ? await queries.grids(system, { topLevel: true }) : []),
+    ];
+    const slim: PartitionReport = { ...report, issues: candidates };
+    const raw = offLoop(input)
+      ? (await validateSystemInWorker({ system, grids: input, scope: null, options: report.options, fixes: true, report: slim })).proposals
+      : proposeFixes(system, input, slim);
+    return withIds(slim, raw).map((f) => ({ ...f, issue: candidates[f.issue]!.seq ?? f.issue }));
+  }
+
+  /** Stores the report (every finding) and returns its compact form (the first findings of each kind). */
+  async function store(system: StoredSystem, scope: string | null, report: PartitionReport, durationMs: number): Promise<StoredReport> {
+    const full: StoredReport = { ...report, scope, durationMs, stale: false, omitted: {} };
+    await queries.insertReport(system, scope, full);
     await changes.publish(queries.handle, { kind: 'report', system: system.key, codes: [], bbox: null });
-    return stored;
+    return compact(full);
   }
 
   async function run(system: StoredSystem, request: ValidateRequest, ctx?: JobContext): Promise<StoredReport | PartitionReport> {
@@ -101,10 +127,11 @@ export function createPartitionService(deps: {
     // The whole system goes to the worker as GeoJSON text: parsing happens off the event loop too.
     const current: WorkerGrid[] = request.parent === undefined && request.proposal === undefined ? await queries.gridText(system) : await gridsFor(system, request.parent);
     const all = request.proposal === undefined ? current : applyProposal(system, current as PartitionGrid[], request.proposal);
-    const { report, fixes } = await timed('partition_validate', () => validateOffLoop(system, all, request.parent ?? null, request.options, ctx));
+    const dryRun = request.proposal !== undefined;
+    const { report, fixes } = await timed('partition_validate', () => validateOffLoop(system, all, request.parent ?? null, request.options, dryRun, ctx));
     const duration = performance.now() - started;
-    if (request.proposal !== undefined) return { ...report, dryRun: true, fixes } as PartitionReport;
-    return store(system, request.parent ?? null, report, duration, fixes);
+    if (dryRun) return { ...report, dryRun: true, fixes } as PartitionReport;
+    return store(system, request.parent ?? null, report, duration);
   }
 
   return {
@@ -121,22 +148,45 @@ export function createPartitionService(deps: {
       return { job: await jobs.start('validate', key, (ctx) => run(system, request, ctx)) };
     },
 
-    async report(key: string, parent: string | null): Promise<StoredReport> {
+    /**
+     * The latest report: compact (the first `ISSUES_PER_KIND` findings of each kind, `omitted` counting the
+     * rest), or with every finding (`full`, for file exports).
+     */
+    async report(key: string, parent: string | null, options: { full?: boolean } = {}): Promise<StoredReport> {
       const system = await systems.require(key);
       // Read-your-writes: a report fetched right after an edit includes that edit's re-check.
       await this.settled();
-      const r = await queries.latest(system, parent);
-      if (!r) throw notFound('report_not_found', `system ${key} has no partition report${parent ? ` for ${parent}` : ''} yet; POST /api/systems/${key}/validate first`);
-      return r;
+      const reads = deps.reads ?? queries;
+      const r = options.full ? await reads.latestFull(system, parent) : await reads.latest(system, parent);
+      if (!r) throw noReport(key, parent);
+      return { ...r, omitted: r.omitted ?? {} };
+    },
+
+    /** One page of the latest report's findings (optionally of one kind), with the exact total. */
+    async issues(key: string, parent: string | null, page: { kind?: string; offset: number; limit: number }) {
+      const system = await systems.require(key);
+      await this.settled();
+      const found = await queries.issuesPage(system, parent, page);
+      if (!found) throw noReport(key, parent);
+      return { system: key, scope: parent, ...(page.kind ? { kind: page.kind } : {}), offset: page.offset, limit: page.limit, ...found };
+    },
+
+    /** Fix proposals for the latest whole-system report, made from the current grids on request. */
+    async fixes(key: string): Promise<{ report: StoredReport; fixes: FixProposal[] }> {
+      const system = await systems.require(key);
+      await this.settled();
+      const report = await queries.latestFull(system, null);
+      if (!report) throw noReport(key, null);
+      return { report, fixes: report.stale ? [] : await proposalsFor(system, report) };
     },
 
     /** Applies one fix proposal of the latest report after re-validating the grids it changes. */
     async applyFix(key: string, id: string): Promise<{ applied: FixProposal; report: StoredReport }> {
       const system = await systems.require(key);
-      const report = await queries.latest(system, null);
-      const fix = report?.fixes.find((f) => f.id === id);
+      const report = await queries.latestFull(system, null);
+      if (report?.stale) throw conflict('report_stale', `the report of system ${key} is stale; validate again before applying fixes`);
+      const fix = report ? (await proposalsFor(system, report)).find((f) => f.id === id) : undefined;
       if (!report || !fix) throw notFound('fix_not_found', `the latest report of system ${key} has no fix proposal "${id}"`);
-      if (report.stale) throw conflict('report_stale', `the report of system ${key} is stale; validate again before applying fixes`);
       const changed = new Set(fix.result.map((r) => r.code));
       // Only the families the fix touches: the changed grids' parents with all their children.
       const affected = await queries.grids(system, { codes: [...changed] });
@@ -157,6 +207,10 @@ export function createPartitionService(deps: {
       return { applied: fix, report: (await queries.latest(system, null))! };
     },
   };
+}
+
+function noReport(key: string, parent: string | null) {
+  return notFound('report_not_found', `system ${key} has no partition report${parent ? ` for ${parent}` : ''} yet; POST /api/systems/${key}/validate first`);
 }
 
 export type PartitionService = ReturnType<typeof createPartitionService>;

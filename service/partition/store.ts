@@ -1,7 +1,7 @@
 import { knexOf, type Queryable } from '../db/tx';
-import type { PartitionGrid } from '../geometry/partition/index';
+import type { PartitionGrid, PartitionIssue } from '../geometry/partition/index';
 import type { StoredSystem } from '../kernel/types';
-import type { StoredReport } from './report';
+import { compact, type StoredReport } from './report';
 
 /** Which grids of a system to read for a validation. */
 export type GridSelection =
@@ -18,6 +18,40 @@ const KEEP_REPORTS = 5;
 
 export function createPartitionQueries(db: Queryable) {
   const knex = knexOf(db);
+
+  async function latestRow(system: StoredSystem, scope: string | null, withReport = true): Promise<{ id: number; report: StoredReport } | null> {
+    const row = await knex('partition_reports')
+      .where({ system_id: system.id })
+      .whereRaw('scope is not distinct from ?', [scope])
+      .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+      .first(withReport ? ['id', 'report'] : ['id']);
+    if (!row) return null;
+    return { id: Number(row.id), report: withReport ? (typeof row.report === 'string' ? JSON.parse(row.report) : row.report) : (null as never) };
+  }
+
+  /** Every finding of a report as one row, in statements of at most a thousand findings or 4 MB of JSON. */
+  async function insertIssues(reportId: number, issues: PartitionIssue[]): Promise<void> {
+    let batch: string[] = [];
+    let chars = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      await knex.raw(
+        `insert into partition_report_issues (report_id, seq, kind, issue)
+         select ?, (t.j->>'seq')::int, t.j->>'kind', t.j from unnest(?::jsonb[]) as t(j)`,
+        [reportId, batch],
+      );
+      batch = [];
+      chars = 0;
+    };
+    for (let seq = 0; seq < issues.length; seq++) {
+      const text = JSON.stringify({ ...issues[seq], seq });
+      batch.push(text);
+      chars += text.length;
+      if (batch.length >= 1000 || chars >= 4_000_000) await flush();
+    }
+    await flush();
+  }
+
   return {
     /** The handle these queries run on, for change notifications sent alongside. */
     handle: db,
@@ -49,8 +83,20 @@ export function createPartitionQueries(db: Queryable) {
       return Number((await knex('grids').where({ system_id: system.id }).count({ n: '*' }).first())?.n ?? 0);
     },
 
-    async insertReport(system: StoredSystem, scope: string | null, report: StoredReport): Promise<void> {
-      await knex('partition_reports').insert({ system_id: system.id, scope, report: JSON.stringify(report), duration_ms: Math.round(report.durationMs) });
+    /**
+     * Stores a report: the row keeps the compact form (`compact`), every finding goes to
+     * partition_report_issues, numbered by its place in the full list.
+     */
+    async insertReport(system: StoredSystem, scope: string | null, full: StoredReport): Promise<void> {
+      const rows: { id: number | string }[] = (
+        await knex.raw(`insert into partition_reports (system_id, scope, report, duration_ms) values (?, ?, ?::jsonb, ?) returning id`, [
+          system.id,
+          scope,
+          JSON.stringify(compact(full)),
+          Math.round(full.durationMs),
+        ])
+      ).rows;
+      await insertIssues(Number(rows[0]!.id), full.issues);
       await knex.raw(
         `delete from partition_reports where system_id = ? and scope is not distinct from ? and id not in (
            select id from partition_reports where system_id = ? and scope is not distinct from ? order by created_at desc, id desc limit ${KEEP_REPORTS})`,
@@ -58,22 +104,41 @@ export function createPartitionQueries(db: Queryable) {
       );
     },
 
+    /** The latest report in its compact form (the first findings of each kind), or null. */
     async latest(system: StoredSystem, scope: string | null): Promise<StoredReport | null> {
-      const row = await knex('partition_reports')
-        .where({ system_id: system.id })
-        .whereRaw('scope is not distinct from ?', [scope])
-        .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
-        .first('report');
-      return row ? (typeof row.report === 'string' ? JSON.parse(row.report) : row.report) : null;
+      const row = await latestRow(system, scope);
+      return row ? row.report : null;
+    },
+
+    /** The latest report with every finding (re-checks, fix proposals, file exports), or null. */
+    async latestFull(system: StoredSystem, scope: string | null): Promise<StoredReport | null> {
+      const row = await latestRow(system, scope);
+      if (!row) return null;
+      if (Object.keys(row.report.omitted ?? {}).length === 0) return { ...row.report, omitted: {} };
+      const issues: { issue: PartitionIssue | string }[] = (await knex.raw(`select issue from partition_report_issues where report_id = ? order by seq`, [row.id])).rows;
+      return { ...row.report, issues: issues.map((r) => (typeof r.issue === 'string' ? JSON.parse(r.issue) : r.issue)), omitted: {} };
+    },
+
+    /** One page of the latest report's findings, optionally of one kind, in report order, with their total. */
+    async issuesPage(system: StoredSystem, scope: string | null, page: { kind?: string; offset: number; limit: number }): Promise<{ total: number; issues: PartitionIssue[] } | null> {
+      const row = await latestRow(system, scope, false);
+      if (!row) return null;
+      const kind = page.kind === undefined ? '' : 'and kind = ?';
+      const bindings = page.kind === undefined ? [row.id] : [row.id, page.kind];
+      const total = Number((await knex.raw(`select count(*)::int as n from partition_report_issues where report_id = ? ${kind}`, bindings)).rows[0].n);
+      const rows: { issue: PartitionIssue | string }[] = (
+        await knex.raw(`select issue from partition_report_issues where report_id = ? ${kind} order by seq offset ? limit ?`, [...bindings, page.offset, page.limit])
+      ).rows;
+      return { total, issues: rows.map((r) => (typeof r.issue === 'string' ? JSON.parse(r.issue) : r.issue)) };
     },
 
     /** Replaces the latest whole-system report (after an incremental re-check). */
-    async replaceLatest(system: StoredSystem, report: StoredReport): Promise<void> {
-      await knex.raw(
-        `update partition_reports set report = ?::jsonb, created_at = now()
-         where id = (select id from partition_reports where system_id = ? and scope is null order by created_at desc, id desc limit 1)`,
-        [JSON.stringify(report), system.id],
-      );
+    async replaceLatest(system: StoredSystem, full: StoredReport): Promise<void> {
+      const row = await latestRow(system, null, false);
+      if (!row) return;
+      await knex.raw(`update partition_reports set report = ?::jsonb, created_at = now() where id = ?`, [JSON.stringify(compact(full)), row.id]);
+      await knex.raw(`delete from partition_report_issues where report_id = ?`, [row.id]);
+      await insertIssues(row.id, full.issues);
     },
 
     async markStale(system: StoredSystem): Promise<void> {

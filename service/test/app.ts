@@ -32,11 +32,13 @@ export interface TestAppOptions {
    * 'internal-admin' (default, the feature tests): requests without credentials act as an administrator.
    */
   access?: 'real' | 'internal-admin';
+  /** Server engine: read through this streaming standby (DATABASE_READ_URL, issue #16). */
+  replicaUrl?: string;
 }
 
 /** The real application over a fresh database of `engine`, listening on an ephemeral loopback port. */
 export async function startTestApp(engine: EngineKind, env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
-  const db = await openTestDatabase(engine);
+  const db = await openTestDatabase(engine, options.replicaUrl ? { replicaUrl: options.replicaUrl } : {});
   const changes = new ChangeBus(db);
   await changes.start();
   const config = loadConfig({ LOG_LEVEL: 'error', ...env });

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import knexFactory from 'knex';
 import { openDatabase, type Database, type EngineKind } from '../db/engine';
+import type { ReplicaOptions } from '../db/replica';
 import { withDatabase } from './global-setup';
 
 /**
@@ -14,8 +15,11 @@ export function engines(): EngineKind[] {
   return inject('serverTemplate') ? ['embedded', 'server'] : ['embedded'];
 }
 
-/** A fresh, migrated, empty database of the given engine; close() also removes it. */
-export async function openTestDatabase(engine: EngineKind): Promise<Database> {
+/**
+ * A fresh, migrated, empty database of the given engine; close() also removes it. `replicaUrl` (server
+ * only): a streaming standby of DATABASE_URL's cluster, read through as DATABASE_READ_URL (issue #16).
+ */
+export async function openTestDatabase(engine: EngineKind, options: { replicaUrl?: string; replica?: ReplicaOptions } = {}): Promise<Database> {
   const id = `${process.pid}_${randomBytes(4).toString('hex')}`;
   if (engine === 'embedded') {
     const dir = path.join(inject('testRoot'), `pglite-${id}`);
@@ -32,7 +36,11 @@ export async function openTestDatabase(engine: EngineKind): Promise<Database> {
   const name = `gridatlas_t_${inject('runId')}_${id}`;
   const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
   await admin.raw(`create database ${name} template ${inject('serverTemplate')}`);
-  const db = await openDatabase({ databaseUrl: withDatabase(url, name) });
+  if (options.replicaUrl) await untilReplicated(withDatabase(options.replicaUrl, name));
+  const db = await openDatabase({
+    databaseUrl: withDatabase(url, name),
+    ...(options.replicaUrl ? { readUrl: withDatabase(options.replicaUrl, name), replica: options.replica } : {}),
+  });
   const close = db.close.bind(db);
   db.close = async () => {
     await close();
@@ -40,4 +48,21 @@ export async function openTestDatabase(engine: EngineKind): Promise<Database> {
     await admin.destroy();
   };
   return db;
+}
+
+/** Waits until a database just created on the primary exists on the standby (CREATE DATABASE replays). */
+async function untilReplicated(url: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const probe = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 }, log: { warn: () => undefined } });
+    try {
+      await probe.raw('select 1');
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`the replica did not get the new database within 15 s: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await probe.destroy();
+    }
+  }
 }

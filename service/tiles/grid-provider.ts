@@ -11,8 +11,6 @@ export interface GridProviderOptions {
    * Below it, memory is faster per tile (bench-tiles.ts) and costs about 0.2 KB per vertex held.
    */
   memoryVertexLimit: number;
-  /** Vertices the shard indexes of one system may hold (grid-index.ts). */
-  shardVertexBudget: number;
 }
 
 /** One tile source per grid system, rediscovered whenever a system is created, changed or deleted. */
@@ -27,7 +25,7 @@ export function gridSourceProvider(db: Database, options: GridProviderOptions): 
         if (db.capabilities.asMvt && system.vertices > options.memoryVertexLimit) {
           return existing instanceof PostgisGridSource && unchanged(existing, system) ? existing : new PostgisGridSource(system, db.knex);
         }
-        return existing instanceof MemoryGridSource && unchanged(existing, system) ? existing : new MemoryGridSource(system, queries, options.shardVertexBudget);
+        return existing instanceof MemoryGridSource && unchanged(existing, system) ? existing : new MemoryGridSource(system, queries);
       });
     },
   };

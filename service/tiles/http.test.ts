@@ -47,7 +47,8 @@ async function loadFixtures(t: TestApp) {
 describe.each(engines())('tiles over HTTP on %s PostGIS', (engine) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp(engine);
+    // Behind a reverse proxy (TRUST_PROXY): the style's URLs follow X-Forwarded-Host/-Proto.
+    t = await startTestApp(engine, { TRUST_PROXY: '1' });
     await loadFixtures(t);
   });
   afterAll(async () => t?.close());
@@ -165,7 +166,7 @@ describe.runIf(engines().includes('server'))('tiles on the PostGIS server only',
 
   it('makes the same features with ST_AsMVT as in memory, for the systems too large for memory', async () => {
     const [system] = (await createGridTileQueries(a.db.knex).systems()).filter((s) => s.key === 'city');
-    const memory = new MemoryGridSource(system!, createGridTileQueries(a.db.knex), 1_000_000);
+    const memory = new MemoryGridSource(system!, createGridTileQueries(a.db.knex));
     const postgis = new PostgisGridSource(system!, a.db.knex);
     expect(await postgis.info()).toEqual(await memory.info());
     for (const [z, x, y] of [[8, 201, 105], [11, 1615, 841], [13, 6463, 3364], [16, 51701, 26910]] as const) {

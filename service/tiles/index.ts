@@ -16,7 +16,7 @@ import type { TileSourceProvider } from './source';
  * the server takes over above 20 million vertices (about 4 GB); a system's shard indexes hold at most
  * 2 million vertices besides.
  */
-export const GRID_PROVIDER_DEFAULTS: GridProviderOptions = { memoryVertexLimit: 20_000_000, shardVertexBudget: 2_000_000 };
+export const GRID_PROVIDER_DEFAULTS: GridProviderOptions = { memoryVertexLimit: 20_000_000 };
 
 /** The tile service of the app, listening to changes from now on, and its routes. */
 /** `extra` are the tile layers of other features (e.g. incidents), handed in by the composition root. */

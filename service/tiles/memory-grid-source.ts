@@ -1,7 +1,6 @@
 import type { MultiPolygon, Polygon } from 'geojson';
-import type { RawFeature } from 'geojson-vt';
 import type { ChangeEvent } from '../db/changes';
-import { bboxOf, GridIndex, sizesByLevel, type IndexedGrid } from './grid-index';
+import { GridIndex, prepareGrid, sizesByLevel, type IndexedGrid } from './grid-index';
 import type { GridTileQueries, GridTileRow, TileSystem } from './grid-store';
 import { GRID_MAXZOOM, gridLayerName, gridSourceId, gridSourceInfo } from './grid-source';
 import { levelMinzooms, median } from './levels';
@@ -10,12 +9,11 @@ import { TILE_BUFFER, TILE_EXTENT, type GridSourceInfo, type Staleness, type Til
 import type { TileCoord } from './tile-math';
 
 /**
- * A grid system's tiles cut in memory by geojson-vt and encoded by mvt.ts. On the 100,000-grid city
- * (bench-tiles.ts, ms per tile) a tile from built shards takes 0.04–0.6 against 3.8–10.8 for one
- * ST_AsMVT query on the PostGIS server (12–100× faster), and 0.5–6 while building shards on the way;
- * it is also the only encoder the embedded PostGIS has. So every grid system uses it unless it is too
- * large for memory (grid-provider.ts). mvt.ts encodes geojson-vt's flat rings directly, about twice as
- * fast as vt-pbf, which builds an object per vertex.
+ * A grid system's tiles cut in memory (grid-index.ts, geojson-vt's projection, simplification and
+ * clipping) and encoded by mvt.ts. Faster per tile than one ST_AsMVT query on the PostGIS server at
+ * every zoom, first request included (bench-tiles.ts), and the only encoder the embedded PostGIS has; so
+ * every grid system uses it unless it is too large for memory (grid-provider.ts). mvt.ts encodes flat
+ * rings directly, about twice as fast as vt-pbf, which builds an object per vertex.
  */
 export class MemoryGridSource implements TileSource {
   readonly id: string;
@@ -29,7 +27,6 @@ export class MemoryGridSource implements TileSource {
   constructor(
     readonly system: TileSystem,
     private readonly queries: GridTileQueries,
-    private readonly shardVertexBudget: number,
   ) {
     this.id = gridSourceId(system.key);
   }
@@ -43,7 +40,7 @@ export class MemoryGridSource implements TileSource {
     const features = (await this.current()).tile(tile);
     if (features.length === 0) return null;
     const byLevel = new Map<string, MvtPolygon[]>(this.system.levels.map((l) => [l.key, []]));
-    for (const f of features) byLevel.get(f.tags!.level as string)?.push(toPolygon(f));
+    for (const f of features) byLevel.get(f.level)?.push(f.polygon);
     const layers: MvtLayer[] = [...byLevel].map(([level, list]) => ({ name: gridLayerName(this.system.key, level), extent: TILE_EXTENT, features: list }));
     return encodeTile(layers);
   }
@@ -93,7 +90,7 @@ export class MemoryGridSource implements TileSource {
     // to another zoom (which would make every tile of the system stale).
     const medians = new Map([...sizesByLevel(grids)].map(([level, sizes]) => [level, median(sizes)!]));
     this.minzoom = levelMinzooms(this.system.levels, medians, GRID_MAXZOOM);
-    const index = new GridIndex({ maxzoom: GRID_MAXZOOM, extent: TILE_EXTENT, buffer: TILE_BUFFER, shardVertexBudget: this.shardVertexBudget });
+    const index = new GridIndex({ maxzoom: GRID_MAXZOOM, extent: TILE_EXTENT, buffer: TILE_BUFFER });
     index.load(grids, this.minzoom);
     this.index = index;
   }
@@ -101,25 +98,14 @@ export class MemoryGridSource implements TileSource {
 
 function toIndexed(row: GridTileRow): IndexedGrid {
   const geometry = JSON.parse(row.geojson) as Polygon | MultiPolygon;
-  const { bbox, vertices } = bboxOf(geometry);
-  return {
-    code: row.code,
-    level: row.level,
-    vertices,
-    minX: bbox[0],
-    minY: bbox[1],
-    maxX: bbox[2],
-    maxY: bbox[3],
-    feature: {
-      type: 'Feature',
+  return prepareGrid(
+    geometry,
+    {
+      code: row.code,
+      level: row.level,
       id: row.id,
-      geometry,
       properties: { code: row.code, name: row.name, level: row.level, parent: row.parent, type: row.type, households: row.households, population: row.population },
     },
-  };
-}
-
-function toPolygon(f: RawFeature): MvtPolygon {
-  if (f.type !== 3) throw new Error(`grid tiles hold polygons only, got geojson-vt type ${f.type}`);
-  return { id: f.id as number, rings: f.geometry, properties: f.tags as MvtPolygon['properties'] };
+    { maxzoom: GRID_MAXZOOM, extent: TILE_EXTENT },
+  );
 }

@@ -153,7 +153,7 @@ async function requireVisible(ctx: Context, tiles: TileService, ids: string[]): 
   }
 }
 
-/** Absolute URLs from the request's host (behind a proxy, X-Forwarded-Proto/Host: the app trusts its proxy). */
+/** Absolute URLs from the request's host (X-Forwarded-Proto/Host only with TRUST_PROXY). */
 const baseUrl = (ctx: Context) => `${ctx.protocol}://${ctx.host}`;
 const tileUrl = (base: string, ids: string[]) => `${base}/tiles/${ids.join(',')}/{z}/{x}/{y}.mvt`;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors';
-import { ancestor, bboxTouchesTile, fitZoom, mercatorY, parseTile, tileAt, tileBounds, tilesCovering, unionBounds, type LonLatBbox, type TileCoord } from './tile-math';
+import { bboxTouchesTile, fitZoom, mercatorY, parseTile, tileAt, tileBounds, tilesCovering, unionBounds, type LonLatBbox, type TileCoord } from './tile-math';
 
 const round = (v: number[]) => v.map((n) => +n.toFixed(6));
 
@@ -82,16 +82,6 @@ describe('mercatorY', () => {
     [-90, 1],
   ])('lat %d → %d', (lat, y) => {
     expect(mercatorY(lat)).toBeCloseTo(y, 9);
-  });
-});
-
-describe('ancestor', () => {
-  it.each<[TileCoord, number, TileCoord]>([
-    [{ z: 14, x: 13006, y: 6776 }, 14, { z: 14, x: 13006, y: 6776 }],
-    [{ z: 14, x: 13006, y: 6776 }, 10, { z: 10, x: 812, y: 423 }],
-    [{ z: 3, x: 7, y: 5 }, 0, { z: 0, x: 0, y: 0 }],
-  ])('%j at zoom %d', (tile, z, parent) => {
-    expect(ancestor(tile, z)).toEqual(parent);
   });
 });
 

@@ -73,12 +73,6 @@ export function tileAt(lon: number, lat: number, z: number): TileCoord {
   return { z, x: clamp(mercatorX(lon)), y: clamp(mercatorY(lat)) };
 }
 
-/** The ancestor of `tile` at zoom `z` (itself when z equals its zoom). */
-export function ancestor(tile: TileCoord, z: number): TileCoord {
-  const d = tile.z - z;
-  return { z, x: tile.x >> d, y: tile.y >> d };
-}
-
 /**
  * Whether a lon/lat box touches a tile grown by `buffer` (a fraction of the tile's width on each side,
  * e.g. 64/4096): a change inside the buffer shows in the tile, so the tile is stale too.

@@ -1,7 +1,10 @@
 // The map page: every grid system of /style.json with a switcher, its partition problems and the
-// addresses as overlays with toggles, a legend, and a card for a clicked grid, problem or address.
+// addresses as overlays with toggles, the incidents (incidents.js) and the grid board (board.js), a legend,
+// and a card for a clicked grid, problem, address or case.
 // Plain ES module run as served (no build step); MapLibre GL comes from the service itself.
 import { Map as MapLibreMap, NavigationControl, ScaleControl } from '/vendor/maplibre-gl/maplibre-gl.mjs';
+import { createGridBoard } from '/web/board.js';
+import { createIncidentLayer } from '/web/incidents.js';
 
 const STRINGS = {
   'zh-CN': {
@@ -120,7 +123,7 @@ const CJK_FONTS = "'Noto Sans CJK SC', 'Source Han Sans SC', 'PingFang SC', 'Mic
 
 const $ = (id) => document.getElementById(id);
 const status = $('status');
-const state = { map: null, systems: [], addresses: null, current: null, selected: null, show: { problems: true, addresses: true }, errors: [], ready: false };
+const state = { map: null, systems: [], addresses: null, current: null, selected: null, show: { problems: true, addresses: true }, incidents: null, board: null, errors: [], ready: false };
 window.gridatlas = state;
 
 // Signing in (issue #10): the HttpOnly session cookie carries the account on every request of the page
@@ -183,15 +186,34 @@ for (const overlay of ['problems', 'addresses']) {
   });
 }
 
-map.on('load', () => {
+// What the feature modules use of the page.
+const ui = { renderCard, legendItem, legendHeading, renderLegend, choose, setStatus: (message) => (status.textContent = message) };
+state.board = createGridBoard(map, lang, ui);
+$('show-board-label').textContent = state.board.label;
+// Counts need an account (boards:read): the public sees boards, not the board view.
+$('show-board-item').hidden = !state.user;
+$('show-board').addEventListener('change', (e) => {
+  choose(null);
+  state.board.toggle(e.target.checked);
+});
+
+map.on('load', async () => {
   const wanted = new URLSearchParams(location.search).get('system');
   showSystem(state.systems.some((s) => s.key === wanted) ? wanted : state.systems[0]?.key);
+  try {
+    state.incidents = await createIncidentLayer(map, lang, ui);
+    state.incidents?.form($('incidents'));
+  } catch (err) {
+    state.errors.push(err.message);
+    status.textContent = err.message;
+  }
+  renderLegend();
   state.ready = true;
 });
 map.on('zoomend', renderLegend);
 map.on('click', onClick);
 map.on('mousemove', (e) => {
-  const hit = state.current && (overlayAt(e.point, 'problems') || overlayAt(e.point, 'addresses') || gridAt(e.point));
+  const hit = state.current && (state.incidents?.at(e.point) || overlayAt(e.point, 'problems') || overlayAt(e.point, 'addresses') || gridAt(e.point));
   map.getCanvas().style.cursor = hit ? 'pointer' : '';
 });
 
@@ -200,6 +222,7 @@ function showSystem(key) {
   select.value = key ?? '';
   $('show-problems-item').hidden = !state.current?.problems;
   $('show-addresses-item').hidden = !state.addresses;
+  state.board?.setSystem(state.current);
   choose(null);
   applyVisibility();
   renderLegend();
@@ -256,6 +279,8 @@ function renderLegend() {
     }
     legend.append(legendHeading(T.addresses, T.pointsFrom(state.addresses.pointMinzoom)), addresses);
   }
+  if (state.incidents) legend.append(...state.incidents.legend());
+  if (state.board) legend.append(...state.board.legend());
 }
 
 function legendHeading(text, note) {
@@ -270,7 +295,7 @@ function legendHeading(text, note) {
   return heading;
 }
 
-/** A legend line: a swatch (area), dot (point) or bubble (cluster) in `color`, a name and a note on the right. */
+/** A legend line: a swatch (area), dot (point), ring (card) or bubble (cluster) in `color`, a name and a note on the right. */
 function legendItem(shape, color, text, note) {
   const item = document.createElement('li');
   const swatch = document.createElement('span');
@@ -278,6 +303,8 @@ function legendItem(shape, color, text, note) {
   if (shape === 'swatch') {
     swatch.style.borderColor = color;
     swatch.style.background = `${color}22`;
+  } else if (shape === 'ring') {
+    swatch.style.borderColor = color;
   } else {
     swatch.style.background = color;
   }
@@ -308,6 +335,8 @@ function gridAt(point) {
 
 async function onClick(e) {
   if (!state.current) return;
+  const incident = state.incidents?.at(e.point);
+  if (incident) return state.incidents.open(incident, e.lngLat);
   const problem = overlayAt(e.point, 'problems');
   if (problem) return showProblem(problem);
   const address = overlayAt(e.point, 'addresses');
@@ -325,7 +354,8 @@ async function onClick(e) {
     ['parent', p.parent ?? T.none],
   ];
   const title = `${p.name}（${p.code}）`;
-  renderCard(title, rows, { code: p.code });
+  const board = state.board.rows(p.code);
+  renderCard(title, [...rows, ...board], { code: p.code });
   try {
     const res = await fetch(`/api/systems/${encodeURIComponent(s.key)}/grids/${encodeURIComponent(p.code)}`);
     if (!res.ok) throw new Error(String(res.status));
@@ -335,7 +365,8 @@ async function onClick(e) {
     if (responsible) rows.push(['responsible', [responsible.name, responsible.title].filter(Boolean).join(' · ')], ['phone', responsible.phone ?? '']);
     if (typeof grid.households === 'number') rows.push(['households', grid.households.toLocaleString(lang)]);
     if (typeof grid.population === 'number') rows.push(['population', grid.population.toLocaleString(lang)]);
-    renderCard(title, rows, { code: p.code });
+    // The board's counts replace the register's own households and people (the same sums, rolled up).
+    renderCard(title, [...(board.length ? rows.filter(([field]) => field !== 'households' && field !== 'population') : rows), ...board], { code: p.code });
   } catch (err) {
     status.textContent = `${T.loadFailed} (${err.message})`;
   }
@@ -382,17 +413,21 @@ function choose(feature) {
   else $('card').hidden = true;
 }
 
-/** Fills the card; `data` says what it shows (code, problem, address or cluster) for tests and styles. */
+/**
+ * Fills the card; `data` says what it shows (code, problem, address, cluster or incident) for tests and
+ * styles. A row is [field, value, label?]: the label defaults to the page's own, a value may be a DOM node.
+ */
 function renderCard(text, rows, data) {
   const card = $('card');
   const title = document.createElement('h2');
   title.textContent = text;
   const list = document.createElement('dl');
-  for (const [field, value] of rows) {
+  for (const [field, value, label] of rows) {
     const dt = document.createElement('dt');
-    dt.textContent = T[field];
+    dt.textContent = label ?? T[field];
     const dd = document.createElement('dd');
-    dd.textContent = value;
+    if (value instanceof Node) dd.append(value);
+    else dd.textContent = value;
     dd.dataset.field = field;
     list.append(dt, dd);
   }

@@ -1,25 +1,16 @@
-import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { addressFeature } from '../demo/addresses';
 import { generateCityStream } from '../demo/index';
 import { startTestApp, type TestApp } from '../test/app';
 import { labelPoint } from '../tiles/label-point';
+import { chromiumPresent, launchChromium, openMapPage } from './testing';
 
 /**
- * The map page in headless Chromium (Debian's package, driven by playwright-core) over the demo city,
- * its governance system with injected defects validated beside it, and the addresses of its first grids.
- * CI must have the browser: there a missing one fails the run; on a developer's machine it skips, loudly.
+ * The map page in headless Chromium over the demo city, its governance system with injected defects
+ * validated beside it, and the addresses of its first grids.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const present = fs.existsSync(CHROMIUM);
-if (!present && process.env.CI) throw new Error(`CI is set but Chromium is missing at ${CHROMIUM}: install Debian's chromium or set CHROMIUM_PATH`);
-if (!present) process.stderr.write(`\n*** SKIPPING the map page browser test: no Chromium at ${CHROMIUM} (set CHROMIUM_PATH) ***\n\n`);
-
-// Quiet on a closed network: no sync, updates or background fetches that would leave localhost.
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-
 interface PageState {
   ready: boolean;
   errors: string[];
@@ -31,7 +22,7 @@ const DEFECTS = 'governance-defects';
 /** Enough addresses for clusters at city zoom; all of them would cost seconds of import. */
 const ADDRESSES = 1500;
 
-describe.runIf(present)('the map page in Chromium', () => {
+describe.runIf(chromiumPresent)('the map page in Chromium', () => {
   let t: TestApp;
   let browser: Browser;
   let base: string;
@@ -51,7 +42,7 @@ describe.runIf(present)('the map page in Chromium', () => {
     }
     await t.request.post('/api/addresses/import').set('content-type', 'application/geo+json').send({ type: 'FeatureCollection', features }).expect(200);
     base = `http://127.0.0.1:${(t.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -59,20 +50,7 @@ describe.runIf(present)('the map page in Chromium', () => {
   });
 
   async function open(path: string): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
-    page.on('request', (r) => requests.push(r.url()));
-    await page.goto(`${base}${path}`);
-    await page.waitForFunction(() => (window as unknown as { gridatlas?: PageState }).gridatlas?.ready === true);
-    // Wait until every visible tile is loaded and drawn.
-    await page.evaluate(
-      () =>
-        new Promise<void>((resolve) => {
-          const { map } = (window as unknown as { gridatlas: { map: { loaded(): boolean; once(e: string, f: () => void): void } } }).gridatlas;
-          if (map.loaded()) resolve();
-          else map.once('idle', () => resolve());
-        }),
-    );
-    return page;
+    return openMapPage(await browser.newPage({ viewport: { width: 1000, height: 700 } }), `${base}${path}`, requests);
   }
 
   it('draws the grids, labels and address clusters from the service alone, with no request leaving localhost', async () => {
@@ -159,6 +137,10 @@ describe.runIf(present)('the map page in Chromium', () => {
     const page = await open('/?lang=en');
     expect(await page.$eval('html', (el) => el.lang)).toBe('en');
     expect(await page.$eval('#system-label', (el) => el.textContent)).toBe('Grid system');
+    // The incident layer's and the board's words too.
+    expect(await page.$eval('#legend-incidents li[data-status="in_progress"]', (el) => el.textContent)).toContain('in progress');
+    expect(await page.$eval('#incidents h2', (el) => el.textContent)).toBe('Incidents');
+    expect(await page.$eval('#show-board-label', (el) => el.textContent)).toBe('Grid board');
     const systems = await page.$$eval('#system option', (options) => options.map((o) => (o as HTMLOptionElement).value));
     expect(systems.length).toBeGreaterThan(1);
     const visibleSources = () =>
@@ -166,13 +148,14 @@ describe.runIf(present)('the map page in Chromium', () => {
         const { map } = (window as unknown as { gridatlas: { map: any } }).gridatlas;
         return [...new Set(map.getStyle().layers.filter((l: any) => l.layout?.visibility === 'visible' && l.source).map((l: any) => l.source))].sort();
       });
+    // The incident layer (from its tiles, for an unrestricted caller) shows over every system.
     await page.selectOption('#system', systems[1]!);
-    expect(await visibleSources()).toEqual(['addresses', `grids.${systems[1]}`, ...(systems[1] === DEFECTS ? [`problems.${DEFECTS}`] : [])].sort());
+    expect(await visibleSources()).toEqual(['addresses', `grids.${systems[1]}`, 'incidents', ...(systems[1] === DEFECTS ? [`problems.${DEFECTS}`] : [])].sort());
     await page.selectOption('#system', DEFECTS);
-    expect(await visibleSources()).toEqual(['addresses', `grids.${DEFECTS}`, `problems.${DEFECTS}`]);
+    expect(await visibleSources()).toEqual(['addresses', `grids.${DEFECTS}`, 'incidents', `problems.${DEFECTS}`]);
     expect(await page.$eval('#legend-problems li[data-kind="gap"]', (el) => el.textContent)).toMatch(/^gap\s*1$/);
     await page.uncheck('#show-problems');
-    expect(await visibleSources()).toEqual(['addresses', `grids.${DEFECTS}`]);
+    expect(await visibleSources()).toEqual(['addresses', `grids.${DEFECTS}`, 'incidents']);
     expect(await page.$('#legend-problems')).toBeNull();
     await page.close();
   });

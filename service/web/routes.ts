@@ -22,6 +22,8 @@ const ASSETS: Record<string, [file: string, type: string]> = {
   '/web/app.js': [path.join(here, 'app.js'), 'text/javascript; charset=utf-8'],
   '/web/app.css': [path.join(here, 'app.css'), 'text/css; charset=utf-8'],
   '/web/overlays.js': [path.join(here, 'overlays.js'), 'text/javascript; charset=utf-8'],
+  '/web/incidents.js': [path.join(here, 'incidents.js'), 'text/javascript; charset=utf-8'],
+  '/web/board.js': [path.join(here, 'board.js'), 'text/javascript; charset=utf-8'],
   '/vendor/maplibre-gl/maplibre-gl.mjs': [path.join(maplibreDist, 'maplibre-gl.mjs'), 'text/javascript; charset=utf-8'],
   // MapLibre loads its worker from next to its own module URL.
   '/vendor/maplibre-gl/maplibre-gl-worker.mjs': [path.join(maplibreDist, 'maplibre-gl-worker.mjs'), 'text/javascript; charset=utf-8'],

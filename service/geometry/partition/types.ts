@@ -51,6 +51,8 @@ export interface PartitionIssue {
   severity?: 'warning';
   /** repeated-vertices: how many repeated consecutive positions the grid has. */
   count?: number;
+  /** In a stored report: the issue's place in the full list (fix proposals and pages refer to it). */
+  seq?: number;
 }
 
 /** Measured coverage of one parent. Areas include pieces below the reporting tolerances. */

@@ -15,6 +15,8 @@ export interface WorkerRequest {
   options: Omit<PartitionOptions, 'parents'>;
   /** Also propose fixes for the report's small gaps and overlaps (`proposeFixes`). */
   fixes: boolean;
+  /** A report already made: only propose its fixes, no validation (its `report` comes back as given). */
+  report?: PartitionReport;
 }
 
 export interface WorkerResult {
@@ -31,7 +33,7 @@ parentPort?.on('message', (request: WorkerRequest) => {
   const post = (message: WorkerMessage) => parentPort!.postMessage(message);
   try {
     const grids = request.grids.map((g): PartitionGrid => ({ ...g, geometry: typeof g.geometry === 'string' ? JSON.parse(g.geometry) : g.geometry }));
-    const report = validateSystem(request.system, grids, request.scope, request.options, (done, total) => post({ type: 'progress', done, total }));
+    const report = request.report ?? validateSystem(request.system, grids, request.scope, request.options, (done, total) => post({ type: 'progress', done, total }));
     post({ type: 'done', result: { report, proposals: request.fixes ? proposeFixes(request.system, grids, report) : [] } });
   } catch (error) {
     // Input errors (bad options or system) keep their code across the thread boundary.
