@@ -11,6 +11,9 @@
  *   depth by the bank grids containing a point on it (the full arrangement, like the report's faces).
  * Data: the demo city (3 banks) and a generated city of ~2,000 communities with 5 banks whose grids are
  * whole communities or some of a community's governance grids.
+ * Also, for the same overlay stored (issue #13 item 9): the report read from its stored faces, and the
+ * incremental update after one bank grid moves (PATCH through the grid write path; the time from the
+ * change to the stored faces written, as the stored overlay records it), against re-arranging it whole.
  *
  *   DATABASE_URL=postgres://… npx tsx scripts/bench-overlays.ts [--grids 400,20000] [--runs 3] [--polygonize 1]
  *
@@ -107,6 +110,7 @@ async function main() {
   const changes = new ChangeBus(db);
   const services = createServices({ db, changes, logger: createLogger('error') });
   const rows: string[] = [];
+  const incremental: string[] = [];
   for (const size of sizes) {
     const city = generateCityStream({ seed: 11, grids: size });
     const gov = city.systems.find((s) => s.system.key === 'governance')!;
@@ -152,6 +156,35 @@ async function main() {
         check = `blank ${result.report.summary.blank_m2.toFixed(0)} / ${blank.toFixed(0)} m², overlap ${result.report.summary.overlap_m2.toFixed(0)} / ${overlapped.toFixed(0)} m²; ${result.report.faces.length} faces`;
       }
     }
+    // The stored overlay: its report from the stored faces, and one bank grid moved back and forth.
+    const stored = await services.storedOverlays.create(request, 'all');
+    const storedReads: number[] = [];
+    const wholes: number[] = [];
+    const updates: number[] = [];
+    let touched = 0;
+    const moved = banks[0]!.features[Math.floor(banks[0]!.features.length / 2)] as GridFeature;
+    for (let run = 0; run <= runs; run++) {
+      let t = performance.now();
+      await services.storedOverlays.report(stored.id, 'all', true);
+      if (run > 0) storedReads.push(performance.now() - t);
+      t = performance.now();
+      await services.storedOverlays.create(request, 'all');
+      if (run > 0) wholes.push(performance.now() - t);
+      const before = services.storedOverlays.lastUpdate();
+      const d = run % 2 === 0 ? 0.0005 : 0;
+      const geometry = { type: 'MultiPolygon', coordinates: moved.geometry.coordinates.map((p) => p.map((ring) => ring.map(([x, y]) => [x! + d, y! - d]))) };
+      await services.grids.patch(banks[0]!.system.key, moved.properties.code, { geometry }, { repair: false, expectedVersion: null });
+      while (services.storedOverlays.lastUpdate() === before) await new Promise((r) => setTimeout(r, 2));
+      await services.storedOverlays.settled();
+      const update = services.storedOverlays.lastUpdate()!;
+      if (run > 0) updates.push(update.ms);
+      touched = update.units;
+    }
+    await services.storedOverlays.remove(stored.id, 'all');
+    incremental.push(
+      `| ${db.engine} | ${communities.length.toLocaleString('en')} communities | ${median(storedReads).toFixed(0)} ms | ${median(updates).toFixed(0)} ms (${touched} units) | ${median(wholes).toFixed(0)} ms | ${(median(pairwise) / median(storedReads)).toFixed(1)}× |`,
+    );
+
     const bankGrids = banks.reduce((n, b) => n + b.features.length, 0);
     rows.push(
       `| ${db.engine} | ${communities.length.toLocaleString('en')} communities, ${banks.length} banks, ${bankGrids.toLocaleString('en')} bank grids | ${median(ours).toFixed(0)} ms | ${median(pairwise).toFixed(0)} ms | ${polygonize.length ? `${median(polygonize).toFixed(0)} ms` : '—'} | ${(median(pairwise) / median(ours)).toFixed(1)}× / ${polygonize.length ? `${(median(polygonize) / median(ours)).toFixed(1)}×` : '—'} | ${check} |`,
@@ -164,6 +197,10 @@ async function main() {
   console.log('| engine | data | gridatlas report (load + overlay) | plain SQL: pairwise | plain SQL: polygonize | speed-up (pairwise / polygonize) | same figures (ours / pairwise SQL) |');
   console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
+  console.log('\n| engine | data | stored report (read + tabulate) | one-grid incremental update | whole re-arrangement (store again) | stored report vs plain SQL pairwise |');
+  console.log('|---|---|---|---|---|---|');
+  for (const r of incremental) console.log(r);
+  console.log(`\nload average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 }
 
 main().catch((err) => {

@@ -39,7 +39,7 @@ async function* demoAddressRecords(city: DemoCity): AsyncGenerator<SourceRecord>
  * @param generated - the city when it is being generated elsewhere already (main.ts: on a worker thread)
  */
 export async function loadDemoCityIfEmpty(
-  services: Pick<Services, 'systems' | 'grids' | 'addresses' | 'incidents' | 'open311'>,
+  services: Pick<Services, 'systems' | 'grids' | 'addresses' | 'incidents' | 'open311' | 'storedOverlays'>,
   generated?: Promise<DemoCity>,
 ): Promise<SeedResult | null> {
   if ((await services.systems.list()).length > 0) return null;
@@ -48,6 +48,10 @@ export async function loadDemoCityIfEmpty(
   await loadDemoIncidents(services.incidents, city);
   // The demo start, and only it, gets the well-known Open311 key "demo" (issue #12).
   await services.open311.issueKey('demo', { key: 'demo' });
+  // The banks' overlay over the district, stored so the map's overlay faces show on first start (issue #13).
+  const district = city.systems.find((s) => s.system.key === 'governance')!.grids.features.find((f) => f.properties.parent === null)!.properties.code;
+  const banks = city.systems.filter((s) => s.system.kind === 'bank').map((s) => ({ key: s.system.key }));
+  await services.storedOverlays.create({ territory: { system: 'governance', code: district }, systems: banks }, 'all');
   return result;
 }
 

@@ -102,9 +102,13 @@ export function createStoredOverlayStore(db: Queryable) {
       }));
     },
 
-    /** Units (null = outside every unit) of the faces meeting a box. */
-    async unitsOfFacesIn(id: number, bbox: readonly number[]): Promise<(string | null)[]> {
-      const { rows } = await knex.raw(`select distinct unit_code from overlay_faces where result_id = ? and geom && ${ENVELOPE}`, [id, ...bbox]);
+    /** Units a change in a box touches: of the stored faces meeting it (null = outside every unit), and of the level's grids meeting it now. */
+    async unitsTouched(id: number, unitSystemId: number, unitLevel: string, bbox: readonly number[]): Promise<(string | null)[]> {
+      const { rows } = await knex.raw(
+        `select unit_code from overlay_faces where result_id = ? and geom && ${ENVELOPE}
+         union select code from grids where system_id = ? and level = ? and geom && ${ENVELOPE}`,
+        [id, ...bbox, unitSystemId, unitLevel, ...bbox],
+      );
       return rows.map((r: { unit_code: string | null }) => r.unit_code);
     },
 
@@ -137,34 +141,55 @@ export function createStoredOverlayStore(db: Queryable) {
       }
     },
 
-    /** Grids of one level meeting the territory (ST_Intersects), geometry as GeoJSON text (empty without `withGeometry`); only `codes` when given. */
-    async gridTexts(systemId: number, level: string, territory: { systemId: number; code: string }, codes?: readonly string[], withGeometry = true): Promise<GridText[]> {
+    /** Grids of one level meeting the territory (ST_Intersects), geometry as GeoJSON text. */
+    async gridTexts(systemId: number, level: string, territory: { systemId: number; code: string }): Promise<GridText[]> {
       const { rows } = await knex.raw(
-        `select g.code, g.name, g.type, ${withGeometry ? 'ST_AsGeoJSON(g.geom, 9)' : "''"} as geojson from grids g, (select geom from grids where system_id = ? and code = ?) t
-         where g.system_id = ? and g.level = ? ${codes ? 'and g.code = any(?::text[])' : ''} and g.geom && t.geom and ST_Intersects(g.geom, t.geom) order by g.code`,
-        [territory.systemId, territory.code, systemId, level, ...(codes ? [[...codes]] : [])],
+        `select g.code, g.name, g.type, ST_AsGeoJSON(g.geom, 9) as geojson from grids g, (select geom from grids where system_id = ? and code = ?) t
+         where g.system_id = ? and g.level = ? and g.geom && t.geom and ST_Intersects(g.geom, t.geom) order by g.code`,
+        [territory.systemId, territory.code, systemId, level],
       );
       return rows.map((r: { code: string; name: string; type: string | null; geojson: string }) => ({ code: r.code, name: r.name, type: r.type, geometry: r.geojson }));
+    },
+
+    /** The named grids of one level, geometry as GeoJSON text, in code order. */
+    async gridTextsOf(systemId: number, level: string, codes: readonly string[]): Promise<GridText[]> {
+      const { rows } = await knex.raw(
+        `select code, name, type, ST_AsGeoJSON(geom, 9) as geojson from grids where system_id = ? and level = ? and code = any(?::text[]) order by code`,
+        [systemId, level, [...codes]],
+      );
+      return rows.map((r: { code: string; name: string; type: string | null; geojson: string }) => ({ code: r.code, name: r.name, type: r.type, geometry: r.geojson }));
+    },
+
+    /** Which of `codes` lie in the subtree of `root` (walking up from them, not down the whole subtree). */
+    async under(systemId: number, root: string, codes: readonly string[]): Promise<Set<string>> {
+      const { rows } = await knex.raw(
+        `with recursive up(start, code, parent_code) as (
+           select code, code, parent_code from grids where system_id = ? and code = any(?::text[])
+           union all select up.start, g.code, g.parent_code from grids g join up on g.code = up.parent_code where g.system_id = ? and up.code <> ?)
+         select distinct start from up where code = ?`,
+        [systemId, [...codes], systemId, root, root],
+      );
+      return new Set(rows.map((r: { start: string }) => r.start));
     },
 
     /**
-     * Grids of one level meeting the box of some units (the grids an incremental update reads); no test
-     * against the territory: the arrangement clips to territory ∩ unit anyway.
+     * Grids of several systems, each at its level, meeting the box of some units (the grids an incremental
+     * update reads), in one statement; no test against the territory: the arrangement clips to territory ∩ unit.
      */
-    async gridTextsNear(systemId: number, level: string, units: { systemId: number; codes: readonly string[] }): Promise<GridText[]> {
+    async gridTextsNear(layers: readonly { systemId: number; level: string }[], units: { systemId: number; codes: readonly string[] }): Promise<GridText[][]> {
       const { rows } = await knex.raw(
-        `select g.code, g.name, g.type, ST_AsGeoJSON(g.geom, 9) as geojson
-         from grids g, (select ST_Extent(geom)::geometry as box from grids where system_id = ? and code = any(?::text[])) u
-         where g.system_id = ? and g.level = ? and g.geom && u.box order by g.code`,
-        [units.systemId, [...units.codes], systemId, level],
+        `select g.system_id, g.level, g.code, g.name, g.type, ST_AsGeoJSON(g.geom, 9) as geojson
+         from grids g join unnest(?::int[], ?::text[]) as l(system_id, level) on g.system_id = l.system_id and g.level = l.level,
+           (select ST_Extent(geom)::geometry as box from grids where system_id = ? and code = any(?::text[])) u
+         where g.geom && u.box order by g.code`,
+        [layers.map((l) => l.systemId), layers.map((l) => l.level), units.systemId, [...units.codes]],
       );
-      return rows.map((r: { code: string; name: string; type: string | null; geojson: string }) => ({ code: r.code, name: r.name, type: r.type, geometry: r.geojson }));
-    },
-
-    /** Codes of a level's grids meeting a box (units of the territory or not: the caller reads only its own). */
-    async codesIn(systemId: number, level: string, bbox: readonly number[]): Promise<string[]> {
-      const { rows } = await knex.raw(`select code from grids where system_id = ? and level = ? and geom && ${ENVELOPE}`, [systemId, level, ...bbox]);
-      return rows.map((r: { code: string }) => r.code);
+      const out = layers.map((): GridText[] => []);
+      const index = new Map(layers.map((l, k) => [`${l.systemId}:${l.level}`, k]));
+      for (const r of rows as { system_id: number; level: string; code: string; name: string; type: string | null; geojson: string }[]) {
+        out[index.get(`${r.system_id}:${r.level}`)!]!.push({ code: r.code, name: r.name, type: r.type, geometry: r.geojson });
+      }
+      return out;
     },
 
     /** Faces meeting a box, clipped to it, geometry as GeoJSON text (the tile layer). */
@@ -189,6 +214,12 @@ export function createStoredOverlayStore(db: Queryable) {
       const { rows } = await knex.raw('select ST_XMin(e) as w, ST_YMin(e) as s, ST_XMax(e) as e, ST_YMax(e) as n from (select ST_Extent(geom) as e from overlay_faces where result_id = ?) x', [id]);
       const r = rows[0];
       return r && r.w !== null ? [Number(r.w), Number(r.s), Number(r.e), Number(r.n)] : null;
+    },
+
+    /** Code, name and type of the named grids of a system, in code order (no geometry). */
+    async namesOf(systemId: number, codes: readonly string[]): Promise<GridText[]> {
+      const rows: { code: string; name: string; type: string | null }[] = await knex('grids').where({ system_id: systemId }).whereIn('code', [...codes]).select('code', 'name', 'type').orderBy('code');
+      return rows.map((r) => ({ code: r.code, name: r.name, type: r.type, geometry: '' }));
     },
 
     /** Codes of the ancestors of a grid, root first, and the grid itself. */

@@ -64,6 +64,8 @@ export function createStoredOverlays(deps: { knex: Queryable; changes: ChangeBus
   let running: Promise<void> = Promise.resolve();
   let pending = 0;
   let last: UpdateRecord | null = null;
+  /** Resolved requests of stored overlays, by id; a change to any system's definition clears it. */
+  const resolvedCache = new Map<number, Resolved>();
 
   async function requireSystem(key: string, field: string): Promise<StoredOverlaySystem> {
     const system = await overlayStore.system(key);
@@ -137,11 +139,15 @@ export function createStoredOverlays(deps: { knex: Queryable; changes: ChangeBus
   async function arrange(r: Resolved, unitCodes: string[] | null): Promise<{ faces: ArrangedFace[]; units: GridText[]; meta: Omit<OverlayMeta, 'units'> }> {
     const territory = await overlayStore.grid(r.territorySystem.id, r.request.territory.code);
     if (!territory) throw notFound('grid_not_found', `territory: grid "${r.request.territory.code}" does not exist in system ${r.territorySystem.key}`);
-    const units = await store.gridTexts(r.unitSystem.id, r.request.units.level, where(r), unitCodes ?? undefined);
-    const inside = r.unitSystem.id === r.territorySystem.id ? await overlayStore.subtreeCodes(r.territorySystem.id, [territory.code]) : new Set<string>();
+    // A re-arrangement reads only the units it re-arranges (some may lie outside the territory: the
+    // arrangement clips them to it) and asks of those alone whether they lie inside it.
+    const units = unitCodes === null ? await store.gridTexts(r.unitSystem.id, r.request.units.level, where(r)) : await store.gridTextsOf(r.unitSystem.id, r.request.units.level, unitCodes);
+    const sameSystem = r.unitSystem.id === r.territorySystem.id;
+    const inside = !sameSystem ? new Set<string>() : unitCodes === null ? await overlayStore.subtreeCodes(r.territorySystem.id, [territory.code]) : await store.under(r.territorySystem.id, territory.code, unitCodes);
     const layers: GridText[][] = [];
-    for (const { system, level } of r.participants) {
-      layers.push(unitCodes === null ? await store.gridTexts(system.id, level, where(r)) : await store.gridTextsNear(system.id, level, { systemId: r.unitSystem.id, codes: unitCodes }));
+    if (unitCodes === null) for (const { system, level } of r.participants) layers.push(await store.gridTexts(system.id, level, where(r)));
+    else {
+      layers.push(...(await store.gridTextsNear(r.participants.map((p) => ({ systemId: p.system.id, level: p.level })), { systemId: r.unitSystem.id, codes: unitCodes })));
     }
     const systems = r.participants.map(({ system }, k) => ({ key: system.key, name: system.name, grids: layers[k].map((g) => ({ system: system.key, code: g.code, name: g.name, geometry: g.geometry })) }));
     const faces = await computeFaces({
@@ -156,9 +162,6 @@ export function createStoredOverlays(deps: { knex: Queryable; changes: ChangeBus
       meta: { territory: { system: r.territorySystem.key, code: territory.code, name: territory.name }, systems: systems.map((s) => ({ key: s.key, name: s.name, grids: s.grids.length })), policy: r.request.policy },
     };
   }
-
-  /** Units in report order (code order, as the store reads them), without geometry. */
-  const unitMeta = (r: Resolved) => store.gridTexts(r.unitSystem.id, r.request.units.level, where(r), undefined, false);
 
   /**
    * New faces with their excess flags: the policy's rules are per unit (depth of a face, overlapped share of
@@ -189,7 +192,8 @@ export function createStoredOverlays(deps: { knex: Queryable; changes: ChangeBus
 
   async function update(result: StoredResult, event: ChangeEvent): Promise<void> {
     const started = performance.now();
-    const r = await resolve(result.request);
+    const r = resolvedCache.get(result.id) ?? (await resolve(result.request));
+    resolvedCache.set(result.id, r);
     const territoryChanged = event.system === r.territorySystem.key && event.codes.includes(r.request.territory.code);
     if (event.kind !== 'grids' || event.bbox === null || event.codes.length === 0 || territoryChanged) {
       await writeWhole(r, result.id);
@@ -197,7 +201,7 @@ export function createStoredOverlays(deps: { knex: Queryable; changes: ChangeBus
       return;
     }
     // The units whose faces meet the box (old extent) or which meet it now (new extent).
-    const touched = new Set<string | null>([...(await store.unitsOfFacesIn(result.id, event.bbox)), ...(await store.codesIn(r.unitSystem.id, r.request.units.level, event.bbox))]);
+    const touched = new Set<string | null>(await store.unitsTouched(result.id, r.unitSystem.id, r.request.units.level, event.bbox));
     if (touched.size === 0) return;
     if (touched.has(null)) {
       await writeWhole(r, result.id);
@@ -230,6 +234,7 @@ export function createStoredOverlays(deps: { knex: Queryable; changes: ChangeBus
   }
 
   const unsubscribe = changes.on((event) => {
+    if (event.kind === 'system') resolvedCache.clear();
     if (event.kind !== 'grids' && event.kind !== 'system') return;
     pending++;
     running = running
@@ -267,12 +272,17 @@ export function createStoredOverlays(deps: { knex: Queryable; changes: ChangeBus
       if (!result) throw notFound('overlay_not_found', `stored overlay ${id} does not exist`);
       const r = await resolve(result.request);
       const allowed = await unitsFor(scope, r);
-      const [units, rows, territory] = await Promise.all([unitMeta(r), store.faces(id, { geometry }), overlayStore.grid(r.territorySystem.id, r.request.territory.code)]);
+      const rows = await store.faces(id, { geometry });
       const visible = allowed === null ? rows : rows.filter((f) => f.unit !== null && allowed.has(f.unit));
+      // The units and grids the report names are those of its faces: no spatial query on the read path.
+      const unitCodes = [...new Set(visible.flatMap((f) => (f.unit === null ? [] : [f.unit])))];
+      const [units, [territory]] = await Promise.all([store.namesOf(r.unitSystem.id, unitCodes), store.namesOf(r.territorySystem.id, [r.request.territory.code])]);
+      const covering = new Map(r.participants.map(({ system }) => [system.key, new Set<string>()]));
+      for (const f of rows) for (const g of f.grids) covering.get(g.system)?.add(g.code);
       const meta: OverlayMeta = {
         territory: { system: r.territorySystem.key, code: r.request.territory.code, name: territory?.name ?? r.request.territory.code },
-        units: allowed === null ? units : units.filter((u) => allowed.has(u.code)),
-        systems: await Promise.all(r.participants.map(async ({ system, level }) => ({ key: system.key, name: system.name, grids: (await store.gridTexts(system.id, level, where(r), undefined, false)).length }))),
+        units,
+        systems: r.participants.map(({ system }) => ({ key: system.key, name: system.name, grids: covering.get(system.key)!.size })),
         policy: r.request.policy,
       };
       const { report } = tabulate(meta, visible.map((f) => faceOf(f)));
