@@ -141,7 +141,7 @@ export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => re
     createTiles(deps, [incidentSourceProvider(db)]).routes,
     meta,
     systemRoutes(services.systems, config.bodyLimitBytes),
-    gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => services.addresses.registerCounts(key)),
+    gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => services.addresses.registerCounts(key), config.importMaxBytes),
     pointRoutes({ lookup: services.point.lookup, nearestAddress: (lon, lat, within, scope) => services.addresses.nearest(lon, lat, within, scope) }),
     addressRoutes(services.addresses, config.bodyLimitBytes),
     partitionRoutes(services.partition, config.bodyLimitBytes),
