@@ -16,7 +16,8 @@ import { createAuthorizer } from '../service/access';
 import { createApp, createServices } from '../service/app';
 import { loadConfig } from '../service/config';
 import { ChangeBus } from '../service/db/changes';
-import { openDatabase } from '../service/db/engine';
+import knexFactory from 'knex';
+import { openDatabase, withDatabase, type Database } from '../service/db/engine';
 import { createLogger } from '../service/logger';
 
 const args = new Map<string, string>();
@@ -85,6 +86,30 @@ function post(port: number, file: string): Promise<{ status: number; body: strin
   });
 }
 
+/**
+ * The database to run on: embedded in memory, or with DATABASE_URL a fresh database on that server
+ * (the URL's own database may hold another checkout's migrations), dropped afterwards.
+ */
+async function benchDatabase(): Promise<{ db: Database; drop: () => Promise<void> }> {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    const db = await openDatabase({ dataDir: 'memory://' });
+    return { db, drop: async () => db.close() };
+  }
+  const name = `gridatlas_bench_import_${process.pid}`;
+  const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+  await admin.raw(`create database ${name}`);
+  const db = await openDatabase({ databaseUrl: withDatabase(url, name) });
+  return {
+    db,
+    drop: async () => {
+      await db.close();
+      await admin.raw(`drop database if exists ${name} with (force)`);
+      await admin.destroy();
+    },
+  };
+}
+
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gridatlas-bench-import-'));
   const file = path.join(dir, 'country.geojson');
@@ -92,7 +117,7 @@ async function main() {
     let t = performance.now();
     const gen = await generate(file);
     console.error(`generated ${(gen.bytes / 1e6).toFixed(0)} MB, ${gen.features} features, ${gen.vertices} vertices in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    const db = await openDatabase(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: 'memory://' });
+    const { db, drop } = await benchDatabase();
     const config = loadConfig({ LOG_LEVEL: 'error', DEMO_CITY: 'off' });
     const changes = new ChangeBus(db);
     const logger = createLogger('error');
@@ -145,7 +170,7 @@ async function main() {
     }
     server.close();
     await services.partition.settled();
-    await db.close();
+    await drop();
     const mb = gen.bytes / 1e6;
     console.log(`\nmachine: ${os.cpus()[0]?.model} × ${os.cpus().length}, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
     console.log('| engine | file | gridatlas import (HTTP, streamed, checked) | throughput | peak RSS (rise) | plain PostGIS insert (JSON.parse + INSERT, no checks) | peak RSS (rise) |');
