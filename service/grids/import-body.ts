@@ -5,8 +5,6 @@ import { FormatError } from '../formats/errors';
 import { readShapefileZip } from '../formats/shapefile';
 import { CrsError, parseCrs, toWgs84, type Convert, type CrsId } from '../geometry/crs/index';
 import { crsFromPrj } from '../geometry/crs/prj';
-import { parseJson } from '../http/body';
-import { featuresOf } from './features';
 
 function crsParam(value: string, where: string): CrsId {
   try {
@@ -18,36 +16,27 @@ function crsParam(value: string, where: string): CrsId {
 }
 
 /**
- * The features of an import body — GeoJSON, or a zipped Shapefile (recognised by its zip signature or
- * content type) — converted to EPSG:4326: `declaredCrs` (?crs=) wins, then the shapefile's .prj or a
- * GeoJSON `crs` member, else EPSG:4326.
+ * The features of a zipped Shapefile import, converted to EPSG:4326: `declaredCrs` (?crs=) wins, then the
+ * shapefile's .prj, else EPSG:4326. GeoJSON is streamed instead (`streamGridGeoJson`).
  */
-export async function decodeGridImport(raw: Buffer, isZipType: boolean, declaredCrs: string | undefined): Promise<{ features: unknown[]; crs: CrsId }> {
+export async function decodeShapefileImport(raw: Buffer, declaredCrs: string | undefined): Promise<{ features: unknown[]; crs: CrsId }> {
   const override = declaredCrs ? crsParam(declaredCrs, 'query parameter crs') : null;
-  const isZip = raw.length >= 4 && raw[0] === 0x50 && raw[1] === 0x4b && raw[2] === 0x03 && raw[3] === 0x04;
-  if (isZip || isZipType) {
-    let shapefile;
-    try {
-      shapefile = await readShapefileZip(raw);
-    } catch (err) {
-      if (err instanceof FormatError) throw badRequest(err.code, `shapefile import: ${err.message}`);
-      throw err;
-    }
-    let crs = override ?? (shapefile.prj ? crsFromPrj(shapefile.prj) : 'EPSG:4326');
-    if (!crs) {
-      throw badRequest(
-        'unsupported_crs',
-        `shapefile import: the .prj declares a coordinate system gridatlas does not convert (${shapefile.prj!.slice(0, 80)}…); reproject to EPSG:4326, CGCS2000 or a CGCS2000 Gauss-Krüger zone, or pass ?crs= if the .prj is wrong`,
-      );
-    }
-    crs = crs === 'EPSG:4490' ? 'EPSG:4326' : crs;
-    return { features: toWgs84Features(shapefile.features, crs), crs };
+  let shapefile;
+  try {
+    shapefile = await readShapefileZip(raw);
+  } catch (err) {
+    if (err instanceof FormatError) throw badRequest(err.code, `shapefile import: ${err.message}`);
+    throw err;
   }
-  const body = parseJson(raw);
-  const named = (body as { crs?: { properties?: { name?: unknown } } })?.crs?.properties?.name;
-  let crs = override ?? (typeof named === 'string' ? crsParam(named, 'GeoJSON crs member') : 'EPSG:4326');
+  let crs = override ?? (shapefile.prj ? crsFromPrj(shapefile.prj) : 'EPSG:4326');
+  if (!crs) {
+    throw badRequest(
+      'unsupported_crs',
+      `shapefile import: the .prj declares a coordinate system gridatlas does not convert (${shapefile.prj!.slice(0, 80)}…); reproject to EPSG:4326, CGCS2000 or a CGCS2000 Gauss-Krüger zone, or pass ?crs= if the .prj is wrong`,
+    );
+  }
   crs = crs === 'EPSG:4490' ? 'EPSG:4326' : crs;
-  return { features: toWgs84Features(featuresOf(body), crs), crs };
+  return { features: toWgs84Features(shapefile.features, crs), crs };
 }
 
 /** Converts polygon coordinates to EPSG:4326; anything malformed is left for the import checks to name. */

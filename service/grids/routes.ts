@@ -10,7 +10,7 @@ import type { Grid } from '../kernel/types';
 import type { SystemService } from '../systems';
 import { exportGeoJson, exportShapefile, registerCsv, registerXlsx, type RegisterCounts } from './export';
 import { gridToFeature, toCollection } from './features';
-import { decodeGridImport, streamGridGeoJson } from './import-body';
+import { decodeShapefileImport, streamGridGeoJson } from './import-body';
 import type { GridService } from './service';
 
 const ListQuery = z.object({ level: z.string().optional(), parent: z.string().optional(), bbox: Bbox.optional() });
@@ -154,7 +154,7 @@ export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit
           }
           const isZip = head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
           if (isZip || ctx.is('application/zip', 'application/x-zip-compressed')) {
-            const { features, crs } = await decodeGridImport(await fs.promises.readFile(file), true, q.crs);
+            const { features, crs } = await decodeShapefileImport(await fs.promises.readFile(file), q.crs);
             return { ...(await grids.import(ctx.params.system!, features, q)), crs };
           }
           const source = streamGridGeoJson(fs.createReadStream(file, { highWaterMark: 1 << 20 }), q.crs);
