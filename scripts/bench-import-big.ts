@@ -87,14 +87,16 @@ function post(port: number, file: string): Promise<{ status: number; body: strin
 }
 
 /**
- * The database to run on: embedded in memory, or with DATABASE_URL a fresh database on that server
+ * The database to run on: embedded in a temporary directory, or with DATABASE_URL a fresh database on that server
  * (the URL's own database may hold another checkout's migrations), dropped afterwards.
  */
 async function benchDatabase(): Promise<{ db: Database; drop: () => Promise<void> }> {
   const url = process.env.DATABASE_URL;
   if (!url) {
-    const db = await openDatabase({ dataDir: 'memory://' });
-    return { db, drop: async () => db.close() };
+    // On disk as `npm start` runs it: an in-memory database would count the whole database as RSS.
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gridatlas-bench-data-'));
+    const db = await openDatabase({ dataDir });
+    return { db, drop: async () => (await db.close(), fs.rmSync(dataDir, { recursive: true, force: true })) };
   }
   const name = `gridatlas_bench_import_${process.pid}`;
   const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
