@@ -16,7 +16,8 @@ import os from 'node:os';
 import type { Knex } from 'knex';
 import { createServices } from '../service/app';
 import { ChangeBus } from '../service/db/changes';
-import { openDatabase } from '../service/db/engine';
+import knexFactory from 'knex';
+import { openDatabase, withDatabase, type Database } from '../service/db/engine';
 import { createLogger } from '../service/logger';
 import { PLAIN_SQL } from './partition-sql';
 import { type RealDataset, installDataPackages, loadChina, loadUs } from './real-data';
@@ -52,9 +53,33 @@ async function postgisVerdict(knex: Knex, systemId: number) {
   return { invalid: new Set(invalid.map((r) => r.code)), areas };
 }
 
+/**
+ * The database to run on: embedded in memory, or with DATABASE_URL a fresh database on that server
+ * (the URL's own database may hold another checkout's migrations), dropped afterwards.
+ */
+async function benchDatabase(): Promise<{ db: Database; drop: () => Promise<void> }> {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    const db = await openDatabase({ dataDir: 'memory://' });
+    return { db, drop: async () => db.close() };
+  }
+  const name = `gridatlas_bench_real_${process.pid}`;
+  const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+  await admin.raw(`create database ${name}`);
+  const db = await openDatabase({ databaseUrl: withDatabase(url, name) });
+  return {
+    db,
+    drop: async () => {
+      await db.close();
+      await admin.raw(`drop database if exists ${name} with (force)`);
+      await admin.destroy();
+    },
+  };
+}
+
 async function main() {
   const modules = installDataPackages();
-  const db = await openDatabase(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: 'memory://' });
+  const { db, drop } = await benchDatabase();
   const changes = new ChangeBus(db);
   const services = createServices({ db, changes, logger: createLogger('error') });
   const rows: string[] = [];
@@ -79,7 +104,7 @@ async function main() {
       t = performance.now();
       const result = await services.partition.validate(key, { options: {}, mode: 'sync' });
       ours.push(performance.now() - t);
-      if ('report' in result) report = result.report as unknown as typeof report;
+      if (!('report' in result)) throw new Error('validation queued as a job');
       plain.push(await timePlain(db.knex, systemId));
     }
     const warmOurs = median(ours.slice(1));
@@ -89,6 +114,8 @@ async function main() {
       `| ${db.engine} | ${data.name}: ${data.grids.length.toLocaleString('en')} grids, ${data.vertices.toLocaleString('en')} vertices | ${(importMs / 1000).toFixed(1)} s | ${(ours[0]! / 1000).toFixed(2)} s | ${(plain[0]! / 1000).toFixed(2)} s | ${aim(plain[0]! / ours[0]!)} | ${(warmOurs / 1000).toFixed(2)} s | ${(warmPlain / 1000).toFixed(2)} s | ${aim(warmPlain / warmOurs)} |`,
     );
 
+    // Every finding, not the report's first 200 per kind.
+    report = (await services.partition.report(key, null, { full: true })) as unknown as typeof report;
     const verdict = await postgisVerdict(db.knex, systemId);
     const ourInvalid = new Set(report!.issues.filter((i) => i.kind === 'invalid').flatMap((i) => i.grids));
     const both = [...ourInvalid].filter((c) => verdict.invalid.has(c)).length;
@@ -107,7 +134,7 @@ async function main() {
     await db.knex('grid_systems').where({ key }).delete();
   }
   await services.partition.settled();
-  await db.close();
+  await drop();
   console.log(`\nmachine: ${os.cpus()[0]?.model} × ${os.cpus().length}, Node ${process.version}, cold = first run after the import, warm = median of ${runs} more\n`);
   console.log('| engine | data | import | gridatlas cold (read + validate + store) | plain PostGIS SQL cold | ratio cold | gridatlas warm | plain SQL warm | ratio warm |');
   console.log('|---|---|---|---|---|---|---|---|---|');

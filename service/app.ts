@@ -166,7 +166,7 @@ export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => re
     createTiles({ ...deps, db: readDb }, [incidentSourceProvider(readDb), overlaySourceProvider(readDb.knex)]).routes,
     meta,
     systemRoutes(services.systems, config.bodyLimitBytes),
-    gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => services.addresses.registerCounts(key), (key, at, scope) => services.changesets.gridsAsOf(key, at, scope)),
+    gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => services.addresses.registerCounts(key), config.importMaxBytes, (key, at, scope) => services.changesets.gridsAsOf(key, at, scope)),
     pointRoutes({ lookup: services.point.lookup, nearestAddress: (lon, lat, within, scope) => services.addresses.nearest(lon, lat, within, scope) }),
     addressRoutes(services.addresses, config.bodyLimitBytes),
     partitionRoutes(services.partition, config.bodyLimitBytes),

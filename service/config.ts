@@ -11,6 +11,8 @@ const ConfigSchema = z.object({
   DEMO_CITY: z.enum(['auto', 'off']).default('auto'),
   LOG_LEVEL: z.enum(['silent', 'error', 'info', 'debug']).default('info'),
   BODY_LIMIT_MB: z.coerce.number().positive().default(200),
+  // Grid imports are spooled to disk and streamed (issue #15): a whole-country GeoJSON is ~300 MB.
+  IMPORT_MAX_BYTES: z.coerce.number().int().positive().default(2 ** 30),
   TILE_CACHE_MB: z.coerce.number().nonnegative().default(256),
   BASEMAP_URL: z.string().optional(),
   CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
@@ -30,6 +32,8 @@ export type Config = {
   demoCity: 'auto' | 'off';
   logLevel: 'silent' | 'error' | 'info' | 'debug';
   bodyLimitBytes: number;
+  /** Largest grid import upload (spooled to a temporary file, parsed as it streams). */
+  importMaxBytes: number;
   tileCacheBytes: number;
   basemapUrl: string | undefined;
   /** Chromium for PDF boards (issue #17); undefined = PDF output off. */
@@ -60,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demoCity: c.DEMO_CITY,
     logLevel: c.LOG_LEVEL,
     bodyLimitBytes: Math.round(c.BODY_LIMIT_MB * 1024 * 1024),
+    importMaxBytes: c.IMPORT_MAX_BYTES,
     tileCacheBytes: Math.round(c.TILE_CACHE_MB * 1024 * 1024),
     basemapUrl: c.BASEMAP_URL,
     chromiumPath: c.CHROMIUM_PATH === 'off' ? undefined : c.CHROMIUM_PATH,

@@ -44,32 +44,58 @@ export interface ParsedFeatures {
   errors: FeatureError[];
 }
 
+export interface ParseOptions {
+  /**
+   * Imports (issue #15): an empty geometry (null, no polygons, only empty rings) is stored as an empty
+   * grid, flagged (`store`: one empty polygon must not end a whole-country import), or is the row error
+   * `empty_geometry` (`error`, strict mode). Unset, the geometry is only checked as a single write's is.
+   */
+  empty?: 'store' | 'error';
+}
+
+/** What one feature became: a grid (with `empty` set when its geometry is empty) or its errors. */
+export type ParsedFeature = { grid: GridWrite & { index: number; empty: boolean }; errors: [] } | { grid: null; errors: FeatureError[] };
+
 /**
  * Turns input features into grids of `system`, collecting every error. Checks what one feature (and the
  * file as a whole) can tell: codes, names, levels, geometry type and coordinate ranges, duplicate codes,
  * the code scheme against a parent in the same file. Parents elsewhere are checked by the caller.
  */
-export function parseGridFeatures(system: GridSystem, features: unknown[]): ParsedFeatures {
+export function parseGridFeatures(system: GridSystem, features: unknown[], options: ParseOptions = {}): ParsedFeatures {
+  const parse = featureParser(system, options);
   const errors: FeatureError[] = [];
   const grids: (GridWrite & { index: number })[] = [];
+  features.forEach((raw, index) => {
+    const one = parse(raw, index);
+    if (one.grid) grids.push(one.grid);
+    else errors.push(...one.errors);
+  });
+  return { grids, errors };
+}
+
+/**
+ * A parser of features one at a time, for streamed imports: it remembers only the codes seen (duplicates
+ * within the file), never the features.
+ */
+export function featureParser(system: GridSystem, options: ParseOptions = {}): (raw: unknown, index: number) => ParsedFeature {
   const levels = new Map(system.levels.map((l) => [l.key, l]));
   const seen = new Map<string, number>();
 
-  features.forEach((raw, index) => {
+  return (raw, index) => {
+    const errors: FeatureError[] = [];
     const fail = (code: string | null, field: string, error: string, message: string) =>
       errors.push({ index, code, field, error, message: `feature ${index}${code ? ` (code ${code})` : ''}: ${message}` });
     if (!raw || typeof raw !== 'object' || (raw as Feature).type !== 'Feature') {
       fail(null, 'type', 'not_a_feature', 'expected a GeoJSON Feature object');
-      return;
+      return { grid: null, errors };
     }
     const feature = raw as Feature;
     const props = (feature.properties ?? {}) as Record<string, unknown>;
     const code = text(pick(props, ALIASES.code)) ?? (typeof feature.id === 'string' ? feature.id : undefined);
     if (!code) {
       fail(null, 'properties.code', 'missing_code', 'properties.code is missing; every grid needs a code');
-      return;
+      return { grid: null, errors };
     }
-    const before = errors.length;
     if (code.length > 64 || /[\s/?#]/.test(code)) fail(code, 'properties.code', 'invalid_code', 'a code is at most 64 characters without spaces, "/", "?" or "#"');
     if (seen.has(code)) fail(code, 'properties.code', 'duplicate_code', `code ${code} also appears at feature ${seen.get(code)}`);
     else seen.set(code, index);
@@ -92,13 +118,20 @@ export function parseGridFeatures(system: GridSystem, features: unknown[]): Pars
     });
 
     const people = parsePeople(props, (field, message) => fail(code, field, 'invalid_people', message));
-    const geometry = normaliseGeometry(feature.geometry, (field, error, message) => fail(code, field, error, message));
-    if (errors.length > before || !level || !name || !geometry) return;
+    const empty = options.empty !== undefined && isEmptyGeometry(feature.geometry);
+    if (empty && options.empty === 'error') fail(code, 'geometry', 'empty_geometry', 'the geometry is empty (strict import); give the grid its boundary or import without strict=true');
+    const geometry = !empty
+      ? normaliseGeometry(feature.geometry, (field, error, message) => fail(code, field, error, message))
+      : options.empty === 'store'
+        ? { geometry: { type: 'MultiPolygon', coordinates: [] } as MultiPolygon, issues: [{ reason: EMPTY_REASON, location: null }] }
+        : null;
+    if (errors.length > 0 || !level || !name || !geometry) return { grid: null, errors };
 
     const attributes: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(props)) if (!KNOWN.has(k) && v !== null && v !== undefined) attributes[k] = v;
-    grids.push({
+    const grid = {
       index,
+      empty,
       code,
       parentCode,
       level: level.key,
@@ -110,9 +143,9 @@ export function parseGridFeatures(system: GridSystem, features: unknown[]): Pars
       geometryIssues: geometry.issues,
       validFrom: dates[0]!,
       validTo: dates[1]!,
-    });
-  });
-  return { grids, errors };
+    };
+    return { grid, errors: [] };
+  };
 }
 
 /**
@@ -121,7 +154,7 @@ export function parseGridFeatures(system: GridSystem, features: unknown[]): Pars
  */
 export function checkStructure(
   system: GridSystem,
-  grids: (GridWrite & { index: number })[],
+  grids: Pick<GridWrite & { index: number }, 'index' | 'code' | 'parentCode' | 'level'>[],
   storedLevels: Map<string, string>,
 ): FeatureError[] {
   const errors: FeatureError[] = [];
@@ -206,6 +239,18 @@ function parsePeople(props: Record<string, unknown>, fail: (field: string, messa
 }
 
 type GeometryFail = (field: string, error: string, message: string) => void;
+
+/** The flag an import puts on a grid whose geometry was empty (`ParseOptions.allowEmpty`). */
+export const EMPTY_REASON = 'Empty geometry: stored without area; draw the grid or replace it';
+
+/** Null, no polygons, or polygons whose rings are all empty: nothing to draw (GeoJSON allows it). */
+export function isEmptyGeometry(geometry: unknown): boolean {
+  if (geometry === null || geometry === undefined) return true;
+  const g = geometry as { type?: unknown; coordinates?: unknown };
+  if ((g.type !== 'Polygon' && g.type !== 'MultiPolygon') || !Array.isArray(g.coordinates)) return false;
+  const polygons = (g.type === 'Polygon' ? [g.coordinates] : g.coordinates) as unknown[];
+  return polygons.every((rings) => Array.isArray(rings) && rings.every((ring) => Array.isArray(ring) && ring.length === 0));
+}
 
 /**
  * Checks the geometry's shape and coordinates, and closes unclosed rings (flagged). Self-intersections,

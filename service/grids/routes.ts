@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { ancestorsInScope, MASKED_FIELDS, maskGrid } from '../access';
@@ -11,12 +12,12 @@ import type { Grid } from '../kernel/types';
 import type { SystemService } from '../systems';
 import { exportGeoJson, exportShapefile, registerCsv, registerXlsx, type RegisterCounts } from './export';
 import { gridToFeature, toCollection } from './features';
-import { decodeGridImportFile } from './import-body';
+import { decodeGridImportFile, streamGridGeoJson } from './import-body';
 import type { GridService } from './service';
 
 const ListQuery = z.object({ level: z.string().optional(), parent: z.string().optional(), bbox: Bbox.optional() });
 const WriteQuery = z.object({ repair: Flag });
-const ImportQuery = z.object({ mode: z.enum(['append', 'replace']).default('append'), repair: Flag, parent: z.string().optional(), crs: z.string().optional() });
+const ImportQuery = z.object({ mode: z.enum(['append', 'replace']).default('append'), repair: Flag, strict: Flag, parent: z.string().optional(), crs: z.string().optional() });
 const ExportQuery = z.object({
   format: z.enum(['geojson', 'shapefile', 'csv', 'xlsx']).default('geojson'),
   encoding: z.enum(['utf-8', 'gbk']).default('utf-8'),
@@ -38,7 +39,11 @@ const systemScope = (ctx: Context) => ({ system: ctx.params.system! });
 const visible = (ctx: Context) => (callerOf(ctx).personalData ? (grids: Grid[]) => grids : (grids: Grid[]) => grids.map(maskGrid));
 const gridScope = (ctx: Context) => ({ system: ctx.params.system!, code: ctx.params.code! });
 
-export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit: number, registerCounts: RegisterCountsOf, gridsAsOf?: GridsAsOf): RouteDef[] {
+/**
+ * @param bodyLimit largest JSON body of a single-grid write
+ * @param importLimit largest import upload (`IMPORT_MAX_BYTES`; a whole-country GeoJSON is ~300 MB)
+ */
+export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit: number, registerCounts: RegisterCountsOf, importLimit: number = bodyLimit, gridsAsOf?: GridsAsOf): RouteDef[] {
   const tag = 'grids';
   const base = '/api/systems/:system';
   const walk = (summary: string, suffix: string, fn: (system: string, code: string, ctx: Context) => Promise<Parameters<typeof toCollection>[0]>): RouteDef => ({
@@ -145,11 +150,25 @@ export function gridRoutes(systems: SystemService, grids: GridService, bodyLimit
       request: { query: ImportQuery, contentTypes: ['application/geo+json', 'application/json', 'application/zip'] },
       handler: async (ctx) => {
         const q = query(ctx, ImportQuery);
-        const { features, crs } = await withSpooledFile(bodyChunks(ctx, bodyLimit), '.upload', (file) =>
-          decodeGridImportFile(file, Boolean(ctx.is('application/zip', 'application/x-zip-compressed')), q.crs),
-        );
-        const result = await grids.import(ctx.params.system!, features, q);
-        ctx.body = { ...result, crs };
+        // Spooled to a file first (up to IMPORT_MAX_BYTES), so a slow upload holds no transaction open; a
+        // zipped shapefile is then read entry by entry from disk (issue #16), GeoJSON parsed feature by
+        // feature from the file (issue #15).
+        ctx.body = await withSpooledFile(bodyChunks(ctx, importLimit), '.upload', async (file) => {
+          const head = Buffer.alloc(4);
+          const handle = await fs.promises.open(file, 'r');
+          try {
+            await handle.read(head, 0, 4, 0);
+          } finally {
+            await handle.close();
+          }
+          const isZip = head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
+          if (isZip || ctx.is('application/zip', 'application/x-zip-compressed')) {
+            const { features, crs } = await decodeGridImportFile(file, true, q.crs);
+            return { ...(await grids.import(ctx.params.system!, features, q)), crs };
+          }
+          const source = streamGridGeoJson(fs.createReadStream(file, { highWaterMark: 1 << 20 }), q.crs);
+          return { ...(await grids.import(ctx.params.system!, source.features, q)), crs: source.crs() };
+        });
       },
     },
     {

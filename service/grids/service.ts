@@ -101,7 +101,8 @@ export function createGridService(deps: GridServiceDeps) {
       });
     },
 
-    async import(key: string, features: unknown[], options: ImportOptions): Promise<ImportResult> {
+    /** Imports features atomically; `features` may be streamed (a whole-country file never sits in memory). */
+    async import(key: string, features: Iterable<unknown> | AsyncIterable<unknown>, options: ImportOptions): Promise<ImportResult> {
       return importGrids(write, await systems.require(key), features, options);
     },
 
