@@ -18,7 +18,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 
 /** Runs one of the project's scripts as an operator would, with the given environment. */
 async function script(name: string, args: string[], env: Record<string, string>): Promise<string> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL' && k !== 'DATA_DIR'));
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['DATABASE_URL', 'DATABASE_READ_URL', 'DATA_DIR'].includes(k)));
   const { stdout } = await run(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'scripts', name), ...args], {
     cwd: root,
     env: { ...clean, LOG_LEVEL: 'error', ...env },

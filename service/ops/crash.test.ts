@@ -26,7 +26,8 @@ const ADMIN_PASSWORD = 'crash-test-admin-password';
 let token = '';
 
 async function startService(env: Record<string, string>): Promise<Service> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL' && k !== 'DATA_DIR'));
+  // The spawned service gets only the database the test names: an inherited DATABASE_READ_URL (CI) would point it at another.
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['DATABASE_URL', 'DATABASE_READ_URL', 'DATA_DIR'].includes(k)));
   const child = spawn(process.execPath, ['--import', 'tsx', 'service/main.ts'], {
     cwd: root,
     env: { ...clean, PORT: '0', HOST: '127.0.0.1', DEMO_CITY: 'off', LOG_LEVEL: 'info', GRIDATLAS_ADMIN_PASSWORD: ADMIN_PASSWORD, ...env },
