@@ -72,8 +72,12 @@ describe.each(engines())('grid board counts on %s PostGIS', (engine) => {
   it("gives a bank's grids their filing rate, from the register when no ledger row exists", async () => {
     const res = await t.request.get(`/api/systems/${BANK}/grid-counts?bbox=${WHOLE}`).set(as('bank')).expect(200);
     expect(res.body.kind).toBe('bank');
-    expect(res.body.grids).toHaveLength(1);
-    expect(res.body.grids[0]).toMatchObject({ code: 'B1', households: 6, incidents: { open: 3, overdue: 2, closed: 1 }, filing: { filed: 0, total: 6, rate: 0 } });
+    // The bank's branch B1 over its two finest grids: counts roll up, the filing rate is the finest grids'.
+    const [branch, ...finest] = res.body.grids as { code: string; households: number; filing: { filed: number; total: number; rate: number } | null }[];
+    expect([branch!.code, ...finest.map((g) => g.code)]).toEqual(['B1', 'B1a', 'B1b']);
+    expect(branch).toMatchObject({ households: 6, incidents: { open: 3, overdue: 2, closed: 1 }, filing: null });
+    for (const g of finest) expect(g.filing).toEqual({ filed: 0, total: g.households, rate: g.households > 0 ? 0 : null });
+    expect(finest.reduce((sum, g) => sum + g.filing!.total, 0)).toBe(6);
   });
 
   it('refuses a missing or double selection, an unknown level or system, and unknown parameters', async () => {
