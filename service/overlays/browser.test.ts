@@ -108,6 +108,8 @@ describe.runIf(present)('overlay faces on the map page in Chromium', () => {
     expect(red).toBeGreaterThan(100);
 
     await page.uncheck('#show-overlay-faces');
+    // The hidden layer leaves the rendered features with the next frame.
+    await idle(page);
     expect(await rendered(page)).toEqual([]);
     expect(await page.$('#legend-overlay')).toBeNull();
     await page.close();
