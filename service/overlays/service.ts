@@ -54,27 +54,30 @@ export interface BankCheckRequest {
 /** Overlays with more participating grids than this run as a job unless the caller waits (mode=sync). */
 const JOB_THRESHOLD = 5000;
 
+/** A system taking part in an overlay, or a 404 naming the request field that named it. */
+export async function requireOverlaySystem(store: Pick<ReturnType<typeof createOverlayStore>, 'system'>, key: string, field: string): Promise<StoredOverlaySystem> {
+  const system = await store.system(key);
+  if (!system) throw notFound('system_not_found', `${field}: grid system "${key}" does not exist`);
+  return system;
+}
+
+/** The level asked for, or the default: the finest, or for units the level above it (community/village above the grid, DOMAIN.md "Grid systems and levels"). */
+export function requireLevel(system: StoredOverlaySystem, level: string | undefined, field: string, fallback: 'finest' | 'unit'): string {
+  const levels = [...system.levels].sort((a, b) => a.order - b.order);
+  if (level !== undefined) {
+    if (!levels.some((l) => l.key === level)) throw badRequest('unknown_level', `${field}: "${level}" is not a level of system ${system.key}; expected one of ${levels.map((l) => l.key).join(', ')}`);
+    return level;
+  }
+  if (levels.length === 0) throw badRequest('unknown_level', `${field}: system ${system.key} has no levels`);
+  return fallback === 'finest' || levels.length === 1 ? levels[levels.length - 1]!.key : levels[levels.length - 2]!.key;
+}
+
 export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger: Logger }) {
   const { jobs, logger } = deps;
   const store = createOverlayStore(deps.knex);
   const texts = createStoredOverlayStore(deps.knex);
 
-  async function requireSystem(key: string, field: string): Promise<StoredOverlaySystem> {
-    const system = await store.system(key);
-    if (!system) throw notFound('system_not_found', `${field}: grid system "${key}" does not exist`);
-    return system;
-  }
-
-  function requireLevel(system: StoredOverlaySystem, level: string | undefined, field: string, fallback: 'finest' | 'unit'): string {
-    const levels = [...system.levels].sort((a, b) => a.order - b.order);
-    if (level !== undefined) {
-      if (!levels.some((l) => l.key === level)) throw badRequest('unknown_level', `${field}: "${level}" is not a level of system ${system.key}; expected one of ${levels.map((l) => l.key).join(', ')}`);
-      return level;
-    }
-    if (levels.length === 0) throw badRequest('unknown_level', `${field}: system ${system.key} has no levels`);
-    // Units default to the level above the finest: community/village above the grid (DOMAIN.md "Grid systems and levels").
-    return fallback === 'finest' || levels.length === 1 ? levels[levels.length - 1].key : levels[levels.length - 2].key;
-  }
+  const requireSystem = (key: string, field: string) => requireOverlaySystem(store, key, field);
 
   /**
    * Bank ledgers and grids are internal to their bank (DOMAIN.md "Access and privacy"): another bank's

@@ -7,7 +7,7 @@ import { seesWholeSystem, type AreaScope } from '../kernel/scope';
 import type { Logger } from '../logger';
 import type { SingleRun } from '../ops';
 import { computeFaces } from './compute';
-import { resolvePolicy, type PolicyInput } from './service';
+import { requireLevel, requireOverlaySystem, resolvePolicy, type PolicyInput } from './service';
 import { createOverlayStore, type StoredOverlaySystem } from './store';
 import { createStoredOverlayStore, inStoredTransaction, type GridText, type NewFace, type StoredFaceRow, type StoredRequest, type StoredResult } from './stored-store';
 
@@ -67,32 +67,17 @@ export function createStoredOverlays(deps: { knex: Queryable; changes: ChangeBus
   /** Resolved requests of stored overlays, by id; a change to any system's definition clears it. */
   const resolvedCache = new Map<number, Resolved>();
 
-  async function requireSystem(key: string, field: string): Promise<StoredOverlaySystem> {
-    const system = await overlayStore.system(key);
-    if (!system) throw notFound('system_not_found', `${field}: grid system "${key}" does not exist`);
-    return system;
-  }
-
-  function levelOf(system: StoredOverlaySystem, level: string | undefined, field: string, fallback: 'finest' | 'unit'): string {
-    const levels = [...system.levels].sort((a, b) => a.order - b.order);
-    if (level !== undefined) {
-      if (!levels.some((l) => l.key === level)) throw badRequest('unknown_level', `${field}: "${level}" is not a level of system ${system.key}; expected one of ${levels.map((l) => l.key).join(', ')}`);
-      return level;
-    }
-    if (levels.length === 0) throw badRequest('unknown_level', `${field}: system ${system.key} has no levels`);
-    // As the report: units default to the level above the finest (DOMAIN.md "Grid systems and levels").
-    return fallback === 'finest' || levels.length === 1 ? levels[levels.length - 1].key : levels[levels.length - 2].key;
-  }
+  const requireSystem = (key: string, field: string) => requireOverlaySystem(overlayStore, key, field);
 
   async function resolve(input: StoreOverlayInput): Promise<Resolved> {
     if (input.systems.length === 0) throw badRequest('invalid_request', 'systems: name at least one grid system to overlay');
     const territorySystem = await requireSystem(input.territory.system, 'territory.system');
     const unitSystem = input.units?.system ? await requireSystem(input.units.system, 'units.system') : territorySystem;
-    const unitLevel = levelOf(unitSystem, input.units?.level, 'units.level', 'unit');
+    const unitLevel = requireLevel(unitSystem, input.units?.level, 'units.level', 'unit');
     const participants = [];
     for (const [k, s] of input.systems.entries()) {
       const system = await requireSystem(s.key, `systems[${k}].key`);
-      participants.push({ system, level: levelOf(system, s.level, `systems[${k}].level`, 'finest') });
+      participants.push({ system, level: requireLevel(system, s.level, `systems[${k}].level`, 'finest') });
     }
     return {
       request: {
