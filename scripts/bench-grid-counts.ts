@@ -10,11 +10,11 @@
  *   DATABASE_URL=postgres://… npx tsx scripts/bench-grid-counts.ts [--runs 7]
  */
 import os from 'node:os';
-import knexFactory from 'knex';
 import { createServices } from '../service/app';
 import { createGridCounts, createGridCountsStore } from '../service/boards';
 import { ChangeBus } from '../service/db/changes';
-import { openDatabase, withDatabase } from '../service/db/engine';
+import { openDatabase } from '../service/db/engine';
+import { scratchDatabase } from './bench-lib';
 import { generateCity } from '../service/demo/index';
 import { loadCity, loadDemoIncidents } from '../service/demo/seed';
 import { createIncidentCounts, OPEN_STATUSES } from '../service/incidents';
@@ -36,11 +36,8 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 async function main() {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('set DATABASE_URL to a PostgreSQL + PostGIS server (the bench creates and drops its own database)');
-  const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
-  const name = `gridatlas_bench_grid_counts_${process.pid}`;
-  await admin.raw(`drop database if exists ${name} with (force)`);
-  await admin.raw(`create database ${name}`);
-  const db = await openDatabase({ databaseUrl: withDatabase(url, name) });
+  const scratch = await scratchDatabase(url, 'grid_counts');
+  const db = await openDatabase({ databaseUrl: scratch.url });
   const changes = new ChangeBus(db);
   await changes.start();
   try {
@@ -107,8 +104,7 @@ async function main() {
   } finally {
     await changes.stop();
     await db.close();
-    await admin.raw(`drop database if exists ${name} with (force)`);
-    await admin.destroy();
+    await scratch.drop();
   }
 }
 

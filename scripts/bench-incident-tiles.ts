@@ -15,11 +15,11 @@
 import http from 'node:http';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
-import knexFactory from 'knex';
 import { createApp, createServices } from '../service/app';
 import { loadConfig } from '../service/config';
 import { ChangeBus } from '../service/db/changes';
-import { openDatabase, withDatabase } from '../service/db/engine';
+import { openDatabase } from '../service/db/engine';
+import { scratchDatabase } from './bench-lib';
 import { createLogger } from '../service/logger';
 import { tilesCovering, type TileCoord } from '../service/tiles/tile-math';
 
@@ -44,11 +44,8 @@ function sample(tiles: TileCoord[], n: number): TileCoord[] {
 async function main(): Promise<void> {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('bench-incident-tiles compares with ST_AsMVT on the PostGIS server: set DATABASE_URL');
-  const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
-  const name = `gridatlas_bench_incident_tiles_${process.pid}`;
-  await admin.raw(`drop database if exists ${name} with (force)`);
-  await admin.raw(`create database ${name}`);
-  const db = await openDatabase({ databaseUrl: withDatabase(url, name) });
+  const scratch = await scratchDatabase(url, 'incident_tiles');
+  const db = await openDatabase({ databaseUrl: scratch.url });
   const changes = new ChangeBus(db);
   await changes.start();
   try {
@@ -155,8 +152,7 @@ async function main(): Promise<void> {
   } finally {
     await changes.stop();
     await db.close();
-    await admin.raw(`drop database if exists ${name} with (force)`);
-    await admin.destroy();
+    await scratch.drop();
   }
 }
 

@@ -9,6 +9,8 @@
  * `options()` reads `--name value` pairs from the command line with defaults.
  */
 import os from 'node:os';
+import knexFactory from 'knex';
+import { withDatabase } from '../service/db/engine';
 
 /** Summary of repeated timings, in the unit of the samples (milliseconds from `measure`). */
 export interface Timing {
@@ -121,4 +123,22 @@ export function options<T extends Record<string, string | number>>(defaults: T, 
     out[name] = typeof defaults[name] === 'number' ? Number(value) : value;
   }
   return out as T;
+}
+
+/**
+ * A database of the benchmark's own on the PostgreSQL server at `url` (created fresh, dropped by `drop()`),
+ * so a run never meets another's migrations or data.
+ */
+export async function scratchDatabase(url: string, label: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+  const name = `gridatlas_bench_${label}_${process.pid}`;
+  await admin.raw(`drop database if exists ${name} with (force)`);
+  await admin.raw(`create database ${name}`);
+  return {
+    url: withDatabase(url, name),
+    async drop() {
+      await admin.raw(`drop database if exists ${name} with (force)`);
+      await admin.destroy();
+    },
+  };
 }
