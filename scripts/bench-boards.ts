@@ -19,17 +19,17 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import knexFactory from 'knex';
 import { createServices } from '../service/app';
 import { createPdfRenderer } from '../service/boards/renderer';
 import { createBoardService } from '../service/boards/service';
 import { createBoardStore } from '../service/boards/store';
 import { ChangeBus } from '../service/db/changes';
-import { openDatabase, withDatabase } from '../service/db/engine';
+import { openDatabase } from '../service/db/engine';
 import { addressFeature } from '../service/demo/addresses';
 import { createIncidentCounts } from '../service/incidents';
 import { generateCityStream } from '../service/demo/index';
 import type { SourceRecord } from '../service/addresses';
+import { scratchDatabase } from './bench-lib';
 import { createLogger } from '../service/logger';
 
 const args = new Map<string, string>();
@@ -91,14 +91,11 @@ async function* addressRecords(city: ReturnType<typeof generateCityStream>, cap:
 async function main() {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('set DATABASE_URL to a PostgreSQL + PostGIS server (the bench creates and drops its own database)');
-  const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
   const rows: Row[] = [];
   const renderer = fs.existsSync(chromium) ? createPdfRenderer({ executablePath: chromium, maxPages: 2 }) : null;
   for (const grids of sizes) {
-    const name = `gridatlas_bench_boards_${process.pid}`;
-    await admin.raw(`drop database if exists ${name} with (force)`);
-    await admin.raw(`create database ${name}`);
-    const db = await openDatabase({ databaseUrl: withDatabase(url, name) });
+    const scratch = await scratchDatabase(url, 'boards');
+    const db = await openDatabase({ databaseUrl: scratch.url });
     const changes = new ChangeBus(db);
     await changes.start();
     try {
@@ -163,11 +160,10 @@ async function main() {
     } finally {
       await changes.stop();
       await db.close();
-      await admin.raw(`drop database if exists ${name} with (force)`);
+      await scratch.drop();
     }
   }
   await renderer?.close();
-  await admin.destroy();
 
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(`\n## Boards benchmark: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${os.loadavg()[0]!.toFixed(1)}; median of ${runs} runs\n`);

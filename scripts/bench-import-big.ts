@@ -16,8 +16,8 @@ import { createAuthorizer } from '../service/access';
 import { createApp, createServices } from '../service/app';
 import { loadConfig } from '../service/config';
 import { ChangeBus } from '../service/db/changes';
-import knexFactory from 'knex';
-import { openDatabase, withDatabase, type Database } from '../service/db/engine';
+import { openDatabase, type Database } from '../service/db/engine';
+import { scratchDatabase } from './bench-lib';
 import { createLogger } from '../service/logger';
 
 const args = new Map<string, string>();
@@ -98,18 +98,9 @@ async function benchDatabase(): Promise<{ db: Database; drop: () => Promise<void
     const db = await openDatabase({ dataDir });
     return { db, drop: async () => (await db.close(), fs.rmSync(dataDir, { recursive: true, force: true })) };
   }
-  const name = `gridatlas_bench_import_${process.pid}`;
-  const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
-  await admin.raw(`create database ${name}`);
-  const db = await openDatabase({ databaseUrl: withDatabase(url, name) });
-  return {
-    db,
-    drop: async () => {
-      await db.close();
-      await admin.raw(`drop database if exists ${name} with (force)`);
-      await admin.destroy();
-    },
-  };
+  const scratch = await scratchDatabase(url, 'import');
+  const db = await openDatabase({ databaseUrl: scratch.url });
+  return { db, drop: async () => (await db.close(), await scratch.drop()) };
 }
 
 async function main() {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { knexOf, type Queryable } from '../db/tx';
+import { IN_REACH, REACH_CTE } from './register-sql';
 
 /** Which grids of one system the board view counts: those meeting a box, or the children of one grid. */
 export type GridSelection = { bbox: [number, number, number, number] } | { parent: string };
@@ -62,7 +63,7 @@ export function createGridCountsStore(db: Queryable) {
     /**
      * Addresses, households and population under each grid (itself and its descendants: an address
      * belongs to its finest grid). The GiST index narrows the register to the grids' box, grown by the
-     * largest 就近划入 distance for addresses placed by distance, as the boards' store does.
+     * largest 就近划入 distance for addresses placed by distance (register-sql.ts).
      */
     async register(systemId: number, codes: readonly string[]): Promise<Map<string, RegisterSums>> {
       if (codes.length === 0) return new Map();
@@ -72,11 +73,10 @@ export function createGridCountsStore(db: Queryable) {
            union all
            select d.root, g.code, d.depth + 1 from grids g join down d on g.parent_code = d.code where g.system_id = ? and d.depth < 50),
          box as (select ST_Extent(geom)::geometry as geom from grids where system_id = ? and code = any(?::text[])),
-         reach as (select box.geom as inside, ST_Expand(box.geom, coalesce((select max(nearest_m) from addresses where nearest_m is not null), 0)
-                     / (111320 * greatest(cos(radians(ST_YMax(box.geom))), 0.1))) as near from box),
+         ${REACH_CTE},
          placed as (select a.grids ->> ? as code, count(*) as addresses, sum(a.households) as households, sum(a.population) as population
                     from addresses a, reach
-                    where a.geom && reach.near and (a.geom && reach.inside or a.nearest_m is not null) and (a.grids -> ?) is not null
+                    where ${IN_REACH} and (a.grids -> ?) is not null
                     group by 1)
          select d.root as code, sum(p.addresses)::float8 as addresses, sum(p.households)::float8 as households, sum(p.population)::float8 as population
          from down d join placed p on p.code = d.code group by d.root`,

@@ -1,4 +1,5 @@
 import { knexOf, type Queryable } from '../db/tx';
+import { IN_REACH, REACH_CTE } from './register-sql';
 
 export interface AddressCounts {
   addresses: number;
@@ -39,12 +40,11 @@ export function createBoardStore(db: Queryable) {
              select g.code, down.depth + 1 from grids g join down on g.parent_code = down.code
              where g.system_id = ? and down.depth < 50),
            box as (select ST_Envelope(geom) as geom from grids where system_id = ? and code = ?),
-           reach as (select box.geom as inside, ST_Expand(box.geom, coalesce((select max(nearest_m) from addresses where nearest_m is not null), 0)
-                       / (111320 * greatest(cos(radians(ST_YMax(box.geom))), 0.1))) as near from box)
+           ${REACH_CTE}
            select t.code, count(*)::int as addresses, coalesce(sum(t.households), 0)::int as households,
              coalesce(sum(t.population), 0)::int as population, count(distinct t.building_key)::int as buildings
            from (select a.grids ->> ? as code, a.households, a.population, a.building_key
-                 from addresses a, reach where a.geom && reach.near and (a.geom && reach.inside or a.nearest_m is not null)) t
+                 from addresses a, reach where ${IN_REACH}) t
            where t.code in (select code from down)
            group by grouping sets ((t.code), ())`,
           [systemId, code, systemId, systemId, code, key],
