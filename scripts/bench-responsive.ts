@@ -1,0 +1,128 @@
+/**
+ * Does heavy work block the service? (issue #15 item 4: "tile p99 while a 100k-grid validation runs stays
+ * under 50 ms"). On a PostGIS server (DATABASE_URL, a scratch database of its own): the governance system
+ * of a generated city is imported, the app listens on loopback, and autocannon (its own process) asks for
+ * grid tiles — first alone, then while the whole system is validated back to back in the same service
+ * process (read from PostGIS, proved in the worker thread, report stored). Tiles are asked for cold and
+ * warm alike: a third of the URLs are new to the cache in each phase, so the service cuts tiles too.
+ *
+ *   DATABASE_URL=… npx tsx scripts/bench-responsive.ts [--grids 100000] [--seconds 20] [--connections 20,100]
+ *
+ * Prints a markdown table: per connection count, tile p50/p99/max and throughput without and with the
+ * validation running, and how many validations completed in the window.
+ */
+import http from 'node:http';
+import { spawn } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { createApp, createServices } from '../service/app';
+import { loadConfig } from '../service/config';
+import { ChangeBus } from '../service/db/changes';
+import { openDatabase } from '../service/db/engine';
+import { generateCityStream } from '../service/demo/index';
+import { createLogger } from '../service/logger';
+import { tilesCovering } from '../service/tiles/tile-math';
+import { header, median, options, scratchDatabase, table } from './bench-lib';
+
+const opts = options({ grids: 100_000, seconds: 20, connections: '20,100' });
+const AIM_P99_MS = 50;
+
+interface Cannon {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; max: number };
+  errors: number;
+  non2xx: number;
+}
+
+/** autocannon in a child process, so the load generator does not share the service's event loop. */
+function autocannon(base: string, paths: string[], connections: number): Promise<Cannon> {
+  const code = `
+    const autocannon = require('autocannon');
+    const o = JSON.parse(process.argv[1]);
+    autocannon({ url: o.base, connections: o.connections, duration: o.seconds,
+      requests: o.paths.map((path) => ({ method: 'GET', path, headers: { 'accept-encoding': 'gzip' } })) },
+      (err, r) => { if (err) throw err; process.stdout.write(JSON.stringify(r)); });`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', code, JSON.stringify({ base, paths, seconds: opts.seconds, connections })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.once('error', reject);
+    child.once('exit', (status) => (status === 0 ? resolve(JSON.parse(out)) : reject(new Error(`autocannon exited with ${status}`))));
+  });
+}
+
+async function main(): Promise<void> {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('bench-responsive runs on the PostGIS server: set DATABASE_URL');
+  const scratch = await scratchDatabase(url, 'responsive');
+  const db = await openDatabase({ databaseUrl: scratch.url });
+  const changes = new ChangeBus(db);
+  await changes.start();
+  const logger = createLogger('error');
+  const rows: (string | number)[][] = [];
+  try {
+    const city = generateCityStream({ seed: 1, grids: opts.grids });
+    const services = createServices({ db, changes, logger });
+    const { system, grids: fc } = city.systems.find((s) => s.system.key === 'governance')!;
+    await services.systems.create(system);
+    for (let i = 0; i < fc.features.length; i += 20_000) await services.grids.import(system.key, fc.features.slice(i, i + 20_000), { mode: 'append', repair: false });
+    const grids = fc.features.length;
+    const b = (await db.knex.raw('select ST_XMin(e) x0, ST_YMin(e) y0, ST_XMax(e) x1, ST_YMax(e) y1 from (select ST_Extent(geom)::geometry e from grids) t')).rows[0];
+    const bbox: [number, number, number, number] = [b.x0, b.y0, b.x1, b.y1];
+
+    const app = createApp({ config: loadConfig({ LOG_LEVEL: 'error' }), db, changes, logger, services });
+    const server = http.createServer(app.callback());
+    server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // Zooms 14–16 over the whole city; each phase gets warm URLs (asked before) and cold ones (never asked).
+    const all = [14, 15, 16].flatMap((z) => tilesCovering(bbox, z).map((t) => `/tiles/grids.${system.key}/${t.z}/${t.x}/${t.y}.mvt`));
+    const step = Math.max(1, Math.floor(all.length / 6000));
+    const pool = all.filter((_, i) => i % step === 0);
+    const warm = pool.slice(0, 600);
+    for (const path of warm) await fetch(base + path, { headers: { 'accept-encoding': 'gzip' } }).then((r) => r.arrayBuffer());
+    // The first validation loads the worker and the JIT; not timed.
+    await services.partition.validate(system.key, { options: {}, mode: 'sync' });
+    let next = warm.length;
+    const phase = (connections: number) => {
+      const cold = pool.slice(next, next + 300);
+      next += 300;
+      return autocannon(base, [...warm, ...cold], connections);
+    };
+
+    for (const connections of opts.connections.split(',').map(Number)) {
+      const alone = await phase(connections);
+      let running = true;
+      const durations: number[] = [];
+      const validations = (async () => {
+        while (running) {
+          const started = performance.now();
+          await services.partition.validate(system.key, { options: {}, mode: 'sync' });
+          durations.push(performance.now() - started);
+        }
+      })();
+      const during = await phase(connections);
+      running = false;
+      await validations;
+      const errors = (r: Cannon) => r.errors + r.non2xx;
+      rows.push(
+        [connections, 'alone', Math.round(alone.requests.average), alone.latency.p50, alone.latency.p99, alone.latency.max, errors(alone), '—'],
+        [connections, `${grids.toLocaleString('en')}-grid validation running`, Math.round(during.requests.average), during.latency.p50, during.latency.p99, during.latency.max, errors(during), `${durations.length} (median ${(median(durations) / 1000).toFixed(1)} s)`],
+      );
+      const verdict = during.latency.p99 < AIM_P99_MS ? 'met' : 'NOT met';
+      console.log(`${connections} connections: tile p99 ${during.latency.p99} ms during validation (aim < ${AIM_P99_MS} ms: ${verdict})`);
+    }
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await services.partition.stop();
+  } finally {
+    await changes.stop();
+    await db.close();
+    await scratch.drop();
+  }
+  console.log(`\n## Tiles while validating: ${header(url.replace(/\/\/[^@]*@/, '//'))}; ${opts.seconds} s per phase\n`);
+  console.log(table(['connections', 'phase', 'tiles/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'validations (median)'], rows, [0, 2, 3, 4, 5, 6]));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
