@@ -448,7 +448,7 @@ export function createIncidentService(deps: IncidentDeps) {
       const total: ScanResult = { yellow: 0, red: 0, escalated: 0 };
       for (;;) {
         const pass = await store.transaction((s) =>
-          s.scanOverdue(at, { escalateRoutes: policy.escalateOnRed.routes, maxLevel: policy.escalateOnRed.maxLevel }, options.batch ?? 5_000),
+          s.scanOverdue(at, { escalateRoutes: policy.escalateOnRed.routes, maxLevel: policy.escalateOnRed.maxLevel }, options.batch ?? 25_000),
         );
         total.yellow += pass.yellow;
         total.red += pass.red;
