@@ -11,6 +11,9 @@ import * as m020 from './020_changesets';
 import * as m030 from './030_open311';
 import * as m031 from './031_incident_stats_index';
 import * as m032 from './032_incident_calendar';
+import * as m033 from './033_incident_clocks';
+import * as m034 from './034_incident_stats_days';
+import * as m035 from './035_incident_log_reference';
 import * as m040 from './040_overlay_results';
 import * as m060 from './060_partition_report_issues';
 
@@ -28,6 +31,9 @@ export const migrations: Record<string, Knex.Migration> = {
   '030_open311': m030,
   '031_incident_stats_index': m031,
   '032_incident_calendar': m032,
+  '033_incident_clocks': m033,
+  '034_incident_stats_days': m034,
+  '035_incident_log_reference': m035,
   '040_overlay_results': m040,
   '060_partition_report_issues': m060,
 };

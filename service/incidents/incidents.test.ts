@@ -201,6 +201,9 @@ describe.each(engines())('incidents on %s PostGIS', (engine) => {
     await expect(t.db.knex.raw('UPDATE incident_log SET note = ? WHERE incident_id = ?', ['changed', c.id])).rejects.toThrow(/append-only/);
     await expect(t.db.knex.raw('DELETE FROM incident_log WHERE incident_id = ?', [c.id])).rejects.toThrow(/append-only/);
     await expect(t.db.knex.raw('TRUNCATE incident_log CASCADE')).rejects.toThrow(/append-only/);
+    // The log's reference to its case, checked per statement (migration 035): no log of a missing case, no case deleted from under its log.
+    await expect(t.db.knex.raw(`INSERT INTO incident_log (incident_id, at, actor, action, to_status) VALUES (?, now(), '{}', 'report', 'reported')`, [c.id + 1_000_000])).rejects.toMatchObject({ code: '23503' });
+    await expect(t.db.knex.raw('DELETE FROM incidents WHERE id = ?', [c.id])).rejects.toMatchObject({ code: '23503' });
     expect((await svc.get(c.id)).log).toHaveLength(1);
   });
 

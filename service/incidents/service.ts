@@ -235,7 +235,7 @@ export function createIncidentService(deps: IncidentDeps) {
   }
 
   /** Indicators for a period (README "Incident statistics"), grouped, with a rolled-up total. */
-  async function stats(query: { from: Date; to: Date; unit?: string; by: 'unit' | 'department' | 'worker' | 'category'; scope: AreaScope }): Promise<{ total: IncidentStats; rows: IncidentStats[] }> {
+  async function stats(query: { from: Date; to: Date; unit?: string; by: 'unit' | 'department' | 'worker' | 'category'; scope: AreaScope; method?: 'auto' | 'raw' }): Promise<{ total: IncidentStats; rows: IncidentStats[] }> {
     const { rows, total } = await store.stats({ ...query, now: now() });
     const names = new Map<string, string>();
     if (query.by === 'unit') {
@@ -448,7 +448,7 @@ export function createIncidentService(deps: IncidentDeps) {
       const total: ScanResult = { yellow: 0, red: 0, escalated: 0 };
       for (;;) {
         const pass = await store.transaction((s) =>
-          s.scanOverdue(at, { escalateRoutes: policy.escalateOnRed.routes, maxLevel: policy.escalateOnRed.maxLevel }, options.batch ?? 5_000),
+          s.scanOverdue(at, { escalateRoutes: policy.escalateOnRed.routes, maxLevel: policy.escalateOnRed.maxLevel }, options.batch ?? 25_000),
         );
         total.yellow += pass.yellow;
         total.red += pass.red;

@@ -8,6 +8,7 @@ import { engines } from '../test/db';
 import { startTestApp, type TestApp } from '../test/app';
 import { createIncidents, type IncidentService } from './index';
 import type { ActorInput, TransitionInput } from './service';
+import { bucketOf } from './stats-histogram';
 import { governanceGrids, governanceSystem, pointIn } from './testing';
 
 const fc = (features: unknown[]) => ({ type: 'FeatureCollection', features });
@@ -263,5 +264,93 @@ describe.each(engines())('incident statistics on %s PostGIS', (engine) => {
     const calendar = (await t.request.get('/api/incidents/calendar?year=2026').expect(200)).body;
     expect(calendar).toMatchObject({ timezone: 'Asia/Shanghai', workingDayHours: 7.5, years: [{ year: 2026, source: 'chinese-days' }] });
     expect(calendar.years[0].days).toContainEqual({ date: '2026-10-10', working: true, adjusted: '国庆节' });
+  });
+
+  it('keeps the day table equal to a recomputation from the case rows through re-open, postponement, escalation, re-route and the scan', async () => {
+    const at = (d: string, hhmm: string) => ({ at: bj(`2026-11-${d}T${hhmm}`) });
+    const go = (id: number, d: string, hhmm: string, action: TransitionInput['action'], actor: ActorInput, extra: Partial<TransitionInput> = {}) =>
+      svc.transition(id, { action, actor, ...extra }, at(d, hhmm));
+    const wA = worker('Q1A1', '王五');
+    // H: closed, re-opened, postponed, closed again (its handling time changes bucket).
+    const h = (await svc.create({ category: '0101', point: pointIn('Q1A1'), source: 'patrol', description: 'H' }, at('05', '09:00'))).incident.id;
+    for (const [hhmm, action] of [['09:00', 'register'], ['09:00', 'dispatch'], ['09:05', 'accept'], ['10:00', 'feed_back']] as const) await go(h, '05', hhmm, action, wA);
+    await go(h, '05', '10:30', 'close', cc);
+    await go(h, '06', '09:00', 'reopen', cc, { note: '群众再次反映' });
+    await go(h, '06', '09:10', 'accept', wA);
+    await go(h, '06', '09:20', 'request_postponement', wA, { note: '等待材料', extension: { type: 'working_days', amount: 1 } });
+    await go(h, '06', '09:30', 'approve_postponement', cc);
+    await go(h, '09', '16:00', 'feed_back', wA);
+    await go(h, '09', '16:30', 'close', cc);
+    // I: urgent, escalated by hand, then red and escalated again by the scan; J: re-routed to another street.
+    const i = (await svc.create({ category: '0404', point: pointIn('Q2A1'), source: 'hotline', description: 'I' }, at('09', '14:00'))).incident.id;
+    await go(i, '09', '14:05', 'escalate', cc, { note: '扩大' });
+    const j = (await svc.create({ category: '0104', point: pointIn('Q1B1'), source: 'resident', description: 'J' }, at('12', '08:00'))).incident.id;
+    await go(j, '12', '08:30', 'register', cc);
+    await svc.reroute(j, { actor: cc, point: pointIn('Q2B2'), note: '位置纠正' }, at('12', '09:00'));
+    await go(j, '12', '09:10', 'hand_to_department', cc, { department: 'emergency' });
+    expect((await svc.scanOverdue({ at: bj('2026-11-20T09:00') })).red).toBeGreaterThan(0);
+    expect((await svc.get(i)).incident).toMatchObject({ card: 'red', wasOverdue: true, escalations: 2, handling: { unit: { code: 'Q' } } });
+
+    // The day table against the case rows, summed here independently.
+    const cases: Record<string, unknown>[] = (
+      await t.db.knex.raw(`SELECT reported_at, unit_path, department, category, registered_at, dispatched_at, closed_at, reworks, postponements, was_overdue, handling_working_ms FROM incidents`)
+    ).rows;
+    const want = new Map<string, Record<string, number | string>>();
+    for (const c of cases) {
+      const path = c.unit_path as string[];
+      const day = new Date(+new Date(c.reported_at as string) + 8 * 3_600_000).toISOString().slice(0, 10);
+      const ms = c.handling_working_ms === null ? null : Number(c.handling_working_ms);
+      for (const [anc, pos] of [['', 0], ...path.slice(0, 2).map((u, k) => [u, k + 1] as const)] as const) {
+        for (const [dim, key] of [['unit', path[pos]], ['department', c.department], ['category', c.category]] as const) {
+          const id = [anc, dim, day, (key as string | null) ?? ''].join('|');
+          const w = want.get(id) ?? { id, reported: 0, registered: 0, dispatched: 0, closed: 0, closed_overdue: 0, reworked: 0, postponed: 0, overdue: 0, handled: 0, handled_ms: 0, hist: '' };
+          const closed = c.closed_at !== null;
+          w.reported = +w.reported + 1;
+          w.registered = +w.registered + Number(c.registered_at !== null);
+          w.dispatched = +w.dispatched + Number(c.dispatched_at !== null);
+          w.closed = +w.closed + Number(closed);
+          w.closed_overdue = +w.closed_overdue + Number(closed && c.was_overdue === true);
+          w.reworked = +w.reworked + Number(Number(c.reworks) > 0);
+          w.postponed = +w.postponed + Number(Number(c.postponements) > 0);
+          w.overdue = +w.overdue + Number(c.was_overdue === true);
+          if (ms !== null) {
+            w.handled = +w.handled + 1;
+            w.handled_ms = +w.handled_ms + ms;
+            w.hist = `${w.hist}${bucketOf(ms)},`;
+          }
+          want.set(id, w);
+        }
+      }
+    }
+    const table: Record<string, unknown>[] = (await t.db.knex.raw(`SELECT anc, dim, day::text AS day, key, reported, registered, dispatched, closed, closed_overdue, reworked, postponed, overdue, handled, handled_ms, hist FROM incident_stats_days`)).rows;
+    const got = table
+      .map((r) => {
+        const hist = (r.hist as number[]).flatMap((n, b) => Array<string>(n).fill(`${b},`)).join('');
+        return { id: [r.anc, r.dim, r.day, r.key].join('|'), reported: r.reported, registered: r.registered, dispatched: r.dispatched, closed: r.closed, closed_overdue: r.closed_overdue, reworked: r.reworked, postponed: r.postponed, overdue: r.overdue, handled: r.handled, handled_ms: Number(r.handled_ms), hist };
+      })
+      .filter((r) => r.reported !== 0 || r.handled !== 0);
+    const sortHist = (w: Record<string, number | string>): Record<string, unknown> & { id: unknown } => ({ ...w, id: w.id, hist: String(w.hist).split(',').filter(Boolean).map(Number).sort((x, y) => x - y).map((b) => `${b},`).join('') });
+    const byId = (a: { id: unknown }, b: { id: unknown }) => String(a.id).localeCompare(String(b.id));
+    expect(got.sort(byId)).toEqual([...want.values()].map(sortHist).sort(byId));
+    expect(got.some((r) => String(r.id).startsWith('Q2|unit|2026-11-12|Q2B'))).toBe(true);
+
+    // Statistics read from the day table equal the one pass over the case rows, p90 included, with whole days
+    // and with partial days at both ends.
+    const periods = [november, { from: bj('2026-11-02T10:00'), to: bj('2026-11-12T08:15'), scope: 'all' as const }];
+    for (const period of periods) {
+      for (const q of [{ by: 'unit' }, { by: 'unit', unit: 'Q' }, { by: 'unit', unit: 'Q1' }, { by: 'department', unit: 'Q' }, { by: 'category' }] as const) {
+        expect(await svc.stats({ ...period, ...q })).toEqual(await svc.stats({ ...period, ...q, method: 'raw' }));
+      }
+    }
+    const q = await svc.stats({ ...periods[1]!, by: 'unit', unit: 'Q' });
+    expect(q.total.reported).toBeGreaterThan(0);
+    expect(q.total.p90HandlingHours).not.toBeNull();
+  });
+
+  it('puts a handling time in the same histogram bucket as PostgreSQL does', async () => {
+    const times = [0, 59_999, 60_000, 71_351, 71_352, 1_800_000, 2_780_457_000, 2_780_457_001, 9e9];
+    const { rows } = await t.db.knex.raw(`SELECT incident_hist_bucket(x) AS b FROM unnest(?::bigint[]) WITH ORDINALITY AS u(x, n) ORDER BY n`, [times]);
+    expect(rows.map((r: { b: number }) => Number(r.b))).toEqual(times.map(bucketOf));
+    expect(times.map(bucketOf)).toEqual([0, 0, 1, 1, 2, 20, 62, 63, 63]);
   });
 });

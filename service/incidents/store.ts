@@ -4,6 +4,8 @@ import type { PointAnswer } from '../point';
 import type { AreaScope } from '../kernel/scope';
 import type { TimeLimit } from './calendar';
 import type { ChainUnit } from './routing';
+import { scanClocks, type ScanResult } from './clock-store';
+import { incidentStats, type StatsQuery, type StatsRow } from './stats-store';
 import type { Route, Status } from './workflow';
 
 /** A case as stored; the service turns it into the API view (deadline clock, masked reporter). */
@@ -132,36 +134,8 @@ export interface IncidentFilter {
   offset: number;
 }
 
-export interface StatsQuery {
-  from: Date;
-  to: Date;
-  now: Date;
-  unit?: string;
-  by: 'unit' | 'department' | 'worker' | 'category';
-  scope: AreaScope;
-}
-
-export interface StatsRow {
-  key: string | null;
-  reported: number;
-  registered: number;
-  dispatched: number;
-  closed: number;
-  closedOnTime: number;
-  reworked: number;
-  postponed: number;
-  overdue: number;
-  yellow: number;
-  red: number;
-  meanHandlingMs: number | null;
-  p90HandlingMs: number | null;
-}
-
-export interface ScanResult {
-  yellow: number;
-  red: number;
-  escalated: number;
-}
+export type { StatsQuery, StatsRow } from './stats-store';
+export type { ScanResult } from './clock-store';
 
 export interface PhotoRecord {
   id: number;
@@ -223,11 +197,18 @@ const COLUMNS: Record<keyof IncidentPatch | 'card' | 'yellowAt' | 'redAt' | 'cas
 };
 const JSON_COLUMNS = new Set(['input_point', 'chain', 'grids', 'stage_limit', 'postponement_request', 'evaluation']);
 
-const SELECT = `id, case_no, idempotency_key, request_hash, route, status, category, major, severity, priority, source, description,
-  reporter_name, reporter_phone, ST_X(geom) AS lon, ST_Y(geom) AS lat, input_point, address_id, system, chain, grids, unit_code,
-  handling_level, handling_unit, department, handler, reported_at, registered_at, dispatched_at, fed_back_at, closed_at, evaluated_at,
-  stage_limit, stage_started_at, due_at, warn_at, card, yellow_at, red_at, was_overdue, escalations, reworks, postponements,
-  postponement_request, handling_working_ms, evaluation, duplicates, version`;
+/**
+ * A case as read: the card and a red card's escalation come from the overdue scan's table (migration 033),
+ * the rest from the case row.
+ */
+const SELECT = `i.id, i.case_no, i.idempotency_key, i.request_hash, i.route, i.status, i.category, i.major, i.severity, i.priority, i.source,
+  i.description, i.reporter_name, i.reporter_phone, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.input_point, i.address_id, i.system, i.chain,
+  i.grids, i.unit_code, k.handling_level, CASE WHEN k.raised THEN i.chain -> k.handling_level ->> 'code' ELSE i.handling_unit END AS handling_unit,
+  i.department, i.handler, i.reported_at, i.registered_at, i.dispatched_at, i.fed_back_at, i.closed_at, i.evaluated_at,
+  i.stage_limit, i.stage_started_at, i.due_at, i.warn_at, k.card, k.yellow_at, k.red_at, i.was_overdue OR k.card = 'red' AS was_overdue,
+  i.escalations + k.raised::int AS escalations, i.reworks, i.postponements,
+  i.postponement_request, i.handling_working_ms, i.evaluation, i.duplicates, i.version`;
+const FROM = 'incidents i JOIN incident_clocks k ON k.id = i.id';
 
 const date = (v: unknown): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
 const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
@@ -461,7 +442,7 @@ export class IncidentStore {
   }
 
   async get(id: number, options: { forUpdate?: boolean } = {}): Promise<IncidentRecord | null> {
-    const { rows } = await this.knex.raw(`SELECT ${SELECT} FROM incidents WHERE id = ?${options.forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+    const { rows } = await this.knex.raw(`SELECT ${SELECT} FROM ${FROM} WHERE i.id = ?${options.forUpdate ? ' FOR UPDATE' : ''}`, [id]);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
@@ -473,7 +454,7 @@ export class IncidentStore {
   }
 
   async getByIdempotencyKey(key: string): Promise<IncidentRecord | null> {
-    const { rows } = await this.knex.raw(`SELECT ${SELECT} FROM incidents WHERE idempotency_key = ?`, [key]);
+    const { rows } = await this.knex.raw(`SELECT ${SELECT} FROM ${FROM} WHERE i.idempotency_key = ?`, [key]);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
@@ -484,9 +465,14 @@ export class IncidentStore {
       extra.unit_path = paths.unitPath;
       extra.scope_keys = paths.scopeKeys;
     }
+    // A level set here is absolute: it replaces the one a red card raised, whose escalation is then counted here.
+    if (patch.handlingLevel !== undefined && patch.escalations === undefined) {
+      extra.escalations = this.knex.raw('escalations + (SELECT raised::int FROM incident_clocks WHERE id = ?)', [id]);
+    }
     await this.knex('incidents')
       .where({ id })
       .update({ ...columns(this.knex, patch), ...extra, version: this.knex.raw('version + 1'), updated_at: this.knex.fn.now() });
+    if (patch.handlingLevel !== undefined) await this.knex('incident_clocks').where({ id }).update({ handling_level: patch.handlingLevel, raised: false });
   }
 
   async appendLog(entry: NewLogEntry): Promise<void> {
@@ -532,147 +518,33 @@ export class IncidentStore {
   }
 
   async list(filter: IncidentFilter): Promise<{ total: number; items: IncidentRecord[] }> {
-    const q = this.knex('incidents');
-    if (filter.status?.length) q.whereIn('status', filter.status);
-    if (filter.category) q.where((w) => void w.where('category', filter.category!).orWhere('major', filter.category!));
-    if (filter.unit) q.whereRaw('unit_path @> ?::text[]', [[filter.unit]]);
-    if (filter.source) q.where('source', filter.source);
+    const q = this.knex({ i: 'incidents' }).join({ k: 'incident_clocks' }, 'k.id', 'i.id');
+    if (filter.status?.length) q.whereIn('i.status', filter.status);
+    if (filter.category) q.where((w) => void w.where('i.category', filter.category!).orWhere('i.major', filter.category!));
+    if (filter.unit) q.whereRaw('i.unit_path @> ?::text[]', [[filter.unit]]);
+    if (filter.source) q.where('i.source', filter.source);
     if (filter.overdue !== undefined) {
-      if (filter.overdue) q.where((w) => void w.where('was_overdue', true).orWhere('due_at', '<', filter.now));
-      else q.where('was_overdue', false).where((w) => void w.whereNull('due_at').orWhere('due_at', '>=', filter.now));
+      const overdue = `(i.was_overdue OR k.card = 'red' OR coalesce(i.due_at < ?, false))`;
+      q.whereRaw(filter.overdue ? overdue : `NOT ${overdue}`, [filter.now]);
     }
-    if (filter.card) q.where('card', filter.card);
-    if (filter.bbox) q.whereRaw('geom && ST_MakeEnvelope(?, ?, ?, ?, 4326)', filter.bbox);
-    if (filter.from) q.where('reported_at', '>=', filter.from);
-    if (filter.to) q.where('reported_at', '<', filter.to);
+    if (filter.card) q.where('k.card', filter.card);
+    if (filter.bbox) q.whereRaw('i.geom && ST_MakeEnvelope(?, ?, ?, ?, 4326)', filter.bbox);
+    if (filter.from) q.where('i.reported_at', '>=', filter.from);
+    if (filter.to) q.where('i.reported_at', '<', filter.to);
     whereScope(q, filter.scope);
     const [{ n }] = (await q.clone().count({ n: '*' })) as { n: number }[];
-    const rows = await q.select(this.knex.raw(SELECT)).orderBy('id', 'desc').limit(filter.limit).offset(filter.offset);
+    const rows = await q.select(this.knex.raw(SELECT)).orderBy('i.id', 'desc').limit(filter.limit).offset(filter.offset);
     return { total: Number(n), items: (rows as Record<string, unknown>[]).map(toRecord) };
   }
 
-  /**
-   * Indicators over the cases reported in [from, to), grouped by a child unit of `unit` (by its position
-   * in `unit_path`), department, handler or category, and the rolled-up total, in one pass over the
-   * covering index (migration 031). Definitions: README "Incident statistics".
-   */
-  async stats(query: StatsQuery): Promise<{ rows: StatsRow[]; total: StatsRow }> {
-    const groupBy = {
-      unit: query.unit ? 'unit_path[array_position(unit_path, ?::text) + 1]' : 'unit_path[1]',
-      department: 'department',
-      worker: 'handler',
-      category: 'category',
-    }[query.by];
-    // In the order the statement reads them: now (the select list), the group key's unit, the filters.
-    const params: Knex.RawBinding[] = [query.now];
-    if (query.by === 'unit' && query.unit) params.push(query.unit);
-    params.push(query.from, query.to);
-    let where = 'reported_at >= ? AND reported_at < ?';
-    if (query.unit) {
-      where += ' AND unit_path @> ?::text[]';
-      params.push([query.unit]);
-    }
-    if (query.scope !== 'all') {
-      where += ' AND scope_keys && ?::text[]';
-      params.push(scopeKeys(query.scope));
-    }
-    // The p90 sorts the period's cases by group: 64 MB keeps a district's year (~25 MB) out of temp files.
-    const { rows } = await (this.knex as Knex).transaction(async (trx): Promise<{ rows: Record<string, unknown>[] }> => {
-      await trx.raw(`SELECT set_config('work_mem', '64MB', true)`);
-      return trx.raw(
-      `SELECT key, GROUPING(key) = 1 AS is_total,
-         count(*) AS reported,
-         count(registered_at) AS registered,
-         count(dispatched_at) AS dispatched,
-         count(closed_at) AS closed,
-         count(*) FILTER (WHERE closed_at IS NOT NULL AND NOT was_overdue) AS closed_on_time,
-         count(*) FILTER (WHERE reworks > 0) AS reworked,
-         count(*) FILTER (WHERE postponements > 0) AS postponed,
-         count(*) FILTER (WHERE was_overdue OR due_at < ?) AS overdue,
-         count(yellow_at) AS yellow,
-         count(red_at) AS red,
-         avg(handling_working_ms)::float8 AS mean_ms,
-         percentile_cont(0.9) WITHIN GROUP (ORDER BY handling_working_ms)::float8 AS p90_ms
-       FROM (SELECT ${groupBy} AS key, registered_at, dispatched_at, closed_at, was_overdue, reworks, postponements, due_at, yellow_at, red_at, handling_working_ms
-             FROM incidents WHERE ${where}) c
-       GROUP BY GROUPING SETS ((key), ()) ORDER BY 2, 1 NULLS LAST`,
-      params,
-      );
-    });
-    const toRow = (r: Record<string, unknown>): StatsRow => ({
-      key: (r.key as string) ?? null,
-      reported: Number(r.reported),
-      registered: Number(r.registered),
-      dispatched: Number(r.dispatched),
-      closed: Number(r.closed),
-      closedOnTime: Number(r.closed_on_time),
-      reworked: Number(r.reworked),
-      postponed: Number(r.postponed),
-      overdue: Number(r.overdue),
-      yellow: Number(r.yellow),
-      red: Number(r.red),
-      meanHandlingMs: r.mean_ms === null ? null : Number(r.mean_ms),
-      p90HandlingMs: r.p90_ms === null ? null : Number(r.p90_ms),
-    });
-    const isTotal = (r: Record<string, unknown>) => r.is_total === true || r.is_total === 't';
-    const total = (rows as Record<string, unknown>[]).find(isTotal);
-    return {
-      rows: (rows as Record<string, unknown>[]).filter((r) => !isTotal(r)).map(toRow),
-      total: total ? { ...toRow(total), key: 'total' } : { key: 'total', reported: 0, registered: 0, dispatched: 0, closed: 0, closedOnTime: 0, reworked: 0, postponed: 0, overdue: 0, yellow: 0, red: 0, meanHandlingMs: null, p90HandlingMs: null },
-    };
+  /** Indicators over the cases reported in [from, to), grouped, with the rolled-up total (stats-store.ts). */
+  stats(query: StatsQuery): Promise<{ rows: StatsRow[]; total: StatsRow }> {
+    return incidentStats(this.knex, query);
   }
 
-  /**
-   * One pass of the overdue scan in one statement: cases whose yellow instant or deadline has passed are
-   * locked with FOR UPDATE SKIP LOCKED (a second process skips them, and re-checks the condition on rows
-   * it waited for), carded, escalated one level of their own chain when the policy says so, and logged.
-   */
-  async scanOverdue(now: Date, policy: { escalateRoutes: Route[]; maxLevel: number }, batch: number): Promise<ScanResult> {
-    const { rows } = await this.knex.raw(
-      `WITH p AS (SELECT ?::timestamptz AS now, ?::text[] AS routes, ?::int AS max_level),
-       picked AS (
-         SELECT i.id, i.card AS old_card, i.handling_level AS old_level, i.status, i.due_at <= p.now AS red,
-           CASE WHEN i.due_at <= p.now AND i.route = ANY(p.routes)
-             THEN greatest(i.handling_level, least(i.handling_level + 1, p.max_level, jsonb_array_length(i.chain) - 1))
-             ELSE i.handling_level END AS new_level
-         FROM incidents i, p
-         -- The instant again as a plain parameter, so the planner can use the two partial indexes.
-         WHERE (i.card = 'none' AND i.warn_at <= ?::timestamptz) OR (i.card <> 'red' AND i.due_at <= ?::timestamptz)
-         -- No ORDER BY: with one, the planner walks the primary key past every row to fill the LIMIT.
-         LIMIT ? FOR UPDATE OF i SKIP LOCKED
-       ), changed AS (
-         UPDATE incidents i SET
-           card = CASE WHEN picked.red THEN 'red' ELSE 'yellow' END,
-           yellow_at = CASE WHEN picked.red THEN i.yellow_at ELSE coalesce(i.yellow_at, p.now) END,
-           red_at = CASE WHEN picked.red THEN p.now ELSE i.red_at END,
-           was_overdue = i.was_overdue OR picked.red,
-           handling_level = picked.new_level,
-           handling_unit = CASE WHEN picked.new_level > picked.old_level THEN i.chain -> picked.new_level ->> 'code' ELSE i.handling_unit END,
-           escalations = i.escalations + (picked.new_level > picked.old_level)::int,
-           version = i.version + 1,
-           updated_at = p.now
-         FROM picked, p WHERE i.id = picked.id
-         RETURNING i.id, i.card, picked.old_card, picked.old_level, picked.new_level, picked.status
-       ), logged AS (
-         INSERT INTO incident_log (incident_id, at, actor, action, from_status, to_status, details)
-         SELECT changed.id, p.now, '{"kind":"system","name":"overdue-scan"}'::jsonb, 'card_' || card, status, status,
-           jsonb_build_object('previous', old_card)
-         FROM changed, p
-         UNION ALL
-         SELECT changed.id, p.now, '{"kind":"system","name":"overdue-scan"}'::jsonb, 'escalate', status, status,
-           jsonb_build_object('fromLevel', old_level, 'toLevel', new_level, 'reason', 'red_card')
-         FROM changed, p WHERE new_level > old_level
-         RETURNING 1
-       )
-       SELECT
-         (SELECT count(*) FROM changed WHERE card = 'yellow') AS yellow,
-         (SELECT count(*) FROM changed WHERE card = 'red') AS red,
-         (SELECT count(*) FROM changed WHERE new_level > old_level) AS escalated,
-         (SELECT count(*) FROM logged) AS logged`,
-      [now, policy.escalateRoutes, policy.maxLevel, now, now, batch],
-    );
-    const r = rows[0];
-    return { yellow: Number(r.yellow), red: Number(r.red), escalated: Number(r.escalated) };
+  /** One pass of the overdue scan over `incident_clocks` (clock-store.ts). */
+  scanOverdue(now: Date, policy: { escalateRoutes: Route[]; maxLevel: number }, batch: number): Promise<ScanResult> {
+    return scanClocks(this.knex, now, policy, batch);
   }
 
   /** The calendar years an administrator loaded (migration 032). */
