@@ -11,6 +11,7 @@ import * as m020 from './020_changesets';
 import * as m030 from './030_open311';
 import * as m031 from './031_incident_stats_index';
 import * as m032 from './032_incident_calendar';
+import * as m036 from './036_incident_cluster_cells';
 import * as m040 from './040_overlay_results';
 import * as m060 from './060_partition_report_issues';
 
@@ -28,6 +29,7 @@ export const migrations: Record<string, Knex.Migration> = {
   '030_open311': m030,
   '031_incident_stats_index': m031,
   '032_incident_calendar': m032,
+  '036_incident_cluster_cells': m036,
   '040_overlay_results': m040,
   '060_partition_report_issues': m060,
 };
