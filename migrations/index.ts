@@ -14,6 +14,7 @@ import * as m032 from './032_incident_calendar';
 import * as m033 from './033_incident_clocks';
 import * as m034 from './034_incident_stats_days';
 import * as m035 from './035_incident_log_reference';
+import * as m036 from './036_incident_cluster_cells';
 import * as m040 from './040_overlay_results';
 import * as m060 from './060_partition_report_issues';
 
@@ -34,6 +35,7 @@ export const migrations: Record<string, Knex.Migration> = {
   '033_incident_clocks': m033,
   '034_incident_stats_days': m034,
   '035_incident_log_reference': m035,
+  '036_incident_cluster_cells': m036,
   '040_overlay_results': m040,
   '060_partition_report_issues': m060,
 };

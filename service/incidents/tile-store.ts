@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
 import type { LonLatBbox } from '../tiles';
-import { OPEN_STATUSES } from './workflow';
 
 /**
  * What an incident tile carries of one case (issue #12). The select list names no reporter column, so
@@ -22,46 +21,16 @@ export interface IncidentPointRow {
   lat: number;
 }
 
-/** Cases summed over one cell of the cluster grid; mx, my are the mean Web Mercator position in [0, 1]. */
-export interface IncidentCellRow {
-  cx: number;
-  cy: number;
-  n: number;
-  open: number;
-  overdue: number;
-  red: number;
-  mx: number;
-  my: number;
-}
-
 const ENVELOPE = 'ST_MakeEnvelope(?::float8, ?::float8, ?::float8, ?::float8, 4326)';
-// Web Mercator x and y in [0, 1] as tile-math.ts computes them (the same expressions as the address layer).
-const MERCATOR_X = 'ST_X(i.geom) / 360 + 0.5';
-const MERCATOR_Y = `0.5 - ln((1 + sin(radians(least(greatest(ST_Y(i.geom), -85.0511287798066), 85.0511287798066))))
-  / (1 - sin(radians(least(greatest(ST_Y(i.geom), -85.0511287798066), 85.0511287798066))))) / (4 * pi())`;
 const OVERDUE = '(i.was_overdue OR (i.due_at IS NOT NULL AND i.due_at < ?::timestamptz))';
 
-/** Reads of `incidents` (migrations/004_incidents.ts) for the incident tile layer, through its GiST index. */
+/** Reads of `incidents` (migrations/005_incidents.ts) for the incident tile layer's points and bounds, through its GiST index; clusters are in cluster-cells-store.ts. */
 export function createIncidentTileQueries(knex: Knex) {
   return {
     async bounds(): Promise<LonLatBbox | null> {
       const { rows } = await knex.raw('SELECT ST_XMin(e) AS w, ST_YMin(e) AS s, ST_XMax(e) AS e, ST_YMax(e) AS n FROM (SELECT ST_Extent(geom) AS e FROM incidents) x');
       const r = rows[0];
       return r && r.w !== null ? [Number(r.w), Number(r.s), Number(r.e), Number(r.n)] : null;
-    },
-
-    /** Cases in a box summed per cell of a grid `cellsPerAxis` cells across the world; `now` decides what is overdue. */
-    async cells(cellsPerAxis: number, bbox: LonLatBbox, now: Date): Promise<IncidentCellRow[]> {
-      const { rows } = await knex.raw(
-        `SELECT floor(p.mx * ?)::float8 AS cx, floor(p.my * ?)::float8 AS cy, count(*)::float8 AS n,
-           count(*) FILTER (WHERE p.open)::float8 AS open, count(*) FILTER (WHERE p.overdue)::float8 AS overdue,
-           count(*) FILTER (WHERE p.card = 'red')::float8 AS red, avg(p.mx)::float8 AS mx, avg(p.my)::float8 AS my
-         FROM (SELECT i.status = ANY(?::text[]) AS open, ${OVERDUE} AS overdue, i.card, ${MERCATOR_X} AS mx, ${MERCATOR_Y} AS my
-               FROM incidents i WHERE i.geom && ${ENVELOPE}) p
-         GROUP BY 1, 2`,
-        [cellsPerAxis, cellsPerAxis, [...OPEN_STATUSES], now, ...bbox],
-      );
-      return rows.map((r: Record<string, unknown>) => ({ cx: Number(r.cx), cy: Number(r.cy), n: Number(r.n), open: Number(r.open), overdue: Number(r.overdue), red: Number(r.red), mx: Number(r.mx), my: Number(r.my) }));
     },
 
     /** Cases in a box, oldest first, so a tile's features come in a stable order. */

@@ -15,6 +15,7 @@ import {
   type TileSource,
   type TileSourceProvider,
 } from '../tiles';
+import { createClusterCellQueries, type ClusterCellQueries } from './cluster-cells-store';
 import { createIncidentTileQueries, type IncidentTileQueries } from './tile-store';
 
 export const INCIDENT_SOURCE_ID = 'incidents';
@@ -49,8 +50,9 @@ export const INCIDENT_FIELDS: Readonly<Record<string, FieldType>> = {
  * holds clusters — cases summed per cell of a 16 × 16 grid over the tile, placed at their mean position,
  * with how many are open, overdue and red-carded —; from it on, one point per case with its case number,
  * category, status, route, card, overdue flag and unit codes. Never the reporter: the queries do not read
- * those columns. Both are read from PostGIS for every tile the cache does not hold, so an 'incidents'
- * change (incident-changes.ts) only has to drop the cached tiles around the case.
+ * those columns. Clusters are summed from the pre-summed cells the writing transaction keeps current
+ * (cluster-cells-store.ts), points read from `incidents`, for every tile the cache does not hold, so an
+ * 'incidents' change (incident-changes.ts) only has to drop the cached tiles around the case.
  */
 export class IncidentSource implements TileSource {
   readonly id = INCIDENT_SOURCE_ID;
@@ -58,6 +60,7 @@ export class IncidentSource implements TileSource {
 
   constructor(
     private readonly queries: IncidentTileQueries,
+    private readonly clusterCells: ClusterCellQueries,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -110,10 +113,10 @@ export class IncidentSource implements TileSource {
     const side = 2 ** CELL_BITS;
     // One cell more on every side, and a hair more so a case on the ring's outer edge is read whole.
     const bbox = tileBounds(tile, 1 / side + 1e-9);
-    const rows = await this.queries.cells(2 ** (tile.z + CELL_BITS), bbox, this.now());
+    const range = { level: tile.z + CELL_BITS, x0: tile.x * side - 1, y0: tile.y * side - 1, x1: tile.x * side + side, y1: tile.y * side + side };
+    const rows = await this.clusterCells.cells(range, bbox, this.now());
     const out: MvtPoint[] = [];
     for (const cell of rows) {
-      if (cell.cx < tile.x * side - 1 || cell.cx > tile.x * side + side || cell.cy < tile.y * side - 1 || cell.cy > tile.y * side + side) continue;
       const points = toTile(tile, cell.mx, cell.my);
       if (points.some((v) => v < -TILE_BUFFER || v > TILE_EXTENT + TILE_BUFFER)) continue;
       out.push({ points, properties: { cluster: true, point_count: cell.n, open_count: cell.open, overdue_count: cell.overdue, red_count: cell.red } });
@@ -125,11 +128,12 @@ export class IncidentSource implements TileSource {
 /** The incident layer always exists (the incidents table does); an empty one serves empty tiles. */
 export function incidentSourceProvider(db: Database): TileSourceProvider {
   const queries = createIncidentTileQueries(db.knex);
+  const clusterCells = createClusterCellQueries(db.knex);
   return {
     rediscoverOn: () => false,
     async discover(current) {
       const existing = current.get(INCIDENT_SOURCE_ID);
-      return [existing instanceof IncidentSource ? existing : new IncidentSource(queries)];
+      return [existing instanceof IncidentSource ? existing : new IncidentSource(queries, clusterCells)];
     },
   };
 }
