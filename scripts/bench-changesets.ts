@@ -81,6 +81,9 @@ const CHECK_SQL = `
       where ST_Relate(x.geom, y.geom, '2********')) as overlap_m2,
     (select ST_Area(ST_Difference(p.geom, (select ST_Union(geom) from kids))::geography) from grids p where p.system_id = ? and p.code = ?) as gap_m2`;
 
+/** Pairs of the 50-grid changeset. */
+const STREET_PAIRS = 25;
+
 interface Row {
   engine: string;
   change: string;
@@ -157,6 +160,44 @@ async function bench(db: Database, engine: string): Promise<Row[]> {
       move.moved = Math.max(move.moved, cs.proof?.impact.addresses.moved ?? 0);
     }
     rows.push(move);
+
+    // Move 25 shared boundaries of neighbouring families at once (50 grids, a street's worth): one redraw of
+    // every pair, against the same 50 updates and the check of every family they touch. Each repetition takes
+    // the next 25 pairs, so it starts from stored grids.
+    const streetPairs: typeof pairs = (await knex.raw(PAIRS_SQL, [stored.id, 100 * (reps + 1)])).rows;
+    const taken = new Set<string>(used);
+    const wide = streetPairs.filter((p) => (taken.has(p.a) || taken.has(p.b) ? false : (taken.add(p.a), taken.add(p.b), true)));
+    const street: Row = { engine, change: 'move 25 shared boundaries (50 grids)', proof: [], apply: [], sql: [], moved: 0 };
+    for (let i = 0; i <= reps && (i + 1) * STREET_PAIRS <= wide.length; i++) {
+      const batch = wide.slice(i * STREET_PAIRS, (i + 1) * STREET_PAIRS);
+      const families = [...new Set(batch.map((p) => p.parent))];
+      const t = performance.now();
+      await knex
+        .transaction(async (tx) => {
+          for (const p of batch) {
+            await tx.raw(`update grids set geom = ST_Multi(ST_CollectionExtract(ST_Union(geom, ST_GeomFromGeoJSON(?)), 3)) where system_id = ? and code = ?`, [p.strip, stored.id, p.a]);
+            await tx.raw(`update grids set geom = ST_Multi(ST_CollectionExtract(ST_Difference(geom, ST_GeomFromGeoJSON(?)), 3)) where system_id = ? and code = ?`, [p.strip, stored.id, p.b]);
+          }
+          for (const parent of families) await tx.raw(CHECK_SQL, [stored.id, parent, stored.id, parent]);
+          throw new Error('rollback');
+        })
+        .catch((err: Error) => {
+          if (err.message !== 'rollback') throw err;
+        });
+      const sqlMs = performance.now() - t;
+      const [proofMs, cs] = await time(() =>
+        services.changesets.create(system.key, { reason: 'bench: a street redrawn', operations: [{ op: 'redraw', grids: batch.flatMap((p) => [feature(p.a, p.new_a), feature(p.b, p.new_b)]) }] }, by),
+      );
+      await approve(cs.id);
+      const [applyMs] = await time(() => services.changesets.apply(system.key, cs.id, by));
+      log(`${engine}: 50 grids in ${families.length} families: proof ${proofMs.toFixed(0)} ms, apply ${applyMs.toFixed(0)} ms, SQL ${sqlMs.toFixed(0)} ms`);
+      if (i === 0) continue;
+      street.sql.push(sqlMs);
+      street.proof.push(proofMs);
+      street.apply.push(applyMs);
+      street.moved = Math.max(street.moved, cs.proof?.impact.addresses.moved ?? 0);
+    }
+    if (street.proof.length > 0) rows.push(street);
 
     // Split one grid into three bands.
     const splits: { code: string; parent: string; last_sibling: string; parts: string[] }[] = (await knex.raw(SPLIT_SQL, [stored.id, 4 * (reps + 1)])).rows;

@@ -9,7 +9,7 @@ import { rootsIn, type AreaScope } from '../kernel/scope';
 import type { Bbox, Grid, StoredSystem } from '../kernel/types';
 import type { SystemService } from '../systems';
 import { planOperations, type Area, type Operation, type Plan, type PlanGrid } from './operations';
-import { bboxOf, diffCollection, findingsOf, geometryPairs, lowerPlan, moveTable, type BankOverlayImpact, type Proof } from './proof';
+import { bboxOf, changesetPieces, datedPieces, diffCollection, findingsOf, geometryPairs, lowerPlan, moveTable, type BankOverlayImpact, type DiffPiece, type Proof } from './proof';
 import { sizeFindings } from './size-rules';
 import { changeRecord, type ChangeRecordRow } from './record';
 import type { Changeset, ChangesetQueries, DatedChange, GridVersion } from './store';
@@ -31,6 +31,8 @@ export interface ChangesetServiceDeps {
   systems: SystemService;
   grids: GridService;
   incidents?: ChangesetIncidents;
+  /** Announces that a changeset was created or changed (its preview tiles), inside the writing transaction when given. */
+  announce?: (tx: Tx | null, system: string, id: number) => Promise<void>;
 }
 
 /** Moved addresses listed by id in a proof; the table counts all of them. */
@@ -47,7 +49,7 @@ interface Evaluated {
  * area) on every change, approved or rejected, and applied atomically through the grid write path.
  */
 export function createChangesetService(deps: ChangesetServiceDeps) {
-  const { transact, store, systems, grids, incidents } = deps;
+  const { transact, store, systems, grids, incidents, announce } = deps;
 
   /** Every code an operation names: grids it acts on, new codes, parents. */
   function namedCodes(ops: Operation[]): { acted: string[]; named: string[]; parents: string[] } {
@@ -330,8 +332,18 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
       const c = await requireChangeset(q, system, id, true);
       await work(q, system, c, tx);
       await q.update(c);
+      await announce?.(tx, system.key, id);
       return (await q.get(system.id, system.key, id))!;
     });
+  }
+
+  async function diffPieces(key: string, id: number): Promise<DiffPiece[]> {
+    const system = await systems.require(key);
+    const q = store();
+    const c = await requireChangeset(q, system, id);
+    const e = await evaluate(q, system, c.operations);
+    const pairs = geometryPairs(e.plan, e.base);
+    return changesetPieces(pairs, (await q.differences(pairs)).parts);
   }
 
   return {
@@ -340,7 +352,7 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
       const q = store();
       const operations = await resolve(q, system, [], input.operations);
       const e = await evaluate(q, system, operations);
-      return q.insert(system.id, system.key, {
+      const created = await q.insert(system.id, system.key, {
         reason: input.reason,
         proposedBy: by,
         operations,
@@ -348,6 +360,8 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
         proof: await prove(q, system, e),
         events: [{ at: new Date().toISOString(), by, action: 'create' }],
       });
+      await announce?.(null, system.key, created.id);
+      return created;
     },
 
     /** Appends operations to a draft; the proof is recomputed, base versions already recorded are kept. */
@@ -374,12 +388,20 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
 
     /** The diff layer of a changeset against the current grids: added and removed area per grid. */
     async diff(key: string, id: number): Promise<FeatureCollection> {
-      const system = await systems.require(key);
-      const q = store();
-      const c = await requireChangeset(q, system, id);
-      const e = await evaluate(q, system, c.operations);
-      return diffCollection((await q.differences(geometryPairs(e.plan, e.base))).parts);
+      return diffCollection(await diffPieces(key, id));
     },
+
+    /** The pieces of a changeset's diff layer against the current grids (its map preview, GeoJSON or tiles). */
+    diffPieces,
+
+    /** The pieces of the whole system's difference between two instants (its tiles: not cut to a caller's area). */
+    async datedPieces(key: string, from: string, to: string): Promise<DiffPiece[]> {
+      const system = await systems.require(key);
+      return datedPieces(await store().between(system.id, from, to));
+    },
+
+    /** Changesets whose preview can still be drawn (every status but applied), of every system. */
+    previewable: () => store().previewable(),
 
     submit: (key: string, id: number, by: string) => act(key, id, async (_q, _s, c) => void transition(c, 'submit', by)),
     withdraw: (key: string, id: number, by: string) => act(key, id, async (_q, _s, c) => void transition(c, 'withdraw', by)),

@@ -198,6 +198,14 @@ export function createChangesetQueries(db: Queryable) {
       return rows.map((r) => toChangeset(systemKey, r));
     },
 
+    /** Changesets not applied, of every system: their previews are tile sources. */
+    async previewable(): Promise<{ id: number; system: string; status: ChangesetStatus; updatedAt: string }[]> {
+      const rows: { id: number; key: string; status: ChangesetStatus; updated_at: Date | string }[] = (
+        await knex.raw(`select c.id, s.key, c.status, c.updated_at from changesets c join grid_systems s on s.id = c.system_id where c.status <> 'applied' order by c.id`)
+      ).rows;
+      return rows.map((r) => ({ id: Number(r.id), system: r.key, status: r.status, updatedAt: iso(r.updated_at) }));
+    },
+
     async update(c: Changeset): Promise<void> {
       await knex.raw(
         `update changesets set status = ?, operations = ?::jsonb, base_versions = ?::jsonb, proof = ?::jsonb, accepted_findings = ?::jsonb,
