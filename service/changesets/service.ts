@@ -168,9 +168,9 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
     );
 
     const pairs = geometryPairs(plan, base);
-    const { areas } = await q.differences(pairs);
+    const { areas, boxes } = await q.differences(pairs);
     const recodedFrom = new Set(plan.recoded.map((r) => r.from));
-    const moved = await movedByPlan(q, system, e, pairs, tx);
+    const moved = await movedByPlan(q, system, e, pairs, boxes, tx);
     const checked = [...new Set([...plan.changed.map((g) => g.code), ...[...families].filter((f): f is string => f !== null && plan.grids.has(f))])];
     // Metres to degrees of longitude, generously (cos 60° = 0.5): the box must hold every address placed by distance.
     const householdsNow = await q.householdsUnder(system.id, [...base.keys()], (await q.maxNearest()) / 55_000);
@@ -206,22 +206,33 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
 
   /**
    * What moves from grid to grid: addresses, by the assignment index of the re-assignment hook (same
-   * rule, same area: the changed bbox and the 就近划入 reach around it) over the proposed grids, against
-   * today's assignment; and open incidents, by the same index against their routing snapshot.
+   * rule) over the proposed grids, against today's assignment; and open incidents, by the same index
+   * against their routing snapshot. Only addresses that can move are read: those where an area changes
+   * hands (a grid redrawn in place: only the pieces it gains and loses; a grid that comes, goes or changes
+   * code, level or parent: all of it) and those placed by distance (就近划入) within reach of such a place.
    */
   async function movedByPlan(
     q: ChangesetQueries,
     system: StoredSystem,
     e: Evaluated,
     pairs: ReturnType<typeof geometryPairs>,
+    changedBoxes: (Bbox | null)[],
     tx: Tx | null,
   ): Promise<{ addresses: Proof['impact']['addresses']; incidents: Proof['impact']['incidents'] }> {
     const none = { addresses: { moved: 0, households: 0, population: 0, moves: [], sample: [] }, incidents: { moved: 0, cases: [] } };
     const bbox = bboxOf(pairs.flatMap((p) => [p.before, p.after]));
     if (!bbox) return none;
+    const areas = pairs.flatMap((p, i): Bbox[] => {
+      // geometryPairs lists the changed grids first, in order, then the removed ones.
+      const g = e.plan.changed[i];
+      const was = g?.origin ? e.base.get(g.origin) : undefined;
+      const inPlace = g && was && g.code === was.code && g.level === was.level && g.parentCode === was.parentCode;
+      const box = inPlace ? changedBoxes[i] : bboxOf([p.before, p.after]);
+      return box ? [box] : [];
+    });
     const reachM = await q.maxNearest();
     const order = new Map(system.levels.map((l) => [l.key, l.order]));
-    const current = await q.gridsIn(system.id, widen(bbox, 2 * reachM));
+    const current = await q.gridsIn(system.id, areas.map((a) => widen(a, 2 * reachM)));
     const gone = new Set([...e.plan.changed.map((g) => g.origin), ...e.plan.removed]);
     const planned = [...e.plan.grids.values()];
     const parentsInPlan = new Set(planned.map((g) => g.parentCode));
@@ -236,7 +247,7 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
       index.push({ code: g.code, order: order.get(g.level) ?? 0, leaf: known ? !parentsInPlan.has(g.code) : currentLeaf.get(g.code) ?? true, shape: shapeFromGeoJson(g.geometry) });
     }
     const gridIndex = new GridIndex(index);
-    const addresses = await q.addressesIn(system.id, bbox, reachM > 0 ? widen(bbox, reachM) : null);
+    const addresses = await q.addressesIn(system.id, areas, reachM > 0 ? areas.map((a) => widen(a, reachM)) : []);
     const assigned = gridIndex.assignAll(addresses);
     const moves: { externalId: string; from: string | null; to: string | null; households: number; population: number }[] = [];
     addresses.forEach((a, i) => {
