@@ -1,30 +1,34 @@
 /**
  * Changeset benchmark (issue #14), side by side with the plain PostGIS SQL a planner would otherwise run.
- * On a generated city (governance system and its addresses), two realistic changesets:
+ * On a generated city (governance system and its addresses), three realistic changesets:
  * - move a shared boundary: a 40 m strip of one grid along the boundary it shares with a sibling goes to
  *   the sibling (redraw of both);
+ * - a street's worth: 25 such boundaries of neighbouring families in one changeset (50 grids, the issue's
+ *   "changeset touching 50 grids"), against the 50 updates and the check of every family they touch;
  * - split one grid into three bands (one part keeps the code, two get new codes).
  * gridatlas: the proof and impact (POST a draft: partition of the touched families, addresses and open
  * incidents that move, areas, size rules) and the apply (one transaction: grids, address re-assignment,
  * history, incident re-routing). Plain SQL: the ST_Union/ST_Difference updates (or the inserts and the
  * delete of a split) and a manual overlap-and-gap query over the family, rolled back so each repetition
  * starts from the same data. Each repetition uses another pair or grid; a warm-up first; median and min.
- * Then point lookups at 500 addresses, on today's grids and `asOf` now over the grid history.
+ * Then point lookups at 500 addresses, on today's grids and `asOf` over the grid history, now and as of the
+ * load (before the changesets), interleaved point by point.
  *
  * Usage: [DATABASE_URL=postgres://user:pass@host/db] npx tsx scripts/bench-changesets.ts
  *          [--grids 4000] [--addresses 200000] [--reps 5]
- * With DATABASE_URL it works in a database of its own (<name>_bench_changesets_<pid>), dropped at the end;
+ * With DATABASE_URL it works in a database of its own (gridatlas_bench_changesets_<pid>), dropped at the end;
  * without, in an in-memory embedded PostGIS.
  */
 import os from 'node:os';
-import knexFactory, { type Knex } from 'knex';
+import type { Knex } from 'knex';
 import type { SourceRecord } from '../service/addresses';
 import { createServices } from '../service/app';
 import { ChangeBus } from '../service/db/changes';
-import { openDatabase, withDatabase, type Database } from '../service/db/engine';
+import { openDatabase, type Database } from '../service/db/engine';
 import { addressFeature } from '../service/demo/addresses';
 import { generateCityStream } from '../service/demo/index';
 import { createLogger } from '../service/logger';
+import { scratchDatabase } from './bench-lib';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -81,6 +85,9 @@ const CHECK_SQL = `
       where ST_Relate(x.geom, y.geom, '2********')) as overlap_m2,
     (select ST_Area(ST_Difference(p.geom, (select ST_Union(geom) from kids))::geography) from grids p where p.system_id = ? and p.code = ?) as gap_m2`;
 
+/** Pairs of the 50-grid changeset. */
+const STREET_PAIRS = 25;
+
 interface Row {
   engine: string;
   change: string;
@@ -94,6 +101,8 @@ interface LookupRow {
   engine: string;
   current: number[];
   asOf: number[];
+  /** As of the load, before the changesets. */
+  past: number[];
 }
 const lookupRows: LookupRow[] = [];
 
@@ -109,6 +118,8 @@ async function bench(db: Database, engine: string): Promise<Row[]> {
     const imported = await services.addresses.import(addressRecords(city, addressCap), { crs: 'EPSG:4326', atomic: true, nearestM: 200 });
     log(`${engine}: ${fc.features.length} grids, ${imported.inserted} addresses loaded`);
     const stored = await services.systems.require(system.key);
+    // The instant the city was loaded: as-of lookups there read the versions the changesets below close.
+    const loadedAt = (await db.knex.raw('select now() as t')).rows[0].t.toISOString() as string;
     const knex = db.knex;
     const by = 'bench';
     const feature = (code: string, geojson: string) => ({ type: 'Feature' as const, properties: { code }, geometry: JSON.parse(geojson) });
@@ -158,6 +169,44 @@ async function bench(db: Database, engine: string): Promise<Row[]> {
     }
     rows.push(move);
 
+    // Move 25 shared boundaries of neighbouring families at once (50 grids, a street's worth): one redraw of
+    // every pair, against the same 50 updates and the check of every family they touch. Each repetition takes
+    // the next 25 pairs, so it starts from stored grids.
+    const streetPairs: typeof pairs = (await knex.raw(PAIRS_SQL, [stored.id, 100 * (reps + 1)])).rows;
+    const taken = new Set<string>(used);
+    const wide = streetPairs.filter((p) => (taken.has(p.a) || taken.has(p.b) ? false : (taken.add(p.a), taken.add(p.b), true)));
+    const street: Row = { engine, change: 'move 25 shared boundaries (50 grids)', proof: [], apply: [], sql: [], moved: 0 };
+    for (let i = 0; i <= reps && (i + 1) * STREET_PAIRS <= wide.length; i++) {
+      const batch = wide.slice(i * STREET_PAIRS, (i + 1) * STREET_PAIRS);
+      const families = [...new Set(batch.map((p) => p.parent))];
+      const t = performance.now();
+      await knex
+        .transaction(async (tx) => {
+          for (const p of batch) {
+            await tx.raw(`update grids set geom = ST_Multi(ST_CollectionExtract(ST_Union(geom, ST_GeomFromGeoJSON(?)), 3)) where system_id = ? and code = ?`, [p.strip, stored.id, p.a]);
+            await tx.raw(`update grids set geom = ST_Multi(ST_CollectionExtract(ST_Difference(geom, ST_GeomFromGeoJSON(?)), 3)) where system_id = ? and code = ?`, [p.strip, stored.id, p.b]);
+          }
+          for (const parent of families) await tx.raw(CHECK_SQL, [stored.id, parent, stored.id, parent]);
+          throw new Error('rollback');
+        })
+        .catch((err: Error) => {
+          if (err.message !== 'rollback') throw err;
+        });
+      const sqlMs = performance.now() - t;
+      const [proofMs, cs] = await time(() =>
+        services.changesets.create(system.key, { reason: 'bench: a street redrawn', operations: [{ op: 'redraw', grids: batch.flatMap((p) => [feature(p.a, p.new_a), feature(p.b, p.new_b)]) }] }, by),
+      );
+      await approve(cs.id);
+      const [applyMs] = await time(() => services.changesets.apply(system.key, cs.id, by));
+      log(`${engine}: 50 grids in ${families.length} families: proof ${proofMs.toFixed(0)} ms, apply ${applyMs.toFixed(0)} ms, SQL ${sqlMs.toFixed(0)} ms`);
+      if (i === 0) continue;
+      street.sql.push(sqlMs);
+      street.proof.push(proofMs);
+      street.apply.push(applyMs);
+      street.moved = Math.max(street.moved, cs.proof?.impact.addresses.moved ?? 0);
+    }
+    if (street.proof.length > 0) rows.push(street);
+
     // Split one grid into three bands.
     const splits: { code: string; parent: string; last_sibling: string; parts: string[] }[] = (await knex.raw(SPLIT_SQL, [stored.id, 4 * (reps + 1)])).rows;
     const parents = new Set<string>();
@@ -188,20 +237,29 @@ async function bench(db: Database, engine: string): Promise<Row[]> {
     }
     rows.push(split);
 
-    // Point lookups at 500 addresses' positions: today's grids against the history as of now (after every change).
+    // Point lookups at 500 addresses' positions: today's grids against the history as of now (after every
+    // change) and as of the load (before them). Interleaved point by point, so a change of the machine's load
+    // weighs on all three alike.
     const points: { x: number; y: number }[] = (await knex.raw('select ST_X(geom) as x, ST_Y(geom) as y from addresses order by id limit 500')).rows;
     const asOf = (await knex.raw('select now() as t')).rows[0].t.toISOString() as string;
-    const lookups = async (at?: string) => {
-      const t = performance.now();
-      for (const p of points) await services.point.lookup(p.x, p.y, 'all', at);
-      return (performance.now() - t) / points.length;
+    const lookups = async () => {
+      const sums = [0, 0, 0];
+      for (const p of points) {
+        for (const [k, at] of ([undefined, asOf, loadedAt] as const).entries()) {
+          const t = performance.now();
+          await services.point.lookup(p.x, p.y, 'all', at);
+          sums[k] += performance.now() - t;
+        }
+      }
+      return sums.map((ms) => ms / points.length);
     };
-    const lookup: LookupRow = { engine, current: [], asOf: [] };
+    const lookup: LookupRow = { engine, current: [], asOf: [], past: [] };
     await lookups();
-    await lookups(asOf);
     for (let r = 0; r < reps; r++) {
-      lookup.current.push(await lookups());
-      lookup.asOf.push(await lookups(asOf));
+      const [current, now, past] = await lookups();
+      lookup.current.push(current!);
+      lookup.asOf.push(now!);
+      lookup.past.push(past!);
     }
     lookupRows.push(lookup);
     return rows;
@@ -214,17 +272,13 @@ async function main(): Promise<void> {
   const url = process.env.DATABASE_URL;
   let rows: Row[];
   if (url) {
-    const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
-    const name = `${new URL(url).pathname.slice(1) || 'gridatlas'}_bench_changesets_${process.pid}`;
-    await admin.raw(`drop database if exists ${name} with (force)`);
-    await admin.raw(`create database ${name}`);
-    const db = await openDatabase({ databaseUrl: withDatabase(url, name) });
+    const scratch = await scratchDatabase(url, 'changesets');
+    const db = await openDatabase({ databaseUrl: scratch.url });
     try {
       rows = await bench(db, 'server (PostGIS 3.3)');
     } finally {
       await db.close();
-      await admin.raw(`drop database if exists ${name} with (force)`);
-      await admin.destroy();
+      await scratch.drop();
     }
   } else {
     const db = await openDatabase({ dataDir: 'memory://' });
@@ -242,9 +296,12 @@ async function main(): Promise<void> {
     const cell = (xs: number[]) => `${fmt(median(xs))} ms (${fmt(Math.min(...xs))})`;
     console.log(`| ${r.engine} | ${r.change} | ${r.moved} | ${cell(r.proof)} | ${cell(r.apply)} | ${cell(r.sql)} | ${((median(r.proof) + median(r.apply)) / median(r.sql)).toFixed(1)}× |`);
   }
-  console.log('\n| engine | point lookup, current grids | point lookup `?asOf=` (grid history) | as-of / current |');
-  console.log('|---|---:|---:|---:|');
-  for (const r of lookupRows) console.log(`| ${r.engine} | ${fmt(median(r.current))} ms | ${fmt(median(r.asOf))} ms | ${(median(r.asOf) / median(r.current)).toFixed(2)}× |`);
+  console.log('\n| engine | point lookup, current grids | `?asOf=` now (grid history) | `?asOf=` the load (before the changesets) | as-of / current |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const r of lookupRows) {
+    const ratio = (xs: number[]) => (median(xs) / median(r.current)).toFixed(2);
+    console.log(`| ${r.engine} | ${fmt(median(r.current))} ms | ${fmt(median(r.asOf))} ms | ${fmt(median(r.past))} ms | ${ratio(r.asOf)}× / ${ratio(r.past)}× |`);
+  }
 }
 
 main().catch((err) => {

@@ -3,7 +3,7 @@ import { Router } from '@koa/router';
 import { accessRoutes, auditInTransaction, createAccessQueries, createAccessService, createAuthorizer, securityHeaders } from './access';
 import { addressRoutes, createAddressQueries, createAddressService } from './addresses';
 import { createBoards, createGridCounts, createGridCountsStore, gridCountsRoutes } from './boards';
-import { changesetRoutes, createChangesetQueries, createChangesetService, recordHistory } from './changesets';
+import { changesetDiffSourceProvider, changesetRoutes, createChangesetQueries, createChangesetService, recordHistory } from './changesets';
 import type { Config } from './config';
 import type { ChangeBus } from './db/changes';
 import type { Database } from './db/engine';
@@ -75,6 +75,8 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
     systems,
     grids,
     incidents: { openCasesIn: (tx, bbox) => rerouting.openCasesIn(tx ?? knex, bbox), reroute: (tx, system, bbox, by) => rerouting.reroute(tx, system, bbox, by) },
+    // A changeset's preview tiles follow its edits (changesets/tiles.ts).
+    announce: (tx, system, id) => changes.publish(tx ?? knex, { kind: 'changesets', system, codes: [String(id)], bbox: null }),
   });
   const pointStore = createPointQueries(read);
   const point = {
@@ -163,7 +165,7 @@ export function appRoutes(deps: AppDeps, services: Services, allRoutes: () => re
   // Tiles first: they are most of the requests, and every router before them costs each one a path match.
   return [
     // Tiles read the replica; they still hear changes through the primary's ChangeBus (issue #16).
-    createTiles({ ...deps, db: readDb }, [incidentSourceProvider(readDb), overlaySourceProvider(readDb.knex)]).routes,
+    createTiles({ ...deps, db: readDb }, [incidentSourceProvider(readDb), overlaySourceProvider(readDb.knex), changesetDiffSourceProvider(services.changesets)]).routes,
     meta,
     systemRoutes(services.systems, config.bodyLimitBytes),
     gridRoutes(services.systems, services.grids, config.bodyLimitBytes, (key) => services.addresses.registerCounts(key), config.importMaxBytes, (key, at, scope) => services.changesets.gridsAsOf(key, at, scope)),

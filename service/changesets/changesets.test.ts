@@ -1,8 +1,11 @@
+import { VectorTile } from '@mapbox/vector-tile';
+import { PbfReader } from 'pbf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toCsv } from '../formats/csv';
 import { engines } from '../test/db';
 import { startTestApp, type TestApp } from '../test/app';
 import { gridFeature, rect } from '../test/fixtures';
+import { binary } from '../tiles/testing';
 
 /**
  * Boundary changesets over HTTP (issue #14) on a system of our own: district D (2×2 cells of 0.01°) →
@@ -70,8 +73,26 @@ describe.each(engines())('boundary changesets on %s PostGIS', (engine) => {
   const state = async () =>
     (await t.request.get(`${base}/grids`).expect(200)).body.features.map((f: { properties: { code: string; version: number }; geometry: unknown }) => [f.properties.code, f.properties.version, f.geometry]);
 
+  /** The `diff` layer of one tile of a boundary difference around a point (zoom 13: the whole test area): kinds and latitudes per piece. */
+  const diffTile = async (source: string, lon: number, lat: number) => {
+    const z = 13;
+    const x = Math.floor(((lon + 180) / 360) * 2 ** z);
+    const y = Math.floor(((1 - Math.log(Math.tan((lat * Math.PI) / 180) + 1 / Math.cos((lat * Math.PI) / 180)) / Math.PI) / 2) * 2 ** z);
+    const res = await t.request.get(`/tiles/${source}/${z}/${x}/${y}.mvt`).buffer(true).parse(binary).expect(200);
+    const layer = new VectorTile(new PbfReader(res.body)).layers.diff!;
+    return Array.from({ length: layer.length }, (_, i) => {
+      const f = layer.feature(i);
+      const lats = (f.toGeoJSON(x, y, z).geometry as { coordinates: number[][][] }).coordinates.flat().map((p) => p[1]!);
+      return { kind: `${f.properties.code}:${f.properties.change}:${f.properties.grid}`, south: Math.min(...lats), north: Math.max(...lats) };
+    }).sort((a, b) => a.kind.localeCompare(b.kind));
+  };
+  /** An instant as a `history.{system}.{from}.{to}` tile id names it: UTC to the second, rounded up. */
+  const second = (d: Date) => new Date(Math.ceil(d.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+
   it('moves a shared boundary: proof clean, impact table of the addresses that move, applied atomically with history', async () => {
     const before = await dbNow();
+    // The date diff below starts at the next whole second: the import must lie before it, the change after.
+    await new Promise((r) => setTimeout(r, 1000 - (before.getTime() % 1000) + 20));
     const res = await propose('C1A takes the new estate south of 1.2', [
       { op: 'redraw', grids: fc([feature('C1A', rect(X0, Y0, X0 + D, Y0 + 1.2 * D)), feature('C1B', rect(X0, Y0 + 1.2 * D, X0 + D, Y0 + 2 * D))]) },
     ]).expect(201);
@@ -86,6 +107,21 @@ describe.each(engines())('boundary changesets on %s PostGIS', (engine) => {
     expect(areas.C1B[1]).toBeCloseTo(areas.C1A[0], 0);
     const diff = (await t.request.get(`${base}/changesets/${cs.id}/diff`).expect(200)).body;
     expect(diff.features.map((f: { properties: { code: string; change: string } }) => `${f.properties.code}:${f.properties.change}`)).toEqual(['C1A:added', 'C1B:removed']);
+
+    // The same preview as vector tiles (issue #14): a tile source of its own, in the catalog, the strip 1.0–1.2 where it moves.
+    expect((await t.request.get('/tiles').expect(200)).body.tiles.map((s: { id: string }) => s.id)).toContain(`changesets.${cs.id}`);
+    const tilejson = (await t.request.get(`/tiles/changesets.${cs.id}.json`).expect(200)).body;
+    expect(tilejson.vector_layers.map((l: { id: string }) => l.id)).toEqual(['diff']);
+    const strip = [
+      { kind: 'C1A:added:changed', south: Y0 + D, north: Y0 + 1.2 * D },
+      { kind: 'C1B:removed:changed', south: Y0 + D, north: Y0 + 1.2 * D },
+    ];
+    const preview = await diffTile(`changesets.${cs.id}`, X0 + 0.5 * D, Y0 + 1.1 * D);
+    expect(preview.map((p) => p.kind)).toEqual(strip.map((p) => p.kind));
+    preview.forEach((p, i) => {
+      expect(p.south).toBeCloseTo(strip[i]!.south, 4);
+      expect(p.north).toBeCloseTo(strip[i]!.north, 4);
+    });
 
     // A draft never touches current data.
     expect(await gridOf('MOVES-1')).toBe('C1B');
@@ -115,6 +151,17 @@ describe.each(engines())('boundary changesets on %s PostGIS', (engine) => {
     expect(Math.max(...c1a(now).map((p) => p[1]!))).toBeCloseTo(Y0 + 1.2 * D, 9);
     expect(then).toHaveLength(7);
     expect((await t.request.get(`${base}/history?asOf=2020-01-01`).expect(200)).body.features).toEqual([]);
+
+    // Applied, the preview is gone; the difference between two instants shows the same strip as tiles.
+    await t.request.get(`/tiles/changesets.${cs.id}.json`).expect(404);
+    const dated = `history.${KEY}.${second(before)}.${second(await dbNow())}`;
+    expect((await t.request.get(`/tiles/${dated}.json`).expect(200)).body.vector_layers.map((l: { id: string }) => l.id)).toEqual(['diff']);
+    const changed = await diffTile(dated, X0 + 0.5 * D, Y0 + 1.1 * D);
+    expect(changed.map((p) => p.kind)).toEqual(strip.map((p) => p.kind));
+    expect(changed[0]!.south).toBeCloseTo(Y0 + D, 4);
+    expect(changed[0]!.north).toBeCloseTo(Y0 + 1.2 * D, 4);
+    await t.request.get(`/tiles/history.${KEY}.2026-02-30.2026-03-01.json`).expect(404);
+    await t.request.get(`/tiles/history.no-such-system.2026-01-01.2026-03-01.json`).expect(404);
   });
 
   it('blocks approval until every finding is accepted, and allows only the transitions of each status', async () => {

@@ -3,3 +3,4 @@ export { createChangesetService, type Changeset, type ChangesetService, type Gri
 export { createChangesetQueries, type ChangesetQueries } from './store';
 export { changesetRoutes } from './routes';
 export { recordHistory } from './history';
+export { changesetDiffSourceProvider, DIFF_FIELDS, DIFF_LAYER } from './tiles';

@@ -122,11 +122,41 @@ export function geometryPairs(plan: Plan, base: Map<string, PlanGrid>): { code: 
   return pairs;
 }
 
-/** The diff layer: added and removed area per grid, as a FeatureCollection for a before/after map. */
-export function diffCollection(parts: { code: string; change: 'added' | 'removed'; area_m2: number; geometry: Area }[]): FeatureCollection {
+/**
+ * One piece of a diff layer (issue #14 "a diff layer: added, removed, changed area"): area a grid gains
+ * (`change` added) or loses (removed); `grid` says whether the grid itself came, went or changed, so a
+ * boundary moved between two grids shows as the strip one gains and the other loses.
+ */
+export interface DiffPiece {
+  code: string;
+  change: 'added' | 'removed';
+  grid: 'added' | 'removed' | 'changed';
+  area_m2: number;
+  geometry: Area;
+}
+
+/** A changeset's pieces: its grid pairs (before, after) and the area each gains and loses. */
+export function changesetPieces(pairs: { code: string; before: Area | null; after: Area | null }[], parts: { code: string; change: 'added' | 'removed'; area_m2: number; geometry: Area }[]): DiffPiece[] {
+  const whole = new Map(pairs.map((p) => [p.code, p.before === null ? ('added' as const) : p.after === null ? ('removed' as const) : ('changed' as const)]));
+  return parts.map((p) => ({ code: p.code, change: p.change, grid: whole.get(p.code) ?? 'changed', area_m2: p.area_m2, geometry: p.geometry }));
+}
+
+/** The pieces of what changed between two dates (a grid's code then, for the area it lost). */
+export function datedPieces(changes: { change: DiffPiece['grid']; codeBefore: string | null; codeAfter: string | null; added_m2: number; removed_m2: number; added: Area | null; removed: Area | null }[]): DiffPiece[] {
+  return changes.flatMap((c) =>
+    (['added', 'removed'] as const).flatMap((side): DiffPiece[] => {
+      const geometry = c[side];
+      if (geometry === null) return [];
+      return [{ code: (side === 'added' ? c.codeAfter : c.codeBefore) ?? '', change: side, grid: c.change, area_m2: side === 'added' ? c.added_m2 : c.removed_m2, geometry }];
+    }),
+  );
+}
+
+/** The diff layer as GeoJSON for a before/after map. */
+export function diffCollection(pieces: DiffPiece[]): FeatureCollection {
   return {
     type: 'FeatureCollection',
-    features: parts.map((p): Feature => ({ type: 'Feature', properties: { code: p.code, change: p.change, area_m2: p.area_m2 }, geometry: p.geometry })),
+    features: pieces.map((p): Feature => ({ type: 'Feature', properties: { code: p.code, change: p.change, grid: p.grid, area_m2: p.area_m2 }, geometry: p.geometry })),
   };
 }
 

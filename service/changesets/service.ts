@@ -9,7 +9,7 @@ import { rootsIn, type AreaScope } from '../kernel/scope';
 import type { Bbox, Grid, StoredSystem } from '../kernel/types';
 import type { SystemService } from '../systems';
 import { planOperations, type Area, type Operation, type Plan, type PlanGrid } from './operations';
-import { bboxOf, diffCollection, findingsOf, geometryPairs, lowerPlan, moveTable, type BankOverlayImpact, type Proof } from './proof';
+import { bboxOf, changesetPieces, datedPieces, diffCollection, findingsOf, geometryPairs, lowerPlan, moveTable, type BankOverlayImpact, type DiffPiece, type Proof } from './proof';
 import { sizeFindings } from './size-rules';
 import { changeRecord, type ChangeRecordRow } from './record';
 import type { Changeset, ChangesetQueries, DatedChange, GridVersion } from './store';
@@ -31,6 +31,8 @@ export interface ChangesetServiceDeps {
   systems: SystemService;
   grids: GridService;
   incidents?: ChangesetIncidents;
+  /** Announces that a changeset was created or changed (its preview tiles), inside the writing transaction when given. */
+  announce?: (tx: Tx | null, system: string, id: number) => Promise<void>;
 }
 
 /** Moved addresses listed by id in a proof; the table counts all of them. */
@@ -47,7 +49,7 @@ interface Evaluated {
  * area) on every change, approved or rejected, and applied atomically through the grid write path.
  */
 export function createChangesetService(deps: ChangesetServiceDeps) {
-  const { transact, store, systems, grids, incidents } = deps;
+  const { transact, store, systems, grids, incidents, announce } = deps;
 
   /** Every code an operation names: grids it acts on, new codes, parents. */
   function namedCodes(ops: Operation[]): { acted: string[]; named: string[]; parents: string[] } {
@@ -166,9 +168,9 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
     );
 
     const pairs = geometryPairs(plan, base);
-    const { areas } = await q.differences(pairs);
+    const { areas, boxes } = await q.differences(pairs);
     const recodedFrom = new Set(plan.recoded.map((r) => r.from));
-    const moved = await movedByPlan(q, system, e, pairs, tx);
+    const moved = await movedByPlan(q, system, e, pairs, boxes, tx);
     const checked = [...new Set([...plan.changed.map((g) => g.code), ...[...families].filter((f): f is string => f !== null && plan.grids.has(f))])];
     // Metres to degrees of longitude, generously (cos 60° = 0.5): the box must hold every address placed by distance.
     const householdsNow = await q.householdsUnder(system.id, [...base.keys()], (await q.maxNearest()) / 55_000);
@@ -204,22 +206,33 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
 
   /**
    * What moves from grid to grid: addresses, by the assignment index of the re-assignment hook (same
-   * rule, same area: the changed bbox and the 就近划入 reach around it) over the proposed grids, against
-   * today's assignment; and open incidents, by the same index against their routing snapshot.
+   * rule) over the proposed grids, against today's assignment; and open incidents, by the same index
+   * against their routing snapshot. Only addresses that can move are read: those where an area changes
+   * hands (a grid redrawn in place: only the pieces it gains and loses; a grid that comes, goes or changes
+   * code, level or parent: all of it) and those placed by distance (就近划入) within reach of such a place.
    */
   async function movedByPlan(
     q: ChangesetQueries,
     system: StoredSystem,
     e: Evaluated,
     pairs: ReturnType<typeof geometryPairs>,
+    changedBoxes: (Bbox | null)[],
     tx: Tx | null,
   ): Promise<{ addresses: Proof['impact']['addresses']; incidents: Proof['impact']['incidents'] }> {
     const none = { addresses: { moved: 0, households: 0, population: 0, moves: [], sample: [] }, incidents: { moved: 0, cases: [] } };
     const bbox = bboxOf(pairs.flatMap((p) => [p.before, p.after]));
     if (!bbox) return none;
+    const areas = pairs.flatMap((p, i): Bbox[] => {
+      // geometryPairs lists the changed grids first, in order, then the removed ones.
+      const g = e.plan.changed[i];
+      const was = g?.origin ? e.base.get(g.origin) : undefined;
+      const inPlace = g && was && g.code === was.code && g.level === was.level && g.parentCode === was.parentCode;
+      const box = inPlace ? changedBoxes[i] : bboxOf([p.before, p.after]);
+      return box ? [box] : [];
+    });
     const reachM = await q.maxNearest();
     const order = new Map(system.levels.map((l) => [l.key, l.order]));
-    const current = await q.gridsIn(system.id, widen(bbox, 2 * reachM));
+    const current = await q.gridsIn(system.id, areas.map((a) => widen(a, 2 * reachM)));
     const gone = new Set([...e.plan.changed.map((g) => g.origin), ...e.plan.removed]);
     const planned = [...e.plan.grids.values()];
     const parentsInPlan = new Set(planned.map((g) => g.parentCode));
@@ -234,7 +247,7 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
       index.push({ code: g.code, order: order.get(g.level) ?? 0, leaf: known ? !parentsInPlan.has(g.code) : currentLeaf.get(g.code) ?? true, shape: shapeFromGeoJson(g.geometry) });
     }
     const gridIndex = new GridIndex(index);
-    const addresses = await q.addressesIn(system.id, bbox, reachM > 0 ? widen(bbox, reachM) : null);
+    const addresses = await q.addressesIn(system.id, areas, reachM > 0 ? areas.map((a) => widen(a, reachM)) : []);
     const assigned = gridIndex.assignAll(addresses);
     const moves: { externalId: string; from: string | null; to: string | null; households: number; population: number }[] = [];
     addresses.forEach((a, i) => {
@@ -330,8 +343,18 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
       const c = await requireChangeset(q, system, id, true);
       await work(q, system, c, tx);
       await q.update(c);
+      await announce?.(tx, system.key, id);
       return (await q.get(system.id, system.key, id))!;
     });
+  }
+
+  async function diffPieces(key: string, id: number): Promise<DiffPiece[]> {
+    const system = await systems.require(key);
+    const q = store();
+    const c = await requireChangeset(q, system, id);
+    const e = await evaluate(q, system, c.operations);
+    const pairs = geometryPairs(e.plan, e.base);
+    return changesetPieces(pairs, (await q.differences(pairs)).parts);
   }
 
   return {
@@ -340,7 +363,7 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
       const q = store();
       const operations = await resolve(q, system, [], input.operations);
       const e = await evaluate(q, system, operations);
-      return q.insert(system.id, system.key, {
+      const created = await q.insert(system.id, system.key, {
         reason: input.reason,
         proposedBy: by,
         operations,
@@ -348,6 +371,8 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
         proof: await prove(q, system, e),
         events: [{ at: new Date().toISOString(), by, action: 'create' }],
       });
+      await announce?.(null, system.key, created.id);
+      return created;
     },
 
     /** Appends operations to a draft; the proof is recomputed, base versions already recorded are kept. */
@@ -374,12 +399,20 @@ export function createChangesetService(deps: ChangesetServiceDeps) {
 
     /** The diff layer of a changeset against the current grids: added and removed area per grid. */
     async diff(key: string, id: number): Promise<FeatureCollection> {
-      const system = await systems.require(key);
-      const q = store();
-      const c = await requireChangeset(q, system, id);
-      const e = await evaluate(q, system, c.operations);
-      return diffCollection((await q.differences(geometryPairs(e.plan, e.base))).parts);
+      return diffCollection(await diffPieces(key, id));
     },
+
+    /** The pieces of a changeset's diff layer against the current grids (its map preview, GeoJSON or tiles). */
+    diffPieces,
+
+    /** The pieces of the whole system's difference between two instants (its tiles: not cut to a caller's area). */
+    async datedPieces(key: string, from: string, to: string): Promise<DiffPiece[]> {
+      const system = await systems.require(key);
+      return datedPieces(await store().between(system.id, from, to));
+    },
+
+    /** Changesets whose preview can still be drawn (every status but applied), of every system. */
+    previewable: () => store().previewable(),
 
     submit: (key: string, id: number, by: string) => act(key, id, async (_q, _s, c) => void transition(c, 'submit', by)),
     withdraw: (key: string, id: number, by: string) => act(key, id, async (_q, _s, c) => void transition(c, 'withdraw', by)),

@@ -100,6 +100,9 @@ interface ChangesetRow {
   applied_at: Date | string | null;
 }
 
+/** Boxes as four bound arrays (x0s, y0s, x1s, y1s) for unnest. */
+const columns = (boxes: Bbox[]) => [0, 1, 2, 3].map((k) => boxes.map((b) => b[k]!));
+
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
 
 function toChangeset(system: string, r: ChangesetRow): Changeset {
@@ -198,6 +201,14 @@ export function createChangesetQueries(db: Queryable) {
       return rows.map((r) => toChangeset(systemKey, r));
     },
 
+    /** Changesets not applied, of every system: their previews are tile sources. */
+    async previewable(): Promise<{ id: number; system: string; status: ChangesetStatus; updatedAt: string }[]> {
+      const rows: { id: number; key: string; status: ChangesetStatus; updated_at: Date | string }[] = (
+        await knex.raw(`select c.id, s.key, c.status, c.updated_at from changesets c join grid_systems s on s.id = c.system_id where c.status <> 'applied' order by c.id`)
+      ).rows;
+      return rows.map((r) => ({ id: Number(r.id), system: r.key, status: r.status, updatedAt: iso(r.updated_at) }));
+    },
+
     async update(c: Changeset): Promise<void> {
       await knex.raw(
         `update changesets set status = ?, operations = ?::jsonb, base_versions = ?::jsonb, proof = ?::jsonb, accepted_findings = ?::jsonb,
@@ -289,9 +300,23 @@ export function createChangesetQueries(db: Queryable) {
     async differences(pairs: { code: string; before: Area | null; after: Area | null }[]): Promise<{
       areas: { code: string; before_m2: number; after_m2: number; added_m2: number; removed_m2: number }[];
       parts: { code: string; change: 'added' | 'removed'; area_m2: number; geometry: Area }[];
+      /** Per pair, in order, the box of everything it adds and removes (however small); null when nothing. */
+      boxes: (Bbox | null)[];
     }> {
-      if (pairs.length === 0) return { areas: [], parts: [] };
-      const rows: { code: string; before_m2: number; after_m2: number; added_m2: number; removed_m2: number; added: string | null; removed: string | null }[] = (
+      if (pairs.length === 0) return { areas: [], parts: [], boxes: [] };
+      const rows: {
+        code: string;
+        before_m2: number;
+        after_m2: number;
+        added_m2: number;
+        removed_m2: number;
+        added: string | null;
+        removed: string | null;
+        x0: number | null;
+        y0: number | null;
+        x1: number | null;
+        y1: number | null;
+      }[] = (
         await knex.raw(
           // Proposed geometry may be invalid (the proof reports it as a finding): measured as repaired, not refused.
           `with p as (select code, ST_MakeValid(ST_SetSRID(ST_GeomFromGeoJSON(b), 4326)) as b, ST_MakeValid(ST_SetSRID(ST_GeomFromGeoJSON(a), 4326)) as a, n
@@ -299,12 +324,14 @@ export function createChangesetQueries(db: Queryable) {
                 d as (select code, n, b, a,
                         case when b is null then a when a is null then null else ST_CollectionExtract(ST_Difference(a, b), 3) end as added,
                         case when a is null then b when b is null then null else ST_CollectionExtract(ST_Difference(b, a), 3) end as removed
-                      from p)
-           select code, coalesce(ST_Area(b::geography), 0)::float8 as before_m2, coalesce(ST_Area(a::geography), 0)::float8 as after_m2,
+                      from p),
+                e as (select d.*, ST_Collect(array_remove(array[added, removed], null)) as moved from d)
+           select code, ST_XMin(moved)::float8 as x0, ST_YMin(moved)::float8 as y0, ST_XMax(moved)::float8 as x1, ST_YMax(moved)::float8 as y1,
+             coalesce(ST_Area(b::geography), 0)::float8 as before_m2, coalesce(ST_Area(a::geography), 0)::float8 as after_m2,
              coalesce(ST_Area(added::geography), 0)::float8 as added_m2, coalesce(ST_Area(removed::geography), 0)::float8 as removed_m2,
              case when added is null or ST_IsEmpty(added) then null else ST_AsGeoJSON(added, 9) end as added,
              case when removed is null or ST_IsEmpty(removed) then null else ST_AsGeoJSON(removed, 9) end as removed
-           from d order by n`,
+           from e order by n`,
           // A null in a bound array stands for "no geometry" (a new or a removed grid).
           [pairs.map((p) => p.code), pairs.map((p) => (p.before ? JSON.stringify(p.before) : null)), pairs.map((p) => (p.after ? JSON.stringify(p.after) : null))] as unknown as string[][],
         )
@@ -318,6 +345,7 @@ export function createChangesetQueries(db: Queryable) {
       return {
         areas: rows.map((r) => ({ code: r.code, before_m2: round(r.before_m2), after_m2: round(r.after_m2), added_m2: round(r.added_m2), removed_m2: round(r.removed_m2) })),
         parts,
+        boxes: rows.map((r) => (r.x0 === null || r.y0 === null || r.x1 === null || r.y1 === null ? null : [r.x0, r.y0, r.x1, r.y1])),
       };
     },
 
@@ -327,31 +355,38 @@ export function createChangesetQueries(db: Queryable) {
       return r?.m ?? 0;
     },
 
-    /** The current grids of a system meeting `area`, with whether each is a leaf. */
-    async gridsIn(systemId: number, area: Bbox): Promise<AreaGrid[]> {
+    /** The current grids of a system meeting any of `areas`, with whether each is a leaf. */
+    async gridsIn(systemId: number, areas: Bbox[]): Promise<AreaGrid[]> {
+      if (areas.length === 0) return [];
       const rows: { code: string; level: string; parent_code: string | null; leaf: boolean; geojson: string }[] = (
         await knex.raw(
-          `select g.code, g.level, g.parent_code, ST_AsGeoJSON(g.geom, 9) as geojson,
+          `with b as (select ST_MakeEnvelope(x0, y0, x1, y1, 4326) as e from unnest(?::float8[], ?::float8[], ?::float8[], ?::float8[]) as t(x0, y0, x1, y1))
+           select g.code, g.level, g.parent_code, ST_AsGeoJSON(g.geom, 9) as geojson,
              not exists (select 1 from grids c where c.system_id = g.system_id and c.parent_code = g.code) as leaf
-           from grids g where g.system_id = ? and g.geom && ST_MakeEnvelope(?::float8, ?::float8, ?::float8, ?::float8, 4326)`,
-          [systemId, ...area],
+           from grids g where g.id in (select m.id from b join grids m on m.geom && b.e and m.system_id = ?)`,
+          [...columns(areas), systemId],
         )
       ).rows;
       return rows.map((r) => ({ code: r.code, level: r.level, parentCode: r.parent_code, leaf: r.leaf, geometry: JSON.parse(r.geojson) }));
     },
 
     /**
-     * The addresses a change in `area` can move, as the re-assignment hook selects them: inside the area,
-     * or placed by distance within `reach` of it; with their current grid in the system.
+     * The addresses a change can move, as the re-assignment hook would select them but only near what
+     * changes: inside one of `areas`, or placed by distance inside one of `reach`; with their current grid
+     * in the system. Boxes per changed piece, not one box around them all: a street's worth of grids
+     * reads the addresses along the moved boundaries, not the whole street.
      */
-    async addressesIn(systemId: number, area: Bbox, reach: Bbox | null): Promise<AreaAddress[]> {
-      const env = 'ST_MakeEnvelope(?::float8, ?::float8, ?::float8, ?::float8, 4326)';
+    async addressesIn(systemId: number, areas: Bbox[], reach: Bbox[]): Promise<AreaAddress[]> {
+      if (areas.length === 0 && reach.length === 0) return [];
+      const boxes = [...areas.map((b) => [...b, 0] as const), ...reach.map((b) => [...b, 1] as const)];
       const rows: { external_id: string; x: number; y: number; nearest_m: number | null; code: string | null; households: number; population: number }[] = (
         await knex.raw(
-          `select a.external_id, ST_X(a.geom)::float8 as x, ST_Y(a.geom)::float8 as y, a.nearest_m, a.grids ->> ? as code, a.households, a.population
-           from addresses a where a.geom && ${env} ${reach ? `or (a.nearest_m is not null and a.geom && ${env})` : ''}
+          `with b as (select ST_MakeEnvelope(x0, y0, x1, y1, 4326) as e, near = 1 as near
+                      from unnest(?::float8[], ?::float8[], ?::float8[], ?::float8[], ?::int[]) as t(x0, y0, x1, y1, near))
+           select a.external_id, ST_X(a.geom)::float8 as x, ST_Y(a.geom)::float8 as y, a.nearest_m, a.grids ->> ? as code, a.households, a.population
+           from addresses a where a.id in (select m.id from b join addresses m on m.geom && b.e where not b.near or m.nearest_m is not null)
            order by a.id`,
-          [String(systemId), ...area, ...(reach ?? [])],
+          [...[0, 1, 2, 3, 4].map((k) => boxes.map((b) => b[k]!)), String(systemId)],
         )
       ).rows;
       return rows.map((r) => ({ externalId: r.external_id, lon: r.x, lat: r.y, nearestM: r.nearest_m, code: r.code, households: r.households, population: r.population }));

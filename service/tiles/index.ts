@@ -29,5 +29,7 @@ export function createTiles(deps: { config: Config; db: Database; changes: Chang
 export { labelPoint } from './label-point';
 // For other features' tile layers (e.g. incidents): the source contract, the encoder and tile maths.
 export { encodeTile, type MvtPoint, type MvtPolygon } from './mvt';
-export { TILE_BUFFER, TILE_EXTENT, type FieldType, type IncidentSourceInfo, type OverlaySourceInfo, type Staleness, type TileSource, type TileSourceProvider } from './source';
+export { toMvt as mvtFromGeojsonVt } from './problems-source';
+export { GRID_MAXZOOM } from './grid-source';
+export { TILE_BUFFER, TILE_EXTENT, type DiffSourceInfo, type FieldType, type IncidentSourceInfo, type OverlaySourceInfo, type Staleness, type TileSource, type TileSourceProvider } from './source';
 export { mercatorX, mercatorY, tileBounds, type LonLatBbox, type TileCoord } from './tile-math';

@@ -123,7 +123,8 @@ function extend(bounds: LonLatBbox, geometry: Geometry): void {
   if ('coordinates' in geometry) visit(geometry.coordinates);
 }
 
-function toMvt(f: RawFeature): MvtFeature {
+/** A geojson-vt tile feature as the MVT encoder takes it. */
+export function toMvt(f: RawFeature): MvtFeature {
   const properties = f.tags as Record<string, MvtValue>;
   if (f.type === 4) return { points: [f.x, f.y], properties };
   if (f.type === 1) return { points: f.geometry, properties };

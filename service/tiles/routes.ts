@@ -4,7 +4,7 @@ import { callerOf } from '../http/caller';
 import type { RouteDef } from '../http/route';
 import { seesSystem, seesWholeSystem, type Caller } from '../kernel/scope';
 import type { TileService } from './service';
-import type { OverlaySourceInfo, TileSourceInfo } from './source';
+import type { DiffSourceInfo, OverlaySourceInfo, TileSourceInfo } from './source';
 import { buildStyle } from './style';
 import { fitZoom, MAX_LATITUDE, parseTile, unionBounds, type LonLatBbox } from './tile-math';
 
@@ -119,9 +119,12 @@ export function tileRoutes(tiles: TileService, options: { basemapUrl?: string })
  * - a system's partition problems: the whole system in scope and partition:read;
  * - the address register: unrestricted callers with addresses:read (address points are register data);
  * - a stored overlay's faces (issue #13): overlays:read, a root at or above its territory, and every bank
- *   taking part whole in scope (bank grids are internal).
+ *   taking part whole in scope (bank grids are internal);
+ * - a boundary difference (issue #14): changesets:read, and the system in scope for a changeset's preview
+ *   (as its routes ask), the whole system for a difference between two dates (a tile cannot be cut to a
+ *   caller's grids).
  */
-function mayUse(caller: Caller, id: string, kind?: string, overlay?: OverlaySourceInfo['overlay']): boolean {
+function mayUse(caller: Caller, id: string, kind?: string, overlay?: OverlaySourceInfo['overlay'], diff?: DiffSourceInfo): boolean {
   if (caller.scope === 'all' && caller.permissions.includes('addresses:read')) return true;
   if (id === 'addresses') return false;
   const grid = /^grids\.(.+)$/.exec(id);
@@ -133,11 +136,16 @@ function mayUse(caller: Caller, id: string, kind?: string, overlay?: OverlaySour
     if (scope === 'all') return true;
     return overlay.systems.every((s) => !s.bank || seesWholeSystem(scope, s.key)) && scope.some((r) => r.system === overlay.territory.system && (r.code === undefined || overlay.territory.path.includes(r.code)));
   }
+  if (diff && caller.permissions.includes('changesets:read')) {
+    return diff.changeset ? seesSystem(caller.scope, diff.system.key) : seesWholeSystem(caller.scope, diff.system.key);
+  }
   return false;
 }
 
+const diffOf = (i: TileSourceInfo | undefined) => (i?.kind === 'diff' ? i : undefined);
+
 function visibleInfos(caller: Caller, infos: TileSourceInfo[]): TileSourceInfo[] {
-  return infos.filter((i) => mayUse(caller, i.id, i.kind === 'grids' ? i.system.kind : undefined, i.kind === 'overlays' ? i.overlay : undefined));
+  return infos.filter((i) => mayUse(caller, i.id, i.kind === 'grids' ? i.system.kind : undefined, i.kind === 'overlays' ? i.overlay : undefined, diffOf(i)));
 }
 
 /** Layers of systems a caller sees part of, found not to be a bank's. */
@@ -150,9 +158,9 @@ async function requireVisible(ctx: Context, tiles: TileService, ids: string[]): 
     if (mayUse(caller, id) || partlySeen.get(caller)?.has(id)) continue;
     // Only a part of a grid system (or an overlay) is in scope: whether it is a bank's decides (looked up once
     // per caller: the authorizer reuses one caller object per verified principal, bench-access.ts).
-    const partly = (id.startsWith('grids.') && seesSystem(caller.scope, id.slice('grids.'.length))) || id.startsWith('overlays.');
+    const partly = (id.startsWith('grids.') && seesSystem(caller.scope, id.slice('grids.'.length))) || id.startsWith('overlays.') || (/^(changesets|history)\./.test(id) && caller.permissions.includes('changesets:read'));
     const info = partly ? (await tiles.info([id]).catch(() => []))[0] : undefined;
-    if (info && mayUse(caller, id, info.kind === 'grids' ? info.system.kind : undefined, info.kind === 'overlays' ? info.overlay : undefined)) {
+    if (info && mayUse(caller, id, info.kind === 'grids' ? info.system.kind : undefined, info.kind === 'overlays' ? info.overlay : undefined, diffOf(info))) {
       if (!partlySeen.has(caller)) partlySeen.set(caller, new Set());
       partlySeen.get(caller)!.add(id);
       continue;

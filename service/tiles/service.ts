@@ -105,11 +105,26 @@ export class TileService {
 
   private async resolve(ids: string[]): Promise<TileSource[]> {
     await this.ready();
-    return ids.map((id) => {
-      const source = this.sources.get(id);
+    const out: TileSource[] = [];
+    for (const id of ids) {
+      const source = this.sources.get(id) ?? (await this.resolveNamed(id));
       if (!source) throw notFound('unknown_layer', `no tile layer "${id}"; GET /tiles lists them`);
-      return source;
-    });
+      out.push(source);
+    }
+    return out;
+  }
+
+  /** A source discovery does not list, made by the provider the id belongs to (TileSourceProvider.resolve). */
+  private async resolveNamed(id: string): Promise<TileSource | undefined> {
+    for (const provider of this.providers) {
+      const made = await provider.resolve?.(id);
+      if (!made) continue;
+      // Two requests may name the same new id at once: the first one registered is kept.
+      const kept = this.sources.get(id) ?? made;
+      this.sources.set(id, kept);
+      return kept;
+    }
+    return undefined;
   }
 
   private onChange(event: ChangeEvent): void {

@@ -36,6 +36,12 @@ export interface TileSourceProvider {
   /** The sources that exist now; a source in `current` that is still valid is returned as it is, keeping its loaded data. */
   discover(current: ReadonlyMap<string, TileSource>): Promise<TileSource[]>;
   rediscoverOn(event: ChangeEvent): boolean;
+  /**
+   * A source named by its id alone, which discovery cannot list (e.g. the difference between two dates of
+   * a system's history, issue #14); null when the id is not one of this provider's. A source made here is
+   * served like a discovered one until the next discovery, which keeps it only if `discover` returns it.
+   */
+  resolve?(id: string): Promise<TileSource | null>;
 }
 
 /** A property's type in TileJSON `fields`, named as tippecanoe and Martin name them. */
@@ -104,4 +110,16 @@ export interface OverlaySourceInfo extends SourceInfoBase {
   overlay: { id: number; territory: { system: string; code: string; path: string[] }; systems: { key: string; bank: boolean }[] };
 }
 
-export type TileSourceInfo = GridSourceInfo | ProblemsSourceInfo | AddressSourceInfo | IncidentSourceInfo | OverlaySourceInfo;
+/**
+ * A boundary difference (issue #14): a changeset's proposed grids against the current ones, or a system's
+ * history between two dates; one vector layer `diff` of added, removed and changed area.
+ */
+export interface DiffSourceInfo extends SourceInfoBase {
+  kind: 'diff';
+  system: { key: string };
+  /** The changeset previewed, or null for a difference between two dates. */
+  changeset: { id: number; status: string } | null;
+  dates: { from: string; to: string } | null;
+}
+
+export type TileSourceInfo = GridSourceInfo | ProblemsSourceInfo | AddressSourceInfo | IncidentSourceInfo | OverlaySourceInfo | DiffSourceInfo;
