@@ -12,6 +12,7 @@ import * as m030 from './030_open311';
 import * as m031 from './031_incident_stats_index';
 import * as m032 from './032_incident_calendar';
 import * as m040 from './040_overlay_results';
+import * as m041 from './041_overlay_changes';
 import * as m060 from './060_partition_report_issues';
 
 /** Every migration in order. Listed statically so the same list runs under tsx, vitest and scripts. */
@@ -29,5 +30,6 @@ export const migrations: Record<string, Knex.Migration> = {
   '031_incident_stats_index': m031,
   '032_incident_calendar': m032,
   '040_overlay_results': m040,
+  '041_overlay_changes': m041,
   '060_partition_report_issues': m060,
 };

@@ -1,0 +1,42 @@
+import type { PreparedOverlay } from '../geometry/overlay/index';
+import type { OverlayInputRows } from './store';
+
+/** What an overlay computed on request keeps of its input while the systems it read stay unchanged. */
+export interface CachedInput {
+  /** The rows read (geometry as GeoJSON text: a large overlay's worker parses them). */
+  rows: OverlayInputRows;
+  /** Grid counts of each participating system's level, as `report` decides sync or job. */
+  counts: number[];
+  /** The rows parsed and turned into integer rings, made on first use by an overlay arranged inline. */
+  prepared: PreparedOverlay | null;
+}
+
+/** Entries kept (least recently used dropped): a few territories' inputs; the demo city's is ~0.3 MB. */
+const MAX_ENTRIES = 8;
+
+/**
+ * The inputs of recent overlays computed on request, by what they read (territory, units, systems and
+ * levels), each tagged with the versions of the systems it read (store.ts `systemsVersioned`: raised in
+ * every grid write's and system change's transaction). A request whose systems' versions are those of an
+ * entry reuses it and only arranges; any other request reads afresh. The versions are read before the
+ * rows, so an entry is never tagged newer than its rows: a write committed in between makes the next
+ * request read again, never serve stale geometry.
+ */
+export class OverlayInputCache {
+  private readonly entries = new Map<string, { versions: string; input: CachedInput }>();
+
+  get(key: string, versions: string): CachedInput | null {
+    const entry = this.entries.get(key);
+    if (!entry) return null;
+    this.entries.delete(key);
+    if (entry.versions !== versions) return null;
+    this.entries.set(key, entry);
+    return entry.input;
+  }
+
+  set(key: string, versions: string, input: CachedInput): void {
+    this.entries.delete(key);
+    this.entries.set(key, { versions, input });
+    while (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+  }
+}
