@@ -5,8 +5,8 @@ import type { OverlayInputRows } from './store';
 export interface CachedInput {
   /** The rows read (geometry as GeoJSON text: a large overlay's worker parses them). */
   rows: OverlayInputRows;
-  /** Grid counts of each participating system's level, as `report` decides sync or job. */
-  counts: number[];
+  /** Grid counts of each participating system's level, as `report` decides sync or job; null until asked. */
+  counts: number[] | null;
   /** The rows parsed and turned into integer rings, made on first use by an overlay arranged inline. */
   prepared: PreparedOverlay | null;
 }

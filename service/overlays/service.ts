@@ -129,7 +129,7 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
     });
     const key = JSON.stringify([territorySystem.id, request.territory.code, unitSystem.id, unitLevel, participants.map((p) => [p.system.id, p.level])]);
     const versions = JSON.stringify([territorySystem, unitSystem, ...participants.map((p) => p.system)].map((x) => x.version));
-    return { territorySystem, unitSystem, unitLevel, participants, key, versions };
+    return { territorySystem, unitSystem, unitLevel, participants, key, versions, counts: null as number[] | null };
   }
 
   /** The input of a planned overlay: cached while its systems are unchanged, else read in one statement. */
@@ -137,12 +137,9 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
     const cached = cache.get(plan.key, plan.versions);
     if (cached) return cached;
     const where = { systemId: plan.territorySystem.id, code };
-    const [rows, ...counts] = await Promise.all([
-      store.overlayInput(where, { systemId: plan.unitSystem.id, level: plan.unitLevel }, plan.participants.map((p) => ({ systemId: p.system.id, level: p.level }))),
-      ...plan.participants.map((p) => store.count(p.system.id, p.level)),
-    ]);
+    const rows = await store.overlayInput(where, { systemId: plan.unitSystem.id, level: plan.unitLevel }, plan.participants.map((p) => ({ systemId: p.system.id, level: p.level })));
     if (!rows) throw notFound('grid_not_found', `territory: grid "${code}" does not exist in system ${plan.territorySystem.key}`);
-    const input: CachedInput = { rows, counts, prepared: null };
+    const input: CachedInput = { rows, counts: plan.counts, prepared: null };
     cache.set(plan.key, plan.versions, input);
     return input;
   }
@@ -189,9 +186,11 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
       let plan: Awaited<ReturnType<typeof planOf>> | undefined;
       if (request.mode === 'auto') {
         plan = await planOf(request);
-        // The counts of a cached input are those of the same system versions.
-        const counts = cache.get(plan.key, plan.versions)?.counts ?? (await Promise.all(plan.participants.map((p) => store.count(p.system.id, p.level))));
-        asJob = counts.reduce((a, b) => a + b, 0) > JOB_THRESHOLD;
+        // The counts kept with a cached input are those of the same system versions.
+        const cached = cache.get(plan.key, plan.versions);
+        plan.counts = cached?.counts ?? (await Promise.all(plan.participants.map((p) => store.count(p.system.id, p.level))));
+        if (cached) cached.counts = plan.counts;
+        asJob = plan.counts.reduce((a, b) => a + b, 0) > JOB_THRESHOLD;
       }
       if (!asJob) return { report: await runReport(request, scope, undefined, plan) };
       return { job: await jobs.start('overlay', request.territory.system, (ctx) => runReport(request, scope, ctx)) };
