@@ -1,6 +1,6 @@
 import type { MultiPolygon, Polygon } from 'geojson';
 import { frameFor, polygonsOf, toLonLat, toRings, type IntFrame, type Rings } from './boolean';
-import { arrange } from './arrangement';
+import { arrange, createArrangeMemo, type ArrangeMemo } from './arrangement';
 import { AreaMeter } from './measure';
 import type { FaceRef, OverlayInput } from './types';
 
@@ -42,6 +42,8 @@ export interface PreparedOverlay {
   territory: Rings;
   units: { code: string; rings: Rings }[];
   grids: { ref: FaceRef; rings: Rings }[];
+  /** Normalised rings and shape keys of the above, made by the first arrangement, reused by the next. */
+  memo: ArrangeMemo;
 }
 
 /** @throws RangeError when the territory has no geometry */
@@ -56,6 +58,7 @@ export function prepareOverlay(input: Pick<OverlayInput, 'territory' | 'units' |
     territory: ringsOf(frame, territory.geometry),
     units: units.map((u) => ({ code: u.code, rings: ringsOf(frame, u.geometry) })),
     grids: systems.flatMap((s) => s.grids.map((g) => ({ ref: { system: s.key, code: g.code } as FaceRef, rings: ringsOf(frame, g.geometry) }))),
+    memo: createArrangeMemo(),
   };
 }
 
@@ -70,7 +73,7 @@ export function arrangePrepared(prepared: PreparedOverlay, options: { within?: r
     prepared.territory,
     kept.map(({ unit, within }) => ({ rings: unit.rings, within })),
     grids.map((g) => g.rings),
-    { unitsOnly: options.unitsOnly },
+    { unitsOnly: options.unitsOnly, memo: prepared.memo },
   );
   return pieces.map((p) => ({
     unit: p.unit >= 0 ? kept[p.unit].unit.code : null,
