@@ -13,6 +13,8 @@ export interface CachedInput {
 
 /** Entries kept (least recently used dropped): a few territories' inputs; the demo city's is ~0.3 MB. */
 const MAX_ENTRIES = 8;
+/** And at most this many characters of geometry text in all (a 2,000-community city's input is ~10M). */
+const MAX_CHARS = 40_000_000;
 
 /**
  * The inputs of recent overlays computed on request, by what they read (territory, units, systems and
@@ -23,20 +25,36 @@ const MAX_ENTRIES = 8;
  * request read again, never serve stale geometry.
  */
 export class OverlayInputCache {
-  private readonly entries = new Map<string, { versions: string; input: CachedInput }>();
+  private readonly entries = new Map<string, { versions: string; input: CachedInput; chars: number }>();
+  private chars = 0;
 
   get(key: string, versions: string): CachedInput | null {
     const entry = this.entries.get(key);
     if (!entry) return null;
-    this.entries.delete(key);
+    this.drop(key);
     if (entry.versions !== versions) return null;
-    this.entries.set(key, entry);
+    this.add(key, entry);
     return entry.input;
   }
 
   set(key: string, versions: string, input: CachedInput): void {
+    const { territory, units, layers } = input.rows;
+    const chars = [territory, ...units, ...layers.flat()].reduce((n, g) => n + g.geometry.length, 0);
+    this.drop(key);
+    if (chars > MAX_CHARS) return;
+    this.add(key, { versions, input, chars });
+    while (this.entries.size > MAX_ENTRIES || this.chars > MAX_CHARS) this.drop(this.entries.keys().next().value!);
+  }
+
+  private add(key: string, entry: { versions: string; input: CachedInput; chars: number }): void {
+    this.entries.set(key, entry);
+    this.chars += entry.chars;
+  }
+
+  private drop(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
     this.entries.delete(key);
-    this.entries.set(key, { versions, input });
-    while (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+    this.chars -= entry.chars;
   }
 }
