@@ -16,6 +16,7 @@ import * as m034 from './034_incident_stats_days';
 import * as m035 from './035_incident_log_reference';
 import * as m036 from './036_incident_cluster_cells';
 import * as m040 from './040_overlay_results';
+import * as m041 from './041_overlay_changes';
 import * as m060 from './060_partition_report_issues';
 
 /** Every migration in order. Listed statically so the same list runs under tsx, vitest and scripts. */
@@ -37,5 +38,6 @@ export const migrations: Record<string, Knex.Migration> = {
   '035_incident_log_reference': m035,
   '036_incident_cluster_cells': m036,
   '040_overlay_results': m040,
+  '041_overlay_changes': m041,
   '060_partition_report_issues': m060,
 };

@@ -17,7 +17,7 @@ import { createJobQueries, createJobs, jobRoutes } from './jobs';
 import type { AreaScope } from './kernel/scope';
 import type { Logger } from './logger';
 import { createSingleRun, httpMetrics, opsRoutes, readYourWrites } from './ops';
-import { createOverlayService, createStoredOverlays, overlayRoutes, overlaySourceProvider, storedOverlayRoutes } from './overlays';
+import { createOverlayService, createStoredOverlays, overlayRoutes, overlaySourceProvider, recordOverlayChanges, storedOverlayRoutes } from './overlays';
 import { createPartitionQueries, createPartitionService, partitionRoutes } from './partition';
 import { createPointQueries, locatePoint, lookupPoint, pointRoutes, restrictAnswer } from './point';
 import { createSystemQueries, createSystemService, systemRoutes } from './systems';
@@ -60,8 +60,9 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
     store: (system, tx) => createGridQueries(tx ?? read, system.key, system.id),
     systems,
     changes,
-    // Every grid write also records the grid's new version (issue #14 history).
-    hooks: [addresses.onGridChange, recordHistory((tx) => createChangesetQueries(tx))],
+    // Every grid write also records the grid's new version (issue #14 history), and the change for
+    // overlays: their input caches' version, stored overlays' pending updates (issue #13).
+    hooks: [addresses.onGridChange, recordHistory((tx) => createChangesetQueries(tx)), recordOverlayChanges],
   });
   const jobs = createJobs(createJobQueries(knex), logger, changes.origin);
   // With several processes on one database, each change is re-checked once (issue #16).

@@ -1,4 +1,5 @@
 /** Cross-system overlays (issue #13): what other features may import. */
+export { recordOverlayChanges } from './changes';
 export { overlayRoutes } from './routes';
 export { createOverlayService, type OverlayService } from './service';
 export { createStoredOverlays, type StoredOverlays } from './stored';

@@ -1,3 +1,4 @@
+import type { MultiPolygon } from 'geojson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCity } from '../demo/index';
 import { createJobQueries, createJobs } from '../jobs';
@@ -182,5 +183,35 @@ describe.each(engines())('cross-system overlays through the API on %s PostGIS', 
     expect(scoped.report.units.map((u) => u.code)).toEqual([community]);
     expect(scoped.report.summary.area_m2).toBeCloseTo(report.units[0].area_m2, 0);
     await expect(overlays.report(request, [{ system: 'fire' }])).rejects.toMatchObject({ status: 403, code: 'out_of_scope' });
+  });
+  it('arranges a repeated request from its cached input, and an edit to a bank grid between two reports changes the second', async () => {
+    const logger = createLogger('silent');
+    // Services of their own, hearing no change bus: like another process, they learn of writes only from the database.
+    const service = () => createOverlayService({ knex: t.db.knex, jobs: createJobs(createJobQueries(t.db.knex), logger), logger });
+    const overlays = service();
+    const request = { territory: { system: 'governance', code: district }, systems: banks.map((key) => ({ key })), mode: 'sync' as const };
+    const reportOf = async (s: ReturnType<typeof service>) => {
+      const result = await s.report(request, 'all');
+      if (!('report' in result)) throw new Error('expected a report');
+      return JSON.parse(JSON.stringify(result.report));
+    };
+    const first = await reportOf(overlays);
+    expect(first).toEqual(report);
+    let statements = 0;
+    const count = () => void statements++;
+    t.db.knex.on('query', count);
+    expect(await reportOf(overlays)).toEqual(first);
+    t.db.knex.off('query', count);
+    expect(statements, 'a repeated request reads only the systems and their versions').toBe(1);
+
+    const bank = city.systems.find((s) => s.system.key === banks[0])!;
+    const grid = bank.grids.features.find((f) => f.properties.level === 'grid')!;
+    const moved = (d: number) => ({ type: 'MultiPolygon', coordinates: (grid.geometry as MultiPolygon).coordinates.map((p) => p.map((ring) => ring.map(([x, y]) => [x + d, y - d]))) });
+    await t.request.patch(`/api/systems/${bank.system.key}/grids/${grid.properties.code}`).send({ geometry: moved(0.003) }).expect(200);
+    const second = await reportOf(overlays);
+    expect(second.summary).not.toEqual(first.summary);
+    expect(second).toEqual(await reportOf(service()));
+    await t.request.patch(`/api/systems/${bank.system.key}/grids/${grid.properties.code}`).send({ geometry: moved(0) }).expect(200);
+    expect(await reportOf(overlays)).toEqual(first);
   });
 });

@@ -3,6 +3,9 @@ import type { JobContext, Jobs } from '../jobs';
 import { AppError, badRequest, notFound } from '../errors';
 import {
   alignGrids,
+  arrangePrepared,
+  prepareOverlay,
+  type ArrangedFace,
   areaTypeOf,
   checkBank,
   DEFAULT_POLICY,
@@ -17,9 +20,9 @@ import { rootsIn, seesWholeSystem, type AreaScope } from '../kernel/scope';
 import type { Logger } from '../logger';
 import { DEFAULT_TARGETS, filingRates, parseLedger, type FilingCategory, type FilingReport } from './filing';
 import { checkOutlets, parsePoints, type OutletCheck } from './points';
-import { computeFaces } from './compute';
+import { computeFaces, inWorker, parsedInput } from './compute';
+import { OverlayInputCache, type CachedInput } from './input-cache';
 import { createOverlayStore, inOverlayTransaction, type OverlayGridRow, type StoredOverlaySystem } from './store';
-import { createStoredOverlayStore } from './stored-store';
 
 export interface PolicyInput {
   urban?: Partial<OverlayPolicy['urban']>;
@@ -75,9 +78,9 @@ export function requireLevel(system: StoredOverlaySystem, level: string | undefi
 export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger: Logger }) {
   const { jobs, logger } = deps;
   const store = createOverlayStore(deps.knex);
-  const texts = createStoredOverlayStore(deps.knex);
 
   const requireSystem = (key: string, field: string) => requireOverlaySystem(store, key, field);
+  const cache = new OverlayInputCache();
 
   /**
    * Bank ledgers and grids are internal to their bank (DOMAIN.md "Access and privacy"): another bank's
@@ -108,43 +111,69 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
     return allowed;
   }
 
-  async function runReport(request: OverlayRequest, scope: AreaScope, ctx?: JobContext): Promise<OverlayReport> {
-    const started = performance.now();
-    const territorySystem = await requireSystem(request.territory.system, 'territory.system');
-    const unitSystem = request.units?.system ? await requireSystem(request.units.system, 'units.system') : territorySystem;
+  /** The systems and levels a request reads, and what its input is cached by (input-cache.ts). */
+  async function planOf(request: OverlayRequest) {
+    const unitKey = request.units?.system ?? request.territory.system;
+    const versioned = await store.systemsVersioned([request.territory.system, unitKey, ...request.systems.map((s) => s.key)]);
+    const requireVersioned = (key: string, field: string) => {
+      const system = versioned.get(key);
+      if (!system) throw notFound('system_not_found', `${field}: grid system "${key}" does not exist`);
+      return system;
+    };
+    const territorySystem = requireVersioned(request.territory.system, 'territory.system');
+    const unitSystem = request.units?.system ? requireVersioned(request.units.system, 'units.system') : territorySystem;
     const unitLevel = requireLevel(unitSystem, request.units?.level, 'units.level', 'unit');
-    const participants = await Promise.all(
-      request.systems.map(async (s, k) => {
-        const system = await requireSystem(s.key, `systems[${k}].key`);
-        return { system, level: requireLevel(system, s.level, `systems[${k}].level`, 'finest') };
-      }),
-    );
+    const participants = request.systems.map((s, k) => {
+      const system = requireVersioned(s.key, `systems[${k}].key`);
+      return { system, level: requireLevel(system, s.level, `systems[${k}].level`, 'finest') };
+    });
+    const key = JSON.stringify([territorySystem.id, request.territory.code, unitSystem.id, unitLevel, participants.map((p) => [p.system.id, p.level])]);
+    const versions = JSON.stringify([territorySystem, unitSystem, ...participants.map((p) => p.system)].map((x) => x.version));
+    return { territorySystem, unitSystem, unitLevel, participants, key, versions, counts: null as number[] | null };
+  }
+
+  /** The input of a planned overlay: cached while its systems are unchanged, else read in one statement. */
+  async function inputOf(plan: Awaited<ReturnType<typeof planOf>>, code: string): Promise<CachedInput> {
+    const cached = cache.get(plan.key, plan.versions);
+    if (cached) return cached;
+    const where = { systemId: plan.territorySystem.id, code };
+    const rows = await store.overlayInput(where, { systemId: plan.unitSystem.id, level: plan.unitLevel }, plan.participants.map((p) => ({ systemId: p.system.id, level: p.level })));
+    if (!rows) throw notFound('grid_not_found', `territory: grid "${code}" does not exist in system ${plan.territorySystem.key}`);
+    const input: CachedInput = { rows, counts: plan.counts, prepared: null };
+    cache.set(plan.key, plan.versions, input);
+    return input;
+  }
+
+  async function runReport(request: OverlayRequest, scope: AreaScope, ctx?: JobContext, planned?: Awaited<ReturnType<typeof planOf>>): Promise<OverlayReport> {
+    const started = performance.now();
+    const plan = planned ?? (await planOf(request));
+    const { territorySystem, unitSystem, participants } = plan;
     // Officers of the territory's units see the banks inside their units (the report is cut to them);
     // anyone else (another bank's staff) only banks they see whole.
     if (scope !== 'all' && !scope.some((r) => r.system === territorySystem.key || r.system === unitSystem.key)) {
       participants.forEach(({ system }, k) => requireWholeBank(scope, system, `systems[${k}].key`));
     }
-    const where = { systemId: territorySystem.id, code: request.territory.code };
-    // Independent reads, concurrent where the engine has a pool (the server); one after another embedded.
-    const [territory, loadedUnits, inside, ...layers] = await Promise.all([
-      store.grid(territorySystem.id, request.territory.code),
-      texts.gridTexts(unitSystem.id, unitLevel, where),
-      unitSystem.id === territorySystem.id ? store.subtreeCodes(territorySystem.id, [request.territory.code]) : Promise.resolve(new Set<string>()),
-      // Geometry as GeoJSON text: a large overlay is parsed in the worker, off the event loop.
-      ...participants.map(({ system, level }) => texts.gridTexts(system.id, level, where)),
-    ]);
-    if (!territory) throw notFound('grid_not_found', `territory: grid "${request.territory.code}" does not exist in system ${territorySystem.key}`);
+    const input = await inputOf(plan, request.territory.code);
+    const { territory, units: loadedUnits, inside, layers } = input.rows;
     const allowed = await unitsInScope(scope, { system: territorySystem, code: territory.code }, unitSystem, loadedUnits.map((u) => u.code));
-    const units = allowed ? loadedUnits.filter((u) => allowed.has(u.code)) : loadedUnits;
+    const keep = loadedUnits.map((u) => allowed === null || allowed.has(u.code));
+    const units = loadedUnits.filter((_, k) => keep[k]);
     const systems = participants.map(({ system }, k) => ({ key: system.key, name: system.name, grids: layers[k].map((g) => ({ system: system.key, code: g.code, name: g.name, geometry: g.geometry })) }));
     await ctx?.progress(0.3, `${units.length} units and ${systems.reduce((n, s) => n + s.grids.length, 0)} grids read`);
-    const input = {
+    const arrangeInput = {
       territory: { system: territorySystem.key, code: territory.code, name: territory.name, geometry: territory.geometry },
       units: units.map((u) => ({ code: u.code, name: u.name, type: u.type, geometry: u.geometry })),
       systems,
     };
-    const faces = await computeFaces({ ...input, options: { within: units.map((u) => inside.has(u.code)), unitsOnly: allowed !== null } });
-    const meta = { ...input, systems: systems.map((s) => ({ key: s.key, name: s.name, grids: s.grids.length })), policy: resolvePolicy(request.policy) };
+    const options = { within: inside.filter((_, k) => keep[k]), unitsOnly: allowed !== null };
+    let faces: ArrangedFace[];
+    if (inWorker(arrangeInput)) faces = await computeFaces({ ...arrangeInput, options });
+    else {
+      // Small enough for the event loop: arranged from the prepared input, made once per cached input.
+      input.prepared ??= prepareOverlay(parsedInput({ ...arrangeInput, units: loadedUnits.map((u) => ({ code: u.code, name: u.name, type: u.type, geometry: u.geometry })) }));
+      faces = arrangePrepared(input.prepared, { within: inside, unitsOnly: allowed !== null, keep });
+    }
+    const meta = { ...arrangeInput, systems: systems.map((s) => ({ key: s.key, name: s.name, grids: s.grids.length })), policy: resolvePolicy(request.policy) };
     const { report } = tabulate(meta, faces);
     logger.debug({ territory: territory.code, faces: report.faces.length, ms: Math.round(performance.now() - started) }, 'overlay built');
     return report;
@@ -154,15 +183,16 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
     async report(request: OverlayRequest, scope: AreaScope): Promise<{ report: OverlayReport } | { job: string }> {
       if (request.systems.length === 0) throw badRequest('invalid_request', 'systems: name at least one grid system to overlay');
       let asJob = request.mode === 'job';
+      let plan: Awaited<ReturnType<typeof planOf>> | undefined;
       if (request.mode === 'auto') {
-        let grids = 0;
-        for (const s of request.systems) {
-          const system = await requireSystem(s.key, 'systems');
-          grids += await store.count(system.id, s.level ?? null);
-        }
-        asJob = grids > JOB_THRESHOLD;
+        plan = await planOf(request);
+        // The counts kept with a cached input are those of the same system versions.
+        const cached = cache.get(plan.key, plan.versions);
+        plan.counts = cached?.counts ?? (await Promise.all(plan.participants.map((p) => store.count(p.system.id, p.level))));
+        if (cached) cached.counts = plan.counts;
+        asJob = plan.counts.reduce((a, b) => a + b, 0) > JOB_THRESHOLD;
       }
-      if (!asJob) return { report: await runReport(request, scope) };
+      if (!asJob) return { report: await runReport(request, scope, undefined, plan) };
       return { job: await jobs.start('overlay', request.territory.system, (ctx) => runReport(request, scope, ctx)) };
     },
 

@@ -3,6 +3,7 @@ import { knexOf, type Queryable } from '../db/tx';
 import type { MultiPolygon, Polygon } from 'geojson';
 import type { LedgerRow, RegisterCounts } from './filing';
 import type { BankPoint } from './points';
+import type { GridText } from './stored-store';
 
 export interface StoredOverlaySystem {
   id: number;
@@ -32,6 +33,26 @@ interface GridRow {
   people: OverlayGridRow['people'] | string;
   geojson: string;
 }
+
+/** What an overlay reads (`overlayInput`): geometry as GeoJSON text, parsed where it is arranged. */
+export interface OverlayInputRows {
+  territory: GridText;
+  units: GridText[];
+  /** Per unit: it lies in the territory's subtree, so needs no clipping. */
+  inside: boolean[];
+  layers: GridText[][];
+}
+
+interface InputRow {
+  part: number;
+  code: string;
+  name: string;
+  type: string | null;
+  geojson: string;
+  inside: boolean;
+}
+
+const textOf = (r: InputRow): GridText => ({ code: r.code, name: r.name, type: r.type, geometry: r.geojson });
 
 const COLUMNS = `g.code, g.parent_code, g.level, g.name, g.type, g.people, ST_AsGeoJSON(g.geom, 9) as geojson`;
 
@@ -64,6 +85,69 @@ export function createOverlayStore(db: Queryable) {
       if (!row) return null;
       const parse = <T>(v: T | string): T => (typeof v === 'string' ? JSON.parse(v) : v);
       return { id: row.id, key: row.key, name: row.name, kind: row.kind, levels: parse(row.levels), overlapPolicy: parse(row.overlap_policy) };
+    },
+
+    /**
+     * The named systems, each with a version that changes whenever the system's definition or any of its
+     * grids does (grid_systems.version and overlay_grid_versions, raised in the writes' transactions).
+     */
+    async systemsVersioned(keys: readonly string[]): Promise<Map<string, StoredOverlaySystem & { version: string }>> {
+      const { rows } = await knex.raw(
+        `select s.id, s.key, s.name, s.kind, s.levels, s.overlap_policy, s.version || '.' || coalesce(v.version, 0) as version
+         from grid_systems s left join overlay_grid_versions v on v.system_id = s.id where s.key = any(?::text[])`,
+        [[...new Set(keys)]],
+      );
+      const parse = <T>(v: T | string): T => (typeof v === 'string' ? JSON.parse(v) : v);
+      return new Map(
+        rows.map((r: { id: number; key: string; name: string; kind: string; levels: unknown; overlap_policy: unknown; version: string }) => [
+          r.key,
+          { id: r.id, key: r.key, name: r.name, kind: r.kind, levels: parse(r.levels as string), overlapPolicy: parse(r.overlap_policy as string), version: r.version },
+        ]),
+      );
+    },
+
+    /**
+     * Everything an overlay reads, in one statement: the territory grid; the units (one level of one system)
+     * and each layer's grids meeting it (&& then ST_Intersects), in code order, geometry as GeoJSON text;
+     * per unit whether it lies in the territory's subtree (same system only). Null when the territory does
+     * not exist.
+     */
+    async overlayInput(
+      territory: { systemId: number; code: string },
+      units: { systemId: number; level: string },
+      layers: readonly { systemId: number; level: string }[],
+    ): Promise<OverlayInputRows | null> {
+      const { rows } = await knex.raw(
+        `with recursive t as (select code, name, type, geom from grids where system_id = ? and code = ?),
+           sub(code) as (select code from t union select g.code from grids g join sub on g.parent_code = sub.code where g.system_id = ? and ?),
+           l(part, system_id, level) as (select * from unnest(?::int[], ?::int[], ?::text[]))
+         select -1 as part, code, name, type, ST_AsGeoJSON(geom, 9) as geojson, false as inside from t
+         union all
+         select l.part, g.code, g.name, g.type, ST_AsGeoJSON(g.geom, 9), l.part = 0 and l.system_id = ? and g.code in (select code from sub)
+         from l join grids g on g.system_id = l.system_id and g.level = l.level, t
+         where g.geom && t.geom and ST_Intersects(g.geom, t.geom)
+         order by part, code`,
+        [
+          territory.systemId,
+          territory.code,
+          territory.systemId,
+          units.systemId === territory.systemId,
+          [0, ...layers.map((_, k) => k + 1)],
+          [units.systemId, ...layers.map((l) => l.systemId)],
+          [units.level, ...layers.map((l) => l.level)],
+          territory.systemId,
+        ],
+      );
+      const first = rows[0] as InputRow | undefined;
+      if (!first || first.part !== -1) return null;
+      const out: OverlayInputRows = { territory: textOf(first), units: [], inside: [], layers: layers.map(() => []) };
+      for (const r of rows.slice(1) as InputRow[]) {
+        if (r.part === 0) {
+          out.units.push(textOf(r));
+          out.inside.push(r.inside);
+        } else out.layers[r.part - 1]!.push(textOf(r));
+      }
+      return out;
     },
 
     async grid(systemId: number, code: string): Promise<OverlayGridRow | null> {

@@ -33,6 +33,16 @@ export interface NewFace {
   geometry: string;
 }
 
+/** A grid change recorded for a stored overlay and not yet applied to its faces. */
+export interface PendingChange {
+  id: number;
+  system: string;
+  /** Codes of the changed grids; empty when the whole system changed. */
+  codes: string[];
+  /** Old and new extent of the changed grids; null = everywhere. */
+  bbox: [number, number, number, number] | null;
+}
+
 /** A grid as an overlay reads it for the worker: geometry as GeoJSON text, parsed off the event loop. */
 export interface GridText {
   code: string;
@@ -67,6 +77,50 @@ export function createStoredOverlayStore(db: Queryable) {
         [systemKey],
       );
       return rows.rows.map((r: { id: number; request: StoredRequest | string; updated_at: Date | string }) => ({ id: r.id, request: parse(r.request), updatedAt: new Date(r.updated_at).toISOString() }));
+    },
+
+    /**
+     * In a grid write's transaction (migrations/041_overlay_changes.ts): raises the system's grid version
+     * and records the change for every stored overlay reading the system; one statement.
+     */
+    async recordChange(system: { id: number; key: string }, codes: readonly string[], bbox: readonly number[] | null): Promise<void> {
+      await knex.raw(
+        `with v as (insert into overlay_grid_versions as v (system_id, version) values (?, 1)
+                    on conflict (system_id) do update set version = v.version + 1 returning 1)
+         insert into overlay_pending (result_id, system_key, codes, bbox)
+         select r.id, ?, ?::text[], ?::float8[] from overlay_results r where ? = any(r.system_ids) and exists (select 1 from v)`,
+        [system.id, system.key, [...codes], bbox === null ? null : [...bbox], system.id],
+      );
+    },
+
+    /** Records a change for every stored overlay reading a system (a change of the system's definition). */
+    async recordSystemChange(systemKey: string): Promise<void> {
+      await knex.raw(
+        `insert into overlay_pending (result_id, system_key, codes, bbox)
+         select r.id, s.key, '{}'::text[], null from overlay_results r join grid_systems s on s.id = any(r.system_ids) where s.key = ?`,
+        [systemKey],
+      );
+    },
+
+    /** Stored overlays with changes not yet applied, oldest first. */
+    async pendingResults(): Promise<number[]> {
+      const { rows } = await knex.raw('select result_id, min(id) as first from overlay_pending group by result_id order by first');
+      return rows.map((r: { result_id: number }) => r.result_id);
+    },
+
+    async pendingOf(resultId: number): Promise<PendingChange[]> {
+      const { rows } = await knex.raw('select id, system_key, codes, bbox from overlay_pending where result_id = ? order by id', [resultId]);
+      return rows.map((r: { id: string | number; system_key: string; codes: string[]; bbox: number[] | null }) => ({
+        id: Number(r.id),
+        system: r.system_key,
+        codes: r.codes,
+        bbox: r.bbox === null ? null : (r.bbox.map(Number) as [number, number, number, number]),
+      }));
+    },
+
+    /** Removes applied changes; in the transaction that writes their faces. */
+    async dropPending(ids: readonly number[]): Promise<void> {
+      if (ids.length) await knex.raw('delete from overlay_pending where id = any(?::bigint[])', [[...ids]]);
     },
 
     /** Creates or replaces the result of the same request; returns its id. */

@@ -8,6 +8,9 @@ import { tilesCovering } from '../tiles/tile-math';
 import { OVERLAY_FIELDS, OVERLAY_LAYER } from './tiles';
 import { engines } from '../test/db';
 import { startTestApp, type TestApp } from '../test/app';
+import { ChangeBus } from '../db/changes';
+import { createLogger } from '../logger';
+import { createStoredOverlays } from './stored';
 
 const city = generateCity({ seed: 1 });
 const gov = city.systems.find((s) => s.system.key === 'governance')!;
@@ -150,5 +153,28 @@ describe.each(engines())('stored overlays kept current incrementally on %s PostG
     expect((await t.request.get('/api/overlays/stored/99999').expect(404)).body.error.code).toBe('overlay_not_found');
     expect((await t.request.get('/api/overlays/stored/x').expect(400)).body.error.code).toBe('invalid_request');
     expect((await t.request.post('/api/overlays/stored').send({ ...body, systems: ['nope'] }).expect(404)).body.error.code).toBe('system_not_found');
+  });
+  it('catches up, in a fresh instance, a change whose maker stopped before applying it', async () => {
+    // The maker "dies" after its write commits: the change is recorded in the write's transaction, nothing applies it.
+    t.services.storedOverlays.stop();
+    await t.services.storedOverlays.settled();
+    const before: Report = (await t.request.get(`/api/overlays/stored/${id}`).expect(200)).body;
+    const bank = banks[2]!;
+    const level = bank.system.levels[bank.system.levels.length - 1]!.key;
+    const grid = bank.grids.features.filter((f) => f.properties.level === level)[0]!;
+    await t.request.patch(`/api/systems/${bank.system.key}/grids/${grid.properties.code}`).send({ geometry: shifted(grid.geometry as MultiPolygon, -0.003, 0.002) }).expect(200);
+    const recorded = async () => Number((await t.db.knex('overlay_pending').where({ result_id: id }).count({ n: '*' }).first())!.n);
+    expect(await recorded()).toBe(1);
+    expect((await t.request.get(`/api/overlays/stored/${id}`).expect(200)).body.summary).toEqual(before.summary);
+
+    // A fresh instance on the same database applies it when it starts.
+    const fresh = createStoredOverlays({ knex: t.db.knex, changes: new ChangeBus(t.db), logger: createLogger('silent') });
+    await fresh.settled();
+    fresh.stop();
+    expect(await recorded()).toBe(0);
+    expect(fresh.lastUpdate()).toMatchObject({ result: id, mode: 'units' });
+    const stored: Report = (await t.request.get(`/api/overlays/stored/${id}`).expect(200)).body;
+    expect(stored.summary).not.toEqual(before.summary);
+    expectSame(stored, (await t.request.post('/api/overlays/report').send(body).expect(200)).body);
   });
 });

@@ -1,5 +1,5 @@
 import type { MultiPolygon, Polygon } from 'geojson';
-import type { ChangeBus, ChangeEvent } from '../db/changes';
+import type { ChangeBus } from '../db/changes';
 import type { Queryable } from '../db/tx';
 import { AppError, badRequest, notFound } from '../errors';
 import { tabulate, type ArrangedFace, type FaceRef, type OverlayMeta, type OverlayReport } from '../geometry/overlay/index';
@@ -9,7 +9,7 @@ import type { SingleRun } from '../ops';
 import { computeFaces } from './compute';
 import { requireLevel, requireOverlaySystem, resolvePolicy, type PolicyInput } from './service';
 import { createOverlayStore, type StoredOverlaySystem } from './store';
-import { createStoredOverlayStore, inStoredTransaction, type GridText, type NewFace, type StoredFaceRow, type StoredRequest, type StoredResult } from './stored-store';
+import { createStoredOverlayStore, inStoredTransaction, type GridText, type NewFace, type PendingChange, type StoredFaceRow, type StoredRequest, type StoredResult } from './stored-store';
 
 export interface StoreOverlayInput {
   territory: { system: string; code: string };
@@ -57,12 +57,22 @@ const NO_GEOMETRY: MultiPolygon = { type: 'MultiPolygon', coordinates: [] };
  * territory grid itself, to a whole system, or reaching the part of the territory outside every unit
  * re-arranges the whole overlay.
  */
-export function createStoredOverlays(deps: { knex: Queryable; changes: ChangeBus; logger: Logger; singleRun?: SingleRun }) {
+export function createStoredOverlays(deps: {
+  knex: Queryable;
+  changes: ChangeBus;
+  logger: Logger;
+  singleRun?: SingleRun;
+  /** How long a process waits before applying a change another process made (and should have applied). */
+  takeoverMs?: number;
+}) {
   const { changes, logger, singleRun } = deps;
   const overlayStore = createOverlayStore(deps.knex);
   const store = createStoredOverlayStore(deps.knex);
   let running: Promise<void> = Promise.resolve();
   let pending = 0;
+  /** A pass over the recorded changes is queued and not yet started: another would find nothing more. */
+  let queued = false;
+  const takeovers = new Set<NodeJS.Timeout>();
   let last: UpdateRecord | null = null;
   /** Resolved requests of stored overlays, by id; a change to any system's definition clears it. */
   const resolvedCache = new Map<number, Resolved>();
@@ -162,71 +172,123 @@ export function createStoredOverlays(deps: { knex: Queryable; changes: ChangeBus
 
   const depthOf = (grids: FaceRef[]) => new Set(grids.map((g) => g.system)).size;
 
-  async function writeWhole(r: Resolved, id: number | null): Promise<number> {
+  async function writeWhole(r: Resolved, id: number | null, applied: readonly number[] = []): Promise<number> {
     const { faces, units, meta } = await arrange(r, null);
     const rows = flagged(meta, units, faces);
     const systemIds = [...new Set([r.territorySystem.id, r.unitSystem.id, ...r.participants.map((p) => p.system.id)])];
     return inStoredTransaction(deps.knex, async (tx) => {
       const resultId = id ?? (await tx.upsertResult(keyOf(r.request), r.request, r.territorySystem.id, systemIds));
       await tx.replaceFaces(resultId, 'all', rows);
+      await tx.dropPending(applied);
       await tx.touch(resultId);
       await changes.publish(tx.handle, { kind: 'overlays', system: r.territorySystem.key, codes: [String(resultId)], bbox: null });
       return resultId;
     });
   }
 
-  async function update(result: StoredResult, event: ChangeEvent): Promise<void> {
+  /**
+   * Applies the changes recorded for a stored overlay (stored-store.ts `recordChange`, written in each grid
+   * write's transaction) and removes them in the transaction that writes the faces: a process that stops
+   * midway leaves them for the next pass, of any process.
+   */
+  async function update(result: StoredResult, recorded: PendingChange[]): Promise<void> {
     const started = performance.now();
-    const r = resolvedCache.get(result.id) ?? (await resolve(result.request));
-    resolvedCache.set(result.id, r);
-    const territoryChanged = event.system === r.territorySystem.key && event.codes.includes(r.request.territory.code);
-    if (event.kind !== 'grids' || event.bbox === null || event.codes.length === 0 || territoryChanged) {
-      await writeWhole(r, result.id);
+    const applied = recorded.map((c) => c.id);
+    let r = resolvedCache.get(result.id);
+    if (!r) {
+      try {
+        r = await resolve(result.request);
+      } catch (err) {
+        // A system it reads was removed: the overlay cannot be brought up to date, and retrying will not help.
+        if (!(err instanceof AppError && err.status === 404)) throw err;
+        logger.error({ result: result.id, err: err.message }, 'stored overlay reads a system that no longer exists');
+        await inStoredTransaction(deps.knex, (tx) => tx.dropPending(applied));
+        return;
+      }
+      resolvedCache.set(result.id, r);
+    }
+    const territoryChanged = recorded.some((c) => c.system === r.territorySystem.key && c.codes.includes(r.request.territory.code));
+    if (territoryChanged || recorded.some((c) => c.bbox === null || c.codes.length === 0)) {
+      await writeWhole(r, result.id, applied);
       last = { result: result.id, mode: 'whole', units: -1, ms: performance.now() - started };
       return;
     }
+    const bbox = recorded.map((c) => c.bbox!).reduce((a, b) => [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])]);
     // The units whose faces meet the box (old extent) or which meet it now (new extent).
-    const touched = new Set<string | null>(await store.unitsTouched(result.id, r.unitSystem.id, r.request.units.level, event.bbox));
-    if (touched.size === 0) return;
+    const touched = new Set<string | null>(await store.unitsTouched(result.id, r.unitSystem.id, r.request.units.level, bbox));
+    if (touched.size === 0) {
+      await inStoredTransaction(deps.knex, (tx) => tx.dropPending(applied));
+      return;
+    }
     if (touched.has(null)) {
-      await writeWhole(r, result.id);
+      await writeWhole(r, result.id, applied);
       last = { result: result.id, mode: 'whole', units: -1, ms: performance.now() - started };
       return;
     }
     const codes = [...touched] as string[];
     const { faces, units, meta } = await arrange(r, codes);
     const rows = flagged(meta, units, faces);
-    const box = boundsOf(faces, event.bbox);
+    const box = boundsOf(faces, bbox);
     await inStoredTransaction(deps.knex, async (tx) => {
       await tx.replaceFaces(result.id, codes, rows);
+      await tx.dropPending(applied);
       await tx.touch(result.id);
       await changes.publish(tx.handle, { kind: 'overlays', system: r.territorySystem.key, codes: [String(result.id)], bbox: box });
     });
     last = { result: result.id, mode: 'units', units: codes.length, ms: performance.now() - started };
-    logger.debug({ result: result.id, units: codes.length, faces: faces.length, ms: Math.round(last.ms) }, 'stored overlay updated');
+    logger.debug({ result: result.id, units: codes.length, faces: faces.length, changes: recorded.length, ms: Math.round(last.ms) }, 'stored overlay updated');
   }
 
-  async function onChange(event: ChangeEvent): Promise<void> {
-    const results = await store.resultsReading(event.system);
-    for (const result of results) {
-      const key = `overlay:${event.id ?? ''}:${result.id}`;
-      if (singleRun && event.id && !(await singleRun.claim([key])).has(key)) continue;
-      const work = () => update(result, event);
-      await (singleRun ? singleRun.exclusive(`overlay-result:${result.id}`, work) : work()).catch((err) =>
-        logger.error({ result: result.id, system: event.system, err: (err as Error).message }, 'stored overlay update failed'),
+  /** One pass: every stored overlay with recorded changes, each under its lease (two processes never interleave one). */
+  async function catchUp(): Promise<void> {
+    for (const id of await store.pendingResults()) {
+      const work = async () => {
+        // Read under the lease: another process may have applied them meanwhile.
+        const [result, recorded] = await Promise.all([store.result(id), store.pendingOf(id)]);
+        if (result && recorded.length) await update(result, recorded);
+      };
+      await (singleRun ? singleRun.exclusive(`overlay-result:${id}`, work) : work()).catch((err) =>
+        logger.error({ result: id, err: (err as Error).message }, 'stored overlay update failed; its changes stay recorded for the next pass'),
       );
     }
+  }
+
+  function enqueue(work: () => Promise<void>): void {
+    pending++;
+    running = running
+      .then(work)
+      .catch((err) => logger.error({ err: (err as Error).message }, 'stored overlays: changes not applied'))
+      .finally(() => void pending--);
+  }
+
+  function schedule(): void {
+    if (queued) return;
+    queued = true;
+    enqueue(() => {
+      queued = false;
+      return catchUp();
+    });
   }
 
   const unsubscribe = changes.on((event) => {
     if (event.kind === 'system') resolvedCache.clear();
     if (event.kind !== 'grids' && event.kind !== 'system') return;
-    pending++;
-    running = running
-      .then(() => onChange(event))
-      .catch((err) => logger.error({ system: event.system, err: (err as Error).message }, 'stored overlays: change not applied'))
-      .finally(() => void pending--);
+    if (event.origin !== changes.origin) {
+      // Its maker applies it (and then its reader sees its own edit); this process takes over what is
+      // still recorded after a delay, i.e. only from a maker that stopped first.
+      const t = setTimeout(() => {
+        takeovers.delete(t);
+        schedule();
+      }, deps.takeoverMs ?? 2000);
+      takeovers.add(t);
+      return;
+    }
+    // A system's definition changes outside the grid write path: recorded here, after its commit.
+    if (event.kind === 'system') enqueue(() => store.recordSystemChange(event.system));
+    schedule();
   });
+  // Changes recorded while no process applied them (the maker stopped first) are caught up at start.
+  schedule();
 
   return {
     /** Stores (or re-computes) the overlay of a request; the caller must see every system it reads whole. */
@@ -292,7 +354,12 @@ export function createStoredOverlays(deps: { knex: Queryable; changes: ChangeBus
     /** The last update made, for tests and the benchmark. */
     lastUpdate: (): UpdateRecord | null => last,
 
-    stop: unsubscribe,
+    /** Stops listening and drops take-overs not yet due; recorded changes stay for the next process. */
+    stop(): void {
+      unsubscribe();
+      for (const t of takeovers) clearTimeout(t);
+      takeovers.clear();
+    },
   };
 }
 

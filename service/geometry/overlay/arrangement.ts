@@ -1,5 +1,25 @@
 import RBush from 'rbush';
-import { area, bounds, difference, intersection, normalise, shapeKey, union, type Rings } from './boolean';
+import { area, bounds, difference, intersection, normalise as normaliseRings, shapeKey as shapeKeyOf, union, type Rings } from './boolean';
+
+/**
+ * What `arrange` derives from its input rings alone (normalised rings, shape keys), remembered by the
+ * rings' identity: a caller arranging the same prepared input again skips the work. The remembered
+ * values are never changed by `arrange`.
+ */
+export interface ArrangeMemo {
+  clean: WeakMap<Rings, Rings>;
+  keys: WeakMap<Rings, string>;
+}
+
+export function createArrangeMemo(): ArrangeMemo {
+  return { clean: new WeakMap(), keys: new WeakMap() };
+}
+
+function remembered<T>(map: WeakMap<Rings, T>, rings: Rings, make: (rings: Rings) => T): T {
+  let value = map.get(rings);
+  if (value === undefined) map.set(rings, (value = make(rings)));
+  return value;
+}
 
 /** Pieces smaller than this (steps², ≈ 0.001 m² at 1e-9° steps) are rounding noise of the integer overlay. */
 const NOISE_STEPS2 = 1e5;
@@ -44,7 +64,10 @@ interface Entry {
  * @param options.unitsOnly leave out the part of the territory outside every unit (a caller who may see only some units)
  * @returns the faces, noise pieces dropped
  */
-export function arrange(territory: Rings, units: readonly ArrangedUnit[], shapes: readonly Rings[], options: { unitsOnly?: boolean } = {}): Piece[] {
+export function arrange(territory: Rings, units: readonly ArrangedUnit[], shapes: readonly Rings[], options: { unitsOnly?: boolean; memo?: ArrangeMemo } = {}): Piece[] {
+  const memo = options.memo ?? createArrangeMemo();
+  const normalise = (rings: Rings) => remembered(memo.clean, rings, normaliseRings);
+  const shapeKey = (rings: Rings) => remembered(memo.keys, rings, shapeKeyOf);
   const tree = new RBush<Entry>();
   const entries: Entry[] = [];
   const region = normalise(territory);

@@ -1,6 +1,6 @@
 import type { MultiPolygon, Polygon } from 'geojson';
 import { frameFor, polygonsOf, toLonLat, toRings, type IntFrame, type Rings } from './boolean';
-import { arrange } from './arrangement';
+import { arrange, createArrangeMemo, type ArrangeMemo } from './arrangement';
 import { AreaMeter } from './measure';
 import type { FaceRef, OverlayInput } from './types';
 
@@ -28,20 +28,55 @@ export interface ArrangedFace {
  * @throws RangeError when the territory has no geometry
  */
 export function arrangeFaces(input: Pick<OverlayInput, 'territory' | 'units' | 'systems'>, options: { within?: readonly boolean[]; unitsOnly?: boolean } = {}): ArrangedFace[] {
+  return arrangePrepared(prepareOverlay(input), options);
+}
+
+/**
+ * An overlay's input turned into what the arrangement works on: the territory's integer frame and area
+ * measure, every geometry as integer rings. It depends on nothing but the input, so a caller may keep it
+ * while the grids it came from are unchanged and arrange it again (the overlay service's input cache).
+ */
+export interface PreparedOverlay {
+  frame: IntFrame;
+  meter: AreaMeter;
+  territory: Rings;
+  units: { code: string; rings: Rings }[];
+  grids: { ref: FaceRef; rings: Rings }[];
+  /** Normalised rings and shape keys of the above, made by the first arrangement, reused by the next. */
+  memo: ArrangeMemo;
+}
+
+/** @throws RangeError when the territory has no geometry */
+export function prepareOverlay(input: Pick<OverlayInput, 'territory' | 'units' | 'systems'>): PreparedOverlay {
   const { territory, units, systems } = input;
   if (!territory.geometry) throw new RangeError(`territory ${territory.system}/${territory.code} has no geometry`);
   const bbox = boxOf(territory.geometry);
   const frame = frameFor(bbox);
-  const meter = new AreaMeter(frame, bbox);
-  const grids = systems.flatMap((s) => s.grids.map((g) => ({ ref: { system: s.key, code: g.code } as FaceRef, geometry: g.geometry })));
+  return {
+    frame,
+    meter: new AreaMeter(frame, bbox),
+    territory: ringsOf(frame, territory.geometry),
+    units: units.map((u) => ({ code: u.code, rings: ringsOf(frame, u.geometry) })),
+    grids: systems.flatMap((s) => s.grids.map((g) => ({ ref: { system: s.key, code: g.code } as FaceRef, rings: ringsOf(frame, g.geometry) }))),
+    memo: createArrangeMemo(),
+  };
+}
+
+/**
+ * `arrangeFaces` over a prepared input, which it does not change. `options.keep` leaves out the units it
+ * marks false (a caller who may see only some units); `within` is per prepared unit.
+ */
+export function arrangePrepared(prepared: PreparedOverlay, options: { within?: readonly boolean[]; unitsOnly?: boolean; keep?: readonly boolean[] } = {}): ArrangedFace[] {
+  const { frame, meter, grids } = prepared;
+  const kept = prepared.units.map((unit, k) => ({ unit, within: options.within?.[k] ?? false })).filter((_, k) => options.keep?.[k] ?? true);
   const pieces = arrange(
-    ringsOf(frame, territory.geometry),
-    units.map((u, k) => ({ rings: ringsOf(frame, u.geometry), within: options.within?.[k] ?? false })),
-    grids.map((g) => ringsOf(frame, g.geometry)),
-    { unitsOnly: options.unitsOnly },
+    prepared.territory,
+    kept.map(({ unit, within }) => ({ rings: unit.rings, within })),
+    grids.map((g) => g.rings),
+    { unitsOnly: options.unitsOnly, memo: prepared.memo },
   );
   return pieces.map((p) => ({
-    unit: p.unit >= 0 ? units[p.unit].code : null,
+    unit: p.unit >= 0 ? kept[p.unit].unit.code : null,
     grids: p.cover.map((c) => grids[c].ref).sort(compareRefs),
     area_m2: meter.area(p.rings),
     geometry: toGeometry(frame, p.rings),

@@ -9,7 +9,7 @@ export { areaTypeOf } from './policy';
 export { buildOverlayReport } from './report';
 export { alignmentToCsv, overlayToCsv, overlayToGeoJSON, overlayToXlsx } from './report-export';
 export * from './types';
-export { arrangeFaces, type ArrangedFace } from './faces';
+export { arrangeFaces, arrangePrepared, prepareOverlay, type ArrangedFace, type PreparedOverlay } from './faces';
 export { tabulate, type OverlayMeta } from './report';
 export { arrangeInWorker } from './arrange-in-worker';
 export { arrangeRequest, type ArrangeRequest, type WorkerGeometry } from './overlay-worker';
