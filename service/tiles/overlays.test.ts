@@ -80,6 +80,42 @@ describe.each(engines())('problem and address tiles on %s PostGIS', (engine) => 
     expect(kinds(involved(await tileFeatures(t, `problems.${KEY}`, moved[0]!, 14)))).toEqual(['gap', 'overlap']);
   });
 
+  it('draws every finding of a kind, not only the first ones the report row keeps', async () => {
+    // 205 pairs of overlapping top-level squares: one overlap finding each, beyond the report's 200 per kind.
+    const pairs = 205;
+    const square = (x: number, y: number) => ({ type: 'Polygon', coordinates: [[[x, y], [x + 0.001, y], [x + 0.001, y + 0.001], [x, y + 0.001], [x, y]]] });
+    const features = Array.from({ length: pairs }, (_, k) => {
+      const [x, y] = [116.3 + (k % 15) * 0.003, 39.9 + Math.floor(k / 15) * 0.003];
+      return [
+        { type: 'Feature', properties: { code: `A${k}`, name: `A${k}`, level: 'unit', parent: null }, geometry: square(x, y) },
+        { type: 'Feature', properties: { code: `B${k}`, name: `B${k}`, level: 'unit', parent: null }, geometry: square(x + 0.0005, y) },
+      ];
+    }).flat();
+    const key = 'many-overlaps';
+    await t.request.post('/api/systems').send({ key, name: '重叠', kind: 'other', levels: [{ key: 'unit', name: '单元' }] }).expect(201);
+    await t.request.post(`/api/systems/${key}/import`).send({ type: 'FeatureCollection', features }).expect(200);
+    const report = (await t.request.post(`/api/systems/${key}/validate`).expect(200)).body;
+    expect(report.summary.counts.overlap).toBe(pairs);
+    expect(report.omitted.overlap).toBeGreaterThan(0);
+
+    const [west, south, east, north] = [116.3, 39.9, 116.3 + 15 * 0.003, 39.9 + 14 * 0.003];
+    const z = 12;
+    const [from, to] = [tileAt(west, north, z), tileAt(east, south, z)];
+    const seen = new Set<unknown>();
+    for (let x = from.x; x <= to.x; x++) {
+      for (let y = from.y; y <= to.y; y++) {
+        const res = await t.request.get(`/tiles/problems.${key}/${z}/${x}/${y}.mvt`).buffer(true).parse(binary);
+        if (res.status === 204) continue;
+        const layer = new VectorTile(new PbfReader(res.body as Buffer)).layers[`problems.${key}`];
+        for (let i = 0; i < (layer?.length ?? 0); i++) {
+          const f = layer!.feature(i);
+          if (f.properties.kind === 'overlap') seen.add(f.properties.index);
+        }
+      }
+    }
+    expect(seen.size).toBe(pairs);
+  });
+
   it('adds the address layer with the first addresses, and shows moves and re-assignments in the next tiles', async () => {
     await t.request.get('/tiles/addresses.json').expect(404);
     const [home, away] = [cleanGrids[1]!, cleanGrids[cleanGrids.length - 1]!];

@@ -11,7 +11,7 @@ import type { LonLatBbox, TileCoord } from './tile-math';
 
 export const problemsSourceId = (systemKey: string) => `problems.${systemKey}`;
 
-/** Every property a problem feature carries; `index` is the issue's place in the report's `issues`. */
+/** Every property a problem feature carries; `index` is the issue's place in the report's full list (`seq`). */
 const PROBLEM_FIELDS: Record<string, FieldType> = {
   kind: 'String',
   parent: 'String',
@@ -32,8 +32,8 @@ interface IndexedReport {
  * problems of several systems can share one tile. Each issue is drawn where it is (polygons, lines, points)
  * and, unless it is a point already, also as a marker point inside it: a 2 m² sliver vanishes from
  * tiles long before zoom 18, its marker is in every tile. Issues without a geometry are not drawn.
- * A report holds tens to a few thousand issues, so it is held whole in one geojson-vt index and reloaded
- * whole when the report changes.
+ * A report holds tens to a few thousand issues (every finding, not the report row's first ones of each
+ * kind), so it is held whole in one geojson-vt index and reloaded whole when the report changes.
  */
 export class ProblemsSource implements TileSource {
   readonly id: string;
@@ -86,21 +86,21 @@ export class ProblemsSource implements TileSource {
 function indexReport(report: ProblemReport | null): IndexedReport {
   const features: Feature[] = [];
   const bounds: LonLatBbox = [Infinity, Infinity, -Infinity, -Infinity];
-  report?.issues.forEach((issue, index) => {
-    if (!issue.geometry) return;
+  for (const issue of report?.issues ?? []) {
+    if (!issue.geometry) continue;
     const properties: Record<string, MvtValue> = {
       kind: issue.kind,
       parent: issue.parent,
       grids: issue.grids.join(','),
       area_m2: issue.area_m2,
       reason: issue.reason,
-      index,
+      index: issue.seq,
     };
     features.push({ type: 'Feature', geometry: issue.geometry, properties });
     extend(bounds, issue.geometry);
     const marker = issue.geometry.type === 'Point' ? null : labelPoint(issue.geometry);
     if (marker) features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: marker }, properties });
-  });
+  }
   return {
     report,
     index: new GeoJSONVT({ type: 'FeatureCollection', features }, { maxZoom: GRID_MAXZOOM, extent: TILE_EXTENT, buffer: TILE_BUFFER }),
