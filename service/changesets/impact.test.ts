@@ -276,5 +276,14 @@ describe.each(engines())('changeset impact and history reads on %s PostGIS', (en
     expect(exported).toEqual(['C2', 'C2A', 'C2B']);
     // Proposing is not a community's permission.
     await t.request.post(`${base}/changesets`).set('Authorization', `Bearer ${token}`).send({ reason: 'x', operations: [{ op: 'rename', code: 'C2A', name: 'y' }] }).expect(403);
+
+    // The differences as tiles: a dated one is the whole system's (a tile is not cut to a caller's grids), so
+    // not for a C2 caller; a changeset's preview is for whoever may read the system's changesets, as its routes.
+    const dated = `/tiles/history.${KEY}.2020-01-01.2020-06-01.json`;
+    await as(dated).expect(404);
+    expect((await t.request.get(dated).expect(200)).body.vector_layers.map((l: { id: string }) => l.id)).toEqual(['diff']);
+    const draft = (await t.request.post(`${base}/changesets`).send({ reason: '改名', operations: [{ op: 'rename', code: 'C2A', name: '新名' }] }).expect(201)).body;
+    expect((await as('/tiles').expect(200)).body.tiles.map((s: { id: string }) => s.id)).toContain(`changesets.${draft.id}`);
+    await as(`/tiles/changesets.${draft.id}.json`).expect(200);
   });
 });

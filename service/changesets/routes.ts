@@ -9,6 +9,7 @@ import { callerOf } from '../http/caller';
 import { AsOf, lang, query } from '../http/params';
 import type { RouteDef } from '../http/route';
 import type { GridFeature, Operation } from './operations';
+import { datedPieces } from './proof';
 import { changeRecordTable } from './record';
 import type { Changeset, ChangesetService, DatedChange, GridVersion } from './service';
 import { STATUSES } from './workflow';
@@ -127,13 +128,11 @@ function versionToFeature(v: GridVersion) {
 /** The diff layer between two dates: per grid the area added and removed (a whole grid when it came or went). */
 function diffLayer(changes: DatedChange[]) {
   return changes.flatMap((c) =>
-    (['added', 'removed'] as const)
-      .filter((side) => c[side] !== null)
-      .map((side) => ({
-        type: 'Feature' as const,
-        geometry: c[side]!,
-        properties: { change: side, grid: c.change, code: side === 'added' ? c.codeAfter : c.codeBefore, code_before: c.codeBefore, code_after: c.codeAfter, area_m2: side === 'added' ? c.added_m2 : c.removed_m2 },
-      })),
+    datedPieces([c]).map((p) => ({
+      type: 'Feature' as const,
+      geometry: p.geometry,
+      properties: { change: p.change, grid: p.grid, code: p.code, code_before: c.codeBefore, code_after: c.codeAfter, area_m2: p.area_m2 },
+    })),
   );
 }
 
