@@ -16,7 +16,7 @@ import { createBoundaryRerouting, createIncidentCounts, createIncidents, createO
 import { createJobQueries, createJobs, jobRoutes } from './jobs';
 import type { AreaScope } from './kernel/scope';
 import type { Logger } from './logger';
-import { createSingleRun, httpMetrics, opsRoutes, readYourWrites } from './ops';
+import { crashTestPause, createSingleRun, httpMetrics, opsRoutes, readYourWrites } from './ops';
 import { createOverlayService, createStoredOverlays, overlayRoutes, overlaySourceProvider, recordOverlayChanges, storedOverlayRoutes } from './overlays';
 import { createPartitionQueries, createPartitionService, partitionRoutes } from './partition';
 import { createPointQueries, locatePoint, lookupPoint, pointRoutes, restrictAnswer } from './point';
@@ -43,8 +43,9 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   const { db, changes, logger } = deps;
   const knex = db.knex;
   const accessStore = (tx?: Tx) => createAccessQueries(tx ?? knex);
-  // A write request's audit row commits in the write's own transaction (issue #10 §5).
-  const transact = transactor(knex, auditInTransaction(accessStore));
+  // A write request's audit row commits in the write's own transaction (issue #10 §5); the crash tests may
+  // pause a transaction there (GRIDATLAS_TEST_PAUSE_FILE, issue #16).
+  const transact = transactor(knex, crashTestPause(auditInTransaction(accessStore)));
   // Read-only routes read here: the replica when DATABASE_READ_URL is set, else the primary (issue #16).
   const read = db.read;
   // Every change committed (here, or heard from the primary) raises the replica reads' freshness bar.

@@ -116,7 +116,8 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   const memory = dataDir.startsWith('memory://');
   if (!memory) fs.mkdirSync(path.resolve(dataDir), { recursive: true });
   const pglite = await PGlite.create(memory ? dataDir : path.resolve(dataDir), { extensions: { postgis } });
-  const knex = knexFactory({ client: ClientPgLite as unknown as typeof knexFactory.Client, connection: { pglite } as never });
+  const knex = knexFactory({ client: ClientPgLite as unknown as typeof knexFactory.Client, connection: { pglite: yieldingQueries(pglite) } as never });
+  oneTransactionAtATime(knex);
   return {
     knex,
     read: knex,
@@ -127,6 +128,61 @@ async function openEmbedded(dataDir: string): Promise<Database> {
       if (!pglite.closed) await pglite.close();
     },
   };
+}
+
+/** How long statements may run back to back before the event loop gets a turn (embedded engine). */
+const SLICE_MS = 20;
+
+/**
+ * PGlite runs each statement synchronously on the service's own thread, and knex hands its one connection
+ * from statement to statement in promise callbacks. With a queue that never empties (issue #16: 100
+ * clients), the event loop then never reached its I/O phase: requests that need no database (cached tiles,
+ * `/livez`) waited seconds and timed out behind the queue. Statements now run in slices of `SLICE_MS`, with
+ * a turn of the event loop between two slices (a turn per statement cost the queue more than it gave).
+ */
+function yieldingQueries<T extends { query: (...args: never[]) => Promise<unknown> }>(pglite: T): T {
+  let sliceStart: number | null = null;
+  const endSlice = () => (sliceStart = null);
+  const query = async (...args: Parameters<T['query']>): Promise<unknown> => {
+    const now = performance.now();
+    if (sliceStart === null) {
+      sliceStart = now;
+      // Ends the slice whenever the event loop turns, by our wait below or on its own.
+      setImmediate(endSlice);
+    } else if (now - sliceStart > SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      return query(...args);
+    }
+    return pglite.query(...args);
+  };
+  return new Proxy(pglite, {
+    get(target, prop) {
+      if (prop === 'query') return query;
+      // PGlite's private methods check `this`: everything else runs on the instance itself.
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/**
+ * One transaction at a time asks for the embedded engine's one connection; the others wait here, not in
+ * the connection queue. A transaction holds the connection from BEGIN to COMMIT, so 15 writers queued for
+ * it made every read statement wait behind all 15 transactions (issue #16: point lookups timed out behind
+ * incident reports). Reads now wait behind one transaction at most, and transactions keep their order.
+ * Nested transactions (savepoints) go through the transaction's own handle and are not gated.
+ */
+function oneTransactionAtATime(knex: Knex): void {
+  const transaction = knex.transaction.bind(knex);
+  let tail: Promise<unknown> = Promise.resolve();
+  const gated = (container?: unknown, config?: unknown) => {
+    if (typeof container !== 'function') return (transaction as (...a: unknown[]) => unknown)(container, config);
+    const run = tail.then(() => (transaction as (...a: unknown[]) => Promise<unknown>)(container, config));
+    tail = run.catch(() => undefined);
+    return run;
+  };
+  // knex defines its methods as read-only, configurable properties.
+  Object.defineProperty(knex, 'transaction', { value: gated, configurable: true });
 }
 
 /** The same server URL naming another database (test and benchmark databases are made beside the given one). */

@@ -505,14 +505,20 @@ export class IncidentStore {
     return rows.map(toLog);
   }
 
-  /** Open-or-recent cases of a category within `distanceM` metres reported since `since` (possible duplicates). */
+  /**
+   * Open-or-recent cases of a category within `distanceM` metres reported since `since` (possible duplicates).
+   * A box of at least `distanceM` around the point (110 km per degree or less) picks the candidates from the
+   * GiST index first: the geography distance alone was computed for every recent case of the category
+   * (issue #16: hundreds per report under load, most of an incident report's time on the embedded engine).
+   */
   async nearby(lon: number, lat: number, category: string, since: Date, distanceM: number, excludeId?: number): Promise<number[]> {
     const { rows } = await this.knex.raw(
       `SELECT id FROM incidents
        WHERE category = ? AND reported_at >= ? AND status <> 'rejected' AND id <> ?
+         AND geom && ST_Expand(ST_SetSRID(ST_MakePoint(?::float8, ?::float8), 4326), ?::float8 / (110000 * greatest(cos(radians(?::float8)), 1e-9)), ?::float8 / 110000)
          AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(?::float8, ?::float8), 4326)::geography, ?)
        ORDER BY id`,
-      [category, since, excludeId ?? 0, lon, lat, distanceM],
+      [category, since, excludeId ?? 0, lon, lat, distanceM, lat, distanceM, lon, lat, distanceM],
     );
     return rows.map((r: { id: number }) => Number(r.id));
   }

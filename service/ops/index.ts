@@ -20,6 +20,7 @@ export const databaseProbe = (db: Pick<Database, 'knex' | 'engine'> & Partial<Pi
 });
 export { readYourWrites, watchReplica, LSN_COOKIE, LSN_HEADER } from './replica-routes';
 export { createSingleRun, type SingleRun } from './single-run';
+export { crashTestPause, PAUSED_LINE } from './crash-pause';
 
 /**
  * The operations routes: /livez, /readyz, /metrics, /api/openapi.json and /api/docs. `allRoutes` returns

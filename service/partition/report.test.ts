@@ -82,8 +82,15 @@ describe.each(engines())('bounded partition reports on %s PostGIS', (engine) => 
     expect(layer.features.filter((f: { properties: { kind: string } }) => f.properties.kind === 'overlap').length).toBeGreaterThanOrEqual(N - 1);
   });
 
-  it('re-checks an edited family into the stored findings', async () => {
+  it('re-checks an edited family into the stored findings, and the kept reply follows every stored version', async () => {
     await t.request.post('/api/systems/noisy/validate?mode=sync').expect(200);
+    // The reply is kept by the stored row's version: an unchanged report is a 304 to a client that has it.
+    const first = await t.request.get('/api/systems/noisy/report').expect(200);
+    const etag = first.headers.etag as string;
+    expect(etag).toMatch(/^"report-\d+\.\d+"$/);
+    expect(first.headers['content-type']).toMatch(/^application\/json/);
+    expect((await t.request.get('/api/systems/noisy/report').expect(200)).headers.etag).toBe(etag);
+    await t.request.get('/api/systems/noisy/report').set('If-None-Match', etag).expect(304);
     // the last child no longer overlaps its neighbour: one overlap fewer, counted exactly
     const last = N - 1;
     const x0 = X0 + last * W + W / 10;
@@ -91,11 +98,21 @@ describe.each(engines())('bounded partition reports on %s PostGIS', (engine) => 
       .patch(`/api/systems/noisy/grids/P${String(last).padStart(3, '0')}`)
       .send({ geometry: { type: 'Polygon', coordinates: [[[x0, Y0], [X_END, Y0], [X_END, Y0 + W], [x0, Y0 + W], [x0, Y0]]] } })
       .expect(200);
-    const report = (await t.request.get('/api/systems/noisy/report').expect(200)).body;
+    // The re-check replaced the stored report in place (same row): the old ETag no longer matches.
+    const rechecked = await t.request.get('/api/systems/noisy/report').set('If-None-Match', etag).expect(200);
+    const report = rechecked.body;
+    expect(rechecked.headers.etag).not.toBe(etag);
     expect(report.summary.counts.overlap).toBe(N - 2);
     expect(report.summary.counts['repeated-vertices']).toBe(N - 1);
     const page = (await t.request.get('/api/systems/noisy/report/issues?kind=overlap&limit=1000').expect(200)).body;
     expect(page.total).toBe(N - 2);
     expect(page.issues).toHaveLength(N - 2);
+
+    // Settings changed: the stored report is marked stale in place, and the reply says so at once.
+    expect(report.stale).toBe(false);
+    await t.request.patch('/api/systems/noisy').send({ description: 'renamed' }).expect(200);
+    const stale = await t.request.get('/api/systems/noisy/report').set('If-None-Match', rechecked.headers.etag as string).expect(200);
+    expect(stale.body.stale).toBe(true);
+    expect(stale.body.summary).toEqual(report.summary);
   });
 });

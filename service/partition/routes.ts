@@ -73,14 +73,28 @@ export function partitionRoutes(partition: PartitionService, bodyLimit: number):
       method: 'get',
       path: `${base}/report`,
       tag,
-      summary: 'The latest partition report (JSON, GeoJSON of the problems, or CSV per parent)',
+      summary: 'The latest partition report (JSON with ETag/304, GeoJSON of the problems, or CSV per parent)',
       access: { permission: 'partition:read', scope: subtreeScope },
       request: { query: ReportQuery },
       handler: async (ctx) => {
         const q = query(ctx, ReportQuery);
         requireSubtree(ctx, q.parent);
-        // The files carry every finding; the JSON its first findings per kind, the rest paged (…/report/issues).
-        const report = await partition.report(ctx.params.system!, q.parent ?? null, { full: q.format !== 'json' });
+        if (q.format === 'json') {
+          // The first findings per kind, the rest paged (…/report/issues); the text is kept while the report stays.
+          const reply = await partition.reportReply(ctx.params.system!, q.parent ?? null);
+          ctx.set('ETag', reply.etag);
+          ctx.set('Cache-Control', 'private, no-cache');
+          ctx.status = 200;
+          if (ctx.fresh) {
+            ctx.status = 304;
+            return;
+          }
+          ctx.type = 'application/json; charset=utf-8';
+          ctx.body = reply.json;
+          return;
+        }
+        // The files carry every finding.
+        const report = await partition.report(ctx.params.system!, q.parent ?? null, { full: true });
         if (q.format === 'geojson') {
           ctx.type = 'application/geo+json';
           ctx.body = reportToGeoJSON(report);
@@ -88,8 +102,6 @@ export function partitionRoutes(partition: PartitionService, bodyLimit: number):
           ctx.type = 'text/csv; charset=utf-8';
           ctx.set('Content-Disposition', `attachment; filename="${ctx.params.system}-partition-report.csv"`);
           ctx.body = '\uFEFF' + reportToCsv(report);
-        } else {
-          ctx.body = report;
         }
       },
     },

@@ -45,7 +45,7 @@ const JOB_THRESHOLD = 5000;
 export function createPartitionService(deps: {
   store: PartitionQueries;
   /** Where stored reports are read for GET routes: a read replica's store (issue #16); `store` when absent. */
-  reads?: Pick<PartitionQueries, 'latest' | 'latestFull'>;
+  reads?: Pick<PartitionQueries, 'latest' | 'latestFull' | 'latestVersion' | 'latestWithVersion'>;
   systems: SystemService;
   grids: GridService;
   jobs: Jobs;
@@ -57,6 +57,13 @@ export function createPartitionService(deps: {
   takeoverMs?: number;
 }) {
   const { store: queries, systems, grids, jobs, changes, logger } = deps;
+  /**
+   * The JSON replies of the latest compact reports, by system and scope, each with the stored row version it
+   * was read at. A read checks the version (one small statement) and sends the kept text: the stored report
+   * is not read, parsed and serialised again for every client (issue #16: 15 clients re-reading the report
+   * kept the embedded engine's thread busy and starved tiles and lookups).
+   */
+  const replies = new Map<string, ReportReply>();
   const recheck = startRecheck({ store: queries, systems, changes, logger, singleRun: deps.singleRun, takeoverMs: deps.takeoverMs });
 
   /** The grids a validation needs: the whole system, or a subtree with its chain of ancestors. */
@@ -162,6 +169,33 @@ export function createPartitionService(deps: {
       return { ...r, omitted: r.omitted ?? {} };
     },
 
+    /**
+     * The latest compact report as JSON text with its ETag (the stored row's version): `report` as the
+     * client receives it, kept while the stored report stays the same.
+     */
+    async reportReply(key: string, parent: string | null): Promise<ReportReply> {
+      const system = await systems.require(key);
+      await this.settled();
+      const reads = deps.reads ?? queries;
+      const slot = `${system.id}/${parent ?? ''}`;
+      const version = await reads.latestVersion(system, parent);
+      if (version === null) throw noReport(key, parent);
+      const kept = replies.get(slot);
+      if (kept?.version === version) return kept;
+      const row = await reads.latestWithVersion(system, parent);
+      if (!row) throw noReport(key, parent);
+      const reply: ReportReply = {
+        version: row.version,
+        etag: `"report-${row.version}"`,
+        json: Buffer.from(JSON.stringify({ ...row.report, omitted: row.report.omitted ?? {} })),
+      };
+      replies.delete(slot);
+      replies.set(slot, reply);
+      // The least recently read slot goes first; a compact report is at most a few hundred KB.
+      if (replies.size > KEPT_REPLIES) replies.delete(replies.keys().next().value!);
+      return reply;
+    },
+
     /** One page of the latest report's findings (optionally of one kind), with the exact total. */
     async issues(key: string, parent: string | null, page: { kind?: string; offset: number; limit: number }) {
       const system = await systems.require(key);
@@ -208,6 +242,16 @@ export function createPartitionService(deps: {
     },
   };
 }
+
+/** A stored report's JSON reply: its text, kept as sent, and the stored row version it was read at. */
+export interface ReportReply {
+  version: string;
+  etag: string;
+  json: Buffer;
+}
+
+/** Replies kept (systems × scopes read): a compact report is bounded (`ISSUES_PER_KIND` findings per kind). */
+const KEPT_REPLIES = 32;
 
 function noReport(key: string, parent: string | null) {
   return notFound('report_not_found', `system ${key} has no partition report${parent ? ` for ${parent}` : ''} yet; POST /api/systems/${key}/validate first`);

@@ -19,12 +19,14 @@ const KEEP_REPORTS = 5;
 export function createPartitionQueries(db: Queryable) {
   const knex = knexOf(db);
 
-  async function latestRow(system: StoredSystem, scope: string | null, withReport = true): Promise<{ id: number; report: StoredReport } | null> {
-    const row = await knex('partition_reports')
+  const latestQuery = (system: StoredSystem, scope: string | null) =>
+    knex('partition_reports')
       .where({ system_id: system.id })
       .whereRaw('scope is not distinct from ?', [scope])
-      .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
-      .first(withReport ? ['id', 'report'] : ['id']);
+      .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]);
+
+  async function latestRow(system: StoredSystem, scope: string | null, withReport = true): Promise<{ id: number; report: StoredReport } | null> {
+    const row = await latestQuery(system, scope).first(withReport ? ['id', 'report'] : ['id']);
     if (!row) return null;
     return { id: Number(row.id), report: withReport ? (typeof row.report === 'string' ? JSON.parse(row.report) : row.report) : (null as never) };
   }
@@ -108,6 +110,21 @@ export function createPartitionQueries(db: Queryable) {
     async latest(system: StoredSystem, scope: string | null): Promise<StoredReport | null> {
       const row = await latestRow(system, scope);
       return row ? row.report : null;
+    },
+
+    /**
+     * The latest report row's version: its id and `xmin`, which every update of the row renews (a re-check
+     * replacing it, marking it stale), so equal versions mean the same stored report.
+     */
+    async latestVersion(system: StoredSystem, scope: string | null): Promise<string | null> {
+      const row = await latestQuery(system, scope).first(knex.raw(`id || '.' || xmin::text as version`));
+      return row ? String(row.version) : null;
+    },
+
+    /** The latest report in its compact form with its version (`latestVersion`), read in one statement so they agree. */
+    async latestWithVersion(system: StoredSystem, scope: string | null): Promise<{ version: string; report: StoredReport } | null> {
+      const row = await latestQuery(system, scope).first(knex.raw(`id || '.' || xmin::text as version, report::text as report`));
+      return row ? { version: String(row.version), report: JSON.parse(row.report) } : null;
     },
 
     /** The latest report with every finding (re-checks, fix proposals, file exports), or null. */
