@@ -70,15 +70,6 @@ export function createStoredOverlayStore(db: Queryable) {
       return r ? { id: r.id, request: parse(r.request), updatedAt: new Date(r.updated_at).toISOString() } : null;
     },
 
-    /** Stored overlays reading a system (territory, units or participant). */
-    async resultsReading(systemKey: string): Promise<StoredResult[]> {
-      const rows = await knex.raw(
-        `select r.id, r.request, r.updated_at from overlay_results r join grid_systems s on s.id = any(r.system_ids) where s.key = ? order by r.id`,
-        [systemKey],
-      );
-      return rows.rows.map((r: { id: number; request: StoredRequest | string; updated_at: Date | string }) => ({ id: r.id, request: parse(r.request), updatedAt: new Date(r.updated_at).toISOString() }));
-    },
-
     /**
      * In a grid write's transaction (migrations/041_overlay_changes.ts): raises the system's grid version
      * and records the change for every stored overlay reading the system; one statement.
