@@ -1,6 +1,6 @@
 /**
  * Partition validation on real-world boundaries (issue #15): gridatlas (read the system from PostGIS,
- * validate, store the report with its fix proposals) vs the plain PostGIS SQL a user would write
+ * validate, store the report and its findings) vs the plain PostGIS SQL a user would write
  * (validity; overlaps, gaps and outside parts on ST_MakeValid input; `partition-sql.ts`), in the same
  * run on the same database. The data are installed from the npm registry at run time (`real-data.ts`).
  *
@@ -12,22 +12,19 @@
  * parent's gap and overlap area (the union of pairwise overlaps: area covered twice or more) against
  * ST_MakeValid(g, 'method=structure').
  */
-import os from 'node:os';
 import type { Knex } from 'knex';
 import { createServices } from '../service/app';
 import { ChangeBus } from '../service/db/changes';
-import knexFactory from 'knex';
-import { openDatabase, withDatabase, type Database } from '../service/db/engine';
+import { openDatabase, type Database } from '../service/db/engine';
 import { createLogger } from '../service/logger';
+import { header, loadAverage, median, options, scratchDatabase } from './bench-lib';
 import { PLAIN_SQL } from './partition-sql';
 import { type RealDataset, installDataPackages, loadChina, loadUs } from './real-data';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
-const datasets = (args.get('data') ?? 'china,us').split(',');
-const provinces = (args.get('provinces') ?? 'guang3_dong1,guang3_xi1').split(',').filter(Boolean);
-const runs = Number(args.get('runs') ?? 3);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const args = options({ data: 'china,us', provinces: 'guang3_dong1,guang3_xi1', runs: 3 });
+const datasets = args.data.split(',');
+const provinces = args.provinces.split(',').filter(Boolean);
+const runs = args.runs;
 
 async function timePlain(knex: Knex, systemId: number): Promise<number> {
   const t = performance.now();
@@ -53,26 +50,20 @@ async function postgisVerdict(knex: Knex, systemId: number) {
   return { invalid: new Set(invalid.map((r) => r.code)), areas };
 }
 
-/**
- * The database to run on: embedded in memory, or with DATABASE_URL a fresh database on that server
- * (the URL's own database may hold another checkout's migrations), dropped afterwards.
- */
+/** The database to run on: embedded in memory, or with DATABASE_URL a scratch database on that server. */
 async function benchDatabase(): Promise<{ db: Database; drop: () => Promise<void> }> {
   const url = process.env.DATABASE_URL;
   if (!url) {
     const db = await openDatabase({ dataDir: 'memory://' });
     return { db, drop: async () => db.close() };
   }
-  const name = `gridatlas_bench_real_${process.pid}`;
-  const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
-  await admin.raw(`create database ${name}`);
-  const db = await openDatabase({ databaseUrl: withDatabase(url, name) });
+  const scratch = await scratchDatabase(url, 'real');
+  const db = await openDatabase({ databaseUrl: scratch.url });
   return {
     db,
     drop: async () => {
       await db.close();
-      await admin.raw(`drop database if exists ${name} with (force)`);
-      await admin.destroy();
+      await scratch.drop();
     },
   };
 }
@@ -84,6 +75,7 @@ async function main() {
   const services = createServices({ db, changes, logger: createLogger('error') });
   const rows: string[] = [];
   const audits: string[] = [];
+  const loads: string[] = [];
   for (const which of datasets) {
     const data: RealDataset = which === 'us' ? loadUs(modules) : loadChina(modules, provinces);
     const key = `bench-real-${which}`;
@@ -107,8 +99,9 @@ async function main() {
       if (!('report' in result)) throw new Error('validation queued as a job');
       plain.push(await timePlain(db.knex, systemId));
     }
-    const warmOurs = median(ours.slice(1));
-    const warmPlain = median(plain.slice(1));
+    const warmOurs = runs > 0 ? median(ours.slice(1)) : NaN;
+    const warmPlain = runs > 0 ? median(plain.slice(1)) : NaN;
+    loads.push(`${data.name}: ${loadAverage()}`);
     const aim = (ratio: number) => `${ratio.toFixed(2)}×${ratio >= 4 ? '' : ' (aim 4×: not met)'}`;
     rows.push(
       `| ${db.engine} | ${data.name}: ${data.grids.length.toLocaleString('en')} grids, ${data.vertices.toLocaleString('en')} vertices | ${(importMs / 1000).toFixed(1)} s | ${(ours[0]! / 1000).toFixed(2)} s | ${(plain[0]! / 1000).toFixed(2)} s | ${aim(plain[0]! / ours[0]!)} | ${(warmOurs / 1000).toFixed(2)} s | ${(warmPlain / 1000).toFixed(2)} s | ${aim(warmPlain / warmOurs)} |`,
@@ -135,7 +128,7 @@ async function main() {
   }
   await services.partition.settled();
   await drop();
-  console.log(`\nmachine: ${os.cpus()[0]?.model} × ${os.cpus().length}, Node ${process.version}, cold = first run after the import, warm = median of ${runs} more\n`);
+  console.log(`\n${header(db.engine)}; cold = first run after the import, warm = median of ${runs} more; load average after each data set: ${loads.join('; ')}\n`);
   console.log('| engine | data | import | gridatlas cold (read + validate + store) | plain PostGIS SQL cold | ratio cold | gridatlas warm | plain SQL warm | ratio warm |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);

@@ -3,6 +3,8 @@ import { conflict, notFound } from '../errors';
 import {
   ISSUE_KINDS,
   proposeFixes,
+  readGrid,
+  startValidationWorker,
   validatePartition,
   validateSystem,
   validateSystemInWorker,
@@ -10,8 +12,8 @@ import {
   type PartitionGrid,
   type PartitionOptions,
   type PartitionReport,
+  type WorkerGrid,
 } from '../geometry/partition/index';
-import type { WorkerGrid } from '../geometry/partition/validate-worker';
 import type { GridService } from '../grids';
 import type { JobContext, Jobs } from '../jobs';
 import type { StoredSystem } from '../kernel/types';
@@ -34,11 +36,12 @@ export interface ValidateRequest {
 }
 
 /**
- * From this many grids (or characters of GeoJSON) on, a validation or fix proposal runs in a worker
- * thread so the event loop stays free (issue #15); below it, starting a thread costs more than it blocks.
+ * From this many grids (or characters of base64 WKB, ~21 a vertex) on, a validation or fix proposal runs
+ * in a worker thread so the event loop stays free (issue #15); below it, starting a thread costs more
+ * than it blocks.
  */
 const WORKER_THRESHOLD = 1000;
-const WORKER_THRESHOLD_CHARS = 1_000_000;
+const WORKER_THRESHOLD_CHARS = 700_000;
 /** Systems above this many grids are validated as a job unless the caller insists on waiting. */
 const JOB_THRESHOLD = 5000;
 
@@ -93,7 +96,7 @@ export function createPartitionService(deps: {
       const { report, proposals } = await validateSystemInWorker({ system, grids: all, scope, options, fixes: withFixes }, onProgress);
       result = { report, fixes: withIds(report, proposals) };
     } else {
-      const grids = all.map((g) => ({ ...g, geometry: typeof g.geometry === 'string' ? JSON.parse(g.geometry) : g.geometry }));
+      const grids = all.map(readGrid);
       const report = validateSystem(system, grids, scope, options, onProgress);
       result = { report, fixes: withFixes ? fixesFor(system, grids, report) : [] };
     }
@@ -131,7 +134,7 @@ export function createPartitionService(deps: {
 
   async function run(system: StoredSystem, request: ValidateRequest, ctx?: JobContext): Promise<StoredReport | PartitionReport> {
     const started = performance.now();
-    // The whole system goes to the worker as GeoJSON text: parsing happens off the event loop too.
+    // The whole system goes to the worker as base64 WKB text: reading it happens off the event loop too.
     const current: WorkerGrid[] = request.parent === undefined && request.proposal === undefined ? await queries.gridText(system) : await gridsFor(system, request.parent);
     const all = request.proposal === undefined ? current : applyProposal(system, current as PartitionGrid[], request.proposal);
     const dryRun = request.proposal !== undefined;
@@ -151,6 +154,8 @@ export function createPartitionService(deps: {
       if (request.parent) await grids.get(key, request.parent);
       const count = await queries.gridCount(system);
       const asJob = request.mode === 'job' || (request.mode === 'auto' && count > JOB_THRESHOLD);
+      // The worker starts while the grids are read (`offLoop` will send them there).
+      if (count >= WORKER_THRESHOLD) startValidationWorker();
       if (!asJob) return { report: await run(system, request) };
       return { job: await jobs.start('validate', key, (ctx) => run(system, request, ctx)) };
     },

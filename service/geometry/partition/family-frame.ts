@@ -59,19 +59,12 @@ export class FamilyFrame {
     return [snapDegrees(this.lon0 + x / this.kx), snapDegrees(this.lat0 + y / this.ky)];
   }
 
-  /** Area in m² of polygons given in the plane frame. */
-  area(plane: FlatPolygons): number {
-    return this.measure(plane).area;
-  }
-
   /**
-   * Area (m²) and perimeter (m, holes included) of polygons given in the plane frame. The area is
-   * −∮ Z(φ) dλ over the rings, Z(φ) being the ellipsoid's zone area from the equator per radian of
-   * longitude.
+   * Area in m² of polygons given in the plane frame: −∮ Z(φ) dλ over the rings, Z(φ) being the
+   * ellipsoid's zone area from the equator per radian of longitude.
    */
-  measure(plane: FlatPolygons): { area: number; perimeter: number } {
+  area(plane: FlatPolygons): number {
     let area = 0;
-    let perimeter = 0;
     const { xy } = plane;
     for (let r = 0; r < plane.ringEnds.length; r++) {
       const start = ringStart(plane, r);
@@ -82,10 +75,21 @@ export class FamilyFrame {
         const lambda2 = (xy[2 * i] / this.kx) * RADIANS;
         const phi2 = (this.lat0 + xy[2 * i + 1] / this.ky) * RADIANS;
         area -= (lambda2 - lambda1) * this.meanZone(phi1, phi2);
-        perimeter += segmentLength(lambda1, phi1, lambda2, phi2);
       }
     }
-    return { area: Math.abs(area), perimeter };
+    return Math.abs(area);
+  }
+
+  /** Area (m²) and perimeter (m, holes included) of polygons given in the plane frame. */
+  measure(plane: FlatPolygons): { area: number; perimeter: number } {
+    let perimeter = 0;
+    const { xy } = plane;
+    for (let r = 0; r < plane.ringEnds.length; r++) {
+      const start = ringStart(plane, r);
+      const end = plane.ringEnds[r];
+      for (let i = start, j = end - 1; i < end; j = i++) perimeter += this.length(xy[2 * j], xy[2 * j + 1], xy[2 * i], xy[2 * i + 1]);
+    }
+    return { area: this.area(plane), perimeter };
   }
 
   /** Length in metres of a plane-frame segment on the ellipsoid. */

@@ -34,35 +34,52 @@ export function findSegmentContacts(rings: readonly InspectedRing[], tolerance: 
   const ringOf = new Int32Array(total);
   const indexInRing = new Int32Array(total);
   const coords = new Float64Array(total * 4);
+  // Each segment's box: the sweep's only per-pair test.
   const minX = new Float64Array(total);
+  const maxX = new Float64Array(total);
+  const minY = new Float64Array(total);
+  const maxY = new Float64Array(total);
   let s = 0;
-  rings.forEach((r, ri) => {
-    const n = r.xy.length / 2;
+  for (let ri = 0; ri < rings.length; ri++) {
+    const xy = rings[ri].xy;
+    const n = xy.length / 2;
     for (let i = 0; i < n; i++, s++) {
       const j = i + 1 < n ? i + 1 : 0;
-      coords[4 * s] = r.xy[2 * i];
-      coords[4 * s + 1] = r.xy[2 * i + 1];
-      coords[4 * s + 2] = r.xy[2 * j];
-      coords[4 * s + 3] = r.xy[2 * j + 1];
-      minX[s] = Math.min(r.xy[2 * i], r.xy[2 * j]);
+      const ax = xy[2 * i];
+      const ay = xy[2 * i + 1];
+      const bx = xy[2 * j];
+      const by = xy[2 * j + 1];
+      coords[4 * s] = ax;
+      coords[4 * s + 1] = ay;
+      coords[4 * s + 2] = bx;
+      coords[4 * s + 3] = by;
+      minX[s] = ax < bx ? ax : bx;
+      maxX[s] = ax < bx ? bx : ax;
+      minY[s] = ay < by ? ay : by;
+      maxY[s] = ay < by ? by : ay;
       ringOf[s] = ri;
       indexInRing[s] = i;
     }
-  });
-  const order = Array.from({ length: total }, (_, k) => k).sort((p, q) => minX[p] - minX[q]);
+  }
+  // By left end, ties in input order (what a stable sort gives), so contacts come in the same order.
+  const order = new Uint32Array(total);
+  for (let k = 0; k < total; k++) order[k] = k;
+  order.sort((p, q) => minX[p] - minX[q] || p - q);
 
   const contacts: SegmentContact[] = [];
-  for (let oi = 0; oi < order.length; oi++) {
+  for (let oi = 0; oi < total; oi++) {
     const p = order[oi];
-    const pMaxX = Math.max(coords[4 * p], coords[4 * p + 2]) + tolerance;
-    const pMinY = Math.min(coords[4 * p + 1], coords[4 * p + 3]) - tolerance;
-    const pMaxY = Math.max(coords[4 * p + 1], coords[4 * p + 3]) + tolerance;
-    for (let oj = oi + 1; oj < order.length && minX[order[oj]] <= pMaxX; oj++) {
+    const pMaxX = maxX[p] + tolerance;
+    const pMinY = minY[p] - tolerance;
+    const pMaxY = maxY[p] + tolerance;
+    const pRing = ringOf[p];
+    for (let oj = oi + 1; oj < total; oj++) {
       const q = order[oj];
-      if (Math.max(coords[4 * q + 1], coords[4 * q + 3]) < pMinY || Math.min(coords[4 * q + 1], coords[4 * q + 3]) > pMaxY) continue;
-      if (ringOf[p] === ringOf[q] && neighbours(indexInRing[p], indexInRing[q], rings[ringOf[p]].xy.length / 2)) continue;
+      if (minX[q] > pMaxX) break;
+      if (maxY[q] < pMinY || minY[q] > pMaxY) continue;
+      if (ringOf[q] === pRing && neighbours(indexInRing[p], indexInRing[q], rings[pRing].xy.length / 2)) continue;
       const contact = classify(coords, p, q, tolerance);
-      if (contact) contacts.push({ a: ringOf[p], b: ringOf[q], ...contact });
+      if (contact) contacts.push({ a: pRing, b: ringOf[q], ...contact });
     }
   }
   return contacts;

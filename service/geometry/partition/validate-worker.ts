@@ -2,10 +2,16 @@ import { parentPort } from 'node:worker_threads';
 import { proposeFixes } from './propose-fixes';
 import type { FixProposal, PartitionGrid, PartitionOptions, PartitionReport, PartitionSystem } from './types';
 import { validateSystem } from './validate-system';
+import { polygonFromWkb } from './wkb';
 
-/** A grid as the worker receives it: the geometry may still be GeoJSON text, parsed here, off the event loop. */
+/** A grid as the worker receives it: the geometry may still be base64 WKB text, read here, off the event loop. */
 export interface WorkerGrid extends Omit<PartitionGrid, 'geometry'> {
   geometry: PartitionGrid['geometry'] | string;
+}
+
+/** A worker grid with its geometry read (`polygonFromWkb` for base64 WKB text). */
+export function readGrid(grid: WorkerGrid): PartitionGrid {
+  return typeof grid.geometry === 'string' ? { ...grid, geometry: polygonFromWkb(grid.geometry) } : (grid as PartitionGrid);
 }
 
 export interface WorkerRequest {
@@ -32,7 +38,7 @@ export type WorkerMessage =
 parentPort?.on('message', (request: WorkerRequest) => {
   const post = (message: WorkerMessage) => parentPort!.postMessage(message);
   try {
-    const grids = request.grids.map((g): PartitionGrid => ({ ...g, geometry: typeof g.geometry === 'string' ? JSON.parse(g.geometry) : g.geometry }));
+    const grids = request.grids.map(readGrid);
     const report = request.report ?? validateSystem(request.system, grids, request.scope, request.options, (done, total) => post({ type: 'progress', done, total }));
     post({ type: 'done', result: { report, proposals: request.fixes ? proposeFixes(request.system, grids, report) : [] } });
   } catch (error) {
