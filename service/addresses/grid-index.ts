@@ -38,6 +38,9 @@ interface Entry {
  */
 const compareCodes = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** The `alsoIn` of every plain answer: one frozen empty list, not one per grid. */
+const NONE = Object.freeze([]) as unknown as string[];
+
 /**
  * The grids of one system in memory, answering "which grid does this address belong to" by the rule the
  * point lookup uses (service/domain/point.ts):
@@ -49,16 +52,18 @@ const compareCodes = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  *    `nearestWithin` metres (就近划入, DOMAIN.md "Addresses"): then "nearest" with the distance, ties to the
  *    lowest code.
  * One bucket grid per level, searched finest first, so a point in a finest grid costs one lookup; an
- * R-tree of the leaves answers the distance searches.
+ * R-tree of the leaves, made on the first one, answers the distance searches.
  */
 export class GridIndex {
   private readonly levels: { grids: IndexGrid[]; plain: Assignment[]; buckets: BucketGrid }[];
-  private readonly leaves: RBush<Entry>;
+  private readonly leafGrids: IndexGrid[];
+  /** Made on the first distance search: assignment without 就近划入 never needs it. */
+  private leaves: RBush<Entry> | null = null;
   private readonly scratch: Uint32Array;
 
   constructor(grids: IndexGrid[]) {
     const byOrder = new Map<number, IndexGrid[]>();
-    const leaves: Entry[] = [];
+    const leaves: IndexGrid[] = [];
     for (const grid of grids) {
       const [minX, minY, maxX, maxY] = grid.shape.bbox;
       // An empty geometry (e.g. a collapsed polygon after repair) covers nothing and is nearest to nothing.
@@ -66,18 +71,18 @@ export class GridIndex {
       const list = byOrder.get(grid.order) ?? [];
       list.push(grid);
       byOrder.set(grid.order, list);
-      if (grid.leaf) leaves.push({ minX, minY, maxX, maxY, grid });
+      if (grid.leaf) leaves.push(grid);
     }
     this.levels = [...byOrder]
       .sort((a, b) => b[0] - a[0])
       .map(([, list]) => ({
         grids: list,
         // The usual answer, one shared object per grid: assigning a million points allocates nothing.
-        plain: list.map((g) => Object.freeze({ code: g.code, status: 'assigned' as const, alsoIn: Object.freeze([]) as unknown as string[], distance: null })),
+        plain: list.map((g) => Object.freeze({ code: g.code, status: 'assigned' as const, alsoIn: NONE, distance: null })),
         buckets: new BucketGrid(list.map((g) => g.shape.bbox)),
       }));
     this.scratch = new Uint32Array(Math.max(1, ...this.levels.map((l) => l.buckets.maxPerCell)));
-    this.leaves = new RBush<Entry>().load(leaves);
+    this.leafGrids = leaves;
   }
 
   /**
@@ -135,6 +140,7 @@ export class GridIndex {
     const dy = within / ky;
     let best: IndexGrid | null = null;
     let bestDistance = Infinity;
+    this.leaves ??= new RBush<Entry>().load(this.leafGrids.map((grid) => ({ minX: grid.shape.bbox[0], minY: grid.shape.bbox[1], maxX: grid.shape.bbox[2], maxY: grid.shape.bbox[3], grid })));
     for (const { grid } of this.leaves.search({ minX: x - dx, minY: y - dy, maxX: x + dx, maxY: y + dy })) {
       const d = distanceToShape(grid.shape, x, y);
       if (d > within) continue;

@@ -19,62 +19,128 @@ export const INTERIOR = 2;
 export type Location = typeof OUTSIDE | typeof BOUNDARY | typeof INTERIOR;
 
 /**
+ * Typed storage handed out as slices of a few large buffers. A system's 100,000 shapes then cost a few
+ * dozen allocations instead of 300,000 typed arrays with a backing store each, which the garbage
+ * collector tracks one by one: reading a large system spent a quarter of its time collecting them.
+ */
+export class ShapeArena {
+  private floats = new Float64Array(0);
+  private floatsUsed = 0;
+  private ints = new Uint32Array(0);
+  private intsUsed = 0;
+
+  constructor(private readonly chunk = 1 << 18) {}
+
+  float64(n: number): Float64Array {
+    if (this.floatsUsed + n > this.floats.length) {
+      this.floats = new Float64Array(Math.max(n, this.chunk));
+      this.floatsUsed = 0;
+    }
+    return this.floats.subarray(this.floatsUsed, (this.floatsUsed += n));
+  }
+
+  uint32(n: number): Uint32Array {
+    if (this.intsUsed + n > this.ints.length) {
+      this.ints = new Uint32Array(Math.max(n, this.chunk >> 2));
+      this.intsUsed = 0;
+    }
+    return this.ints.subarray(this.intsUsed, (this.intsUsed += n));
+  }
+}
+
+/**
  * Reads a WKB (or EWKB, as PostGIS's ST_AsBinary/ST_AsEWKB return) Polygon or MultiPolygon.
+ * @param arena where to keep the arrays (a system's shapes share a few buffers); own arrays when absent
  * @throws Error naming the geometry type when it is not polygonal
  */
-export function shapeFromWkb(wkb: Uint8Array): FlatShape {
-  const view = new DataView(wkb.buffer, wkb.byteOffset, wkb.byteLength);
-  // One pass over the headers records where each ring's coordinates start; then one copy into typed arrays.
-  const ringAt: number[] = [];
-  const ringLength: number[] = [];
-  const ringLittle: boolean[] = [];
-  const polygonFirstRing: number[] = [];
-  let at = 0;
-  let little = view.getUint8(0) === 1;
-  let type = view.getUint32(1, little);
-  at = type & 0x20000000 ? 9 : 5; // EWKB carries an SRID
-  type &= 0xffff;
-  let parts = 1;
-  if (type === 6) {
-    parts = view.getUint32(at, little);
-    at += 4;
-  } else if (type !== 3) {
-    throw new Error(`expected a Polygon or MultiPolygon, got WKB type ${type}`);
+export function shapeFromWkb(wkb: Uint8Array, arena?: ShapeArena): FlatShape {
+  return readWkb(new DataView(wkb.buffer, wkb.byteOffset, wkb.byteLength), 0, arena).shape;
+}
+
+/**
+ * Reads WKB geometries written one after the other (PostGIS `string_agg(ST_AsBinary(geom), '')`).
+ * @returns the shapes in order
+ * @throws Error naming the geometry type of the first one that is not polygonal
+ */
+export function shapesFromWkbs(wkbs: Uint8Array, arena: ShapeArena): FlatShape[] {
+  const view = new DataView(wkbs.buffer, wkbs.byteOffset, wkbs.byteLength);
+  const out: FlatShape[] = [];
+  for (let at = 0; at < wkbs.byteLength; ) {
+    const read = readWkb(view, at, arena);
+    out.push(read.shape);
+    at = read.end;
   }
+  return out;
+}
+
+/** One geometry at `start`, and where the next begins. */
+function readWkb(view: DataView, start: number, arena: ShapeArena | undefined): { shape: FlatShape; end: number } {
+  // Two passes over the headers: count the rings and points, then copy the coordinates into place.
+  let little = view.getUint8(start) === 1;
+  let type = view.getUint32(start + 1, little);
+  const body = start + (type & 0x20000000 ? 9 : 5); // EWKB carries an SRID
+  type &= 0xffff;
+  if (type !== 3 && type !== 6) throw new Error(`expected a Polygon or MultiPolygon, got WKB type ${type}`);
+  const multi = type === 6;
+  const parts = multi ? view.getUint32(body, little) : 1;
+  let at = multi ? body + 4 : body;
+  let ringCount = 0;
   let points = 0;
   for (let p = 0; p < parts; p++) {
-    if (type === 6) {
+    if (multi) {
       little = view.getUint8(at) === 1;
       const inner = view.getUint32(at + 1, little);
       at += inner & 0x20000000 ? 9 : 5;
       if ((inner & 0xffff) !== 3) throw new Error(`expected a Polygon inside a MultiPolygon, got WKB type ${inner & 0xffff}`);
     }
-    polygonFirstRing.push(ringAt.length);
     const rings = view.getUint32(at, little);
     at += 4;
     for (let r = 0; r < rings; r++) {
       const n = view.getUint32(at, little);
-      ringAt.push(at + 4);
-      ringLength.push(n);
-      ringLittle.push(little);
       points += n;
       at += 4 + 16 * n;
     }
+    ringCount += rings;
   }
-  const coords = new Float64Array(2 * points);
-  const rings = new Uint32Array(ringAt.length + 1);
+  const end = at;
+  const coords = arena ? arena.float64(2 * points) : new Float64Array(2 * points);
+  const rings = arena ? arena.uint32(ringCount + 1) : new Uint32Array(ringCount + 1);
+  const polygons = arena ? arena.uint32(parts + 1) : new Uint32Array(parts + 1);
+  little = view.getUint8(start) === 1;
+  at = multi ? body + 4 : body;
+  let ring = 0;
   let c = 0;
-  for (let r = 0; r < ringAt.length; r++) {
-    rings[r] = c / 2;
-    const le = ringLittle[r]!;
-    for (let i = 0, q = ringAt[r]!; i < ringLength[r]!; i++, q += 16) {
-      coords[c++] = view.getFloat64(q, le);
-      coords[c++] = view.getFloat64(q + 8, le);
+  let x0 = Infinity;
+  let y0 = Infinity;
+  let x1 = -Infinity;
+  let y1 = -Infinity;
+  for (let p = 0; p < parts; p++) {
+    if (multi) {
+      little = view.getUint8(at) === 1;
+      at += view.getUint32(at + 1, little) & 0x20000000 ? 9 : 5;
+    }
+    polygons[p] = ring;
+    const count = view.getUint32(at, little);
+    at += 4;
+    for (let r = 0; r < count; r++, ring++) {
+      const n = view.getUint32(at, little);
+      at += 4;
+      rings[ring] = c / 2;
+      for (let i = 0; i < n; i++, at += 16) {
+        const x = view.getFloat64(at, little);
+        const y = view.getFloat64(at + 8, little);
+        coords[c++] = x;
+        coords[c++] = y;
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+      }
     }
   }
-  rings[ringAt.length] = points;
-  const polygons = Uint32Array.from([...polygonFirstRing, ringAt.length]);
-  return { coords, rings, polygons, bbox: extent(coords) };
+  rings[ringCount] = points;
+  polygons[parts] = ringCount;
+  return { shape: { coords, rings, polygons, bbox: [x0, y0, x1, y1] }, end };
 }
 
 /** The same flat form from GeoJSON coordinates (tests and callers that hold GeoJSON). */
