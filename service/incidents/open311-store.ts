@@ -29,7 +29,7 @@ export interface Open311Filter {
   offset: number;
 }
 
-const SELECT = `i.case_no, i.status, i.category, i.description, i.chain -> i.handling_level ->> 'name' AS agency,
+const SELECT = `i.case_no, i.status, i.category, i.description, i.chain -> k.handling_level ->> 'name' AS agency,
   i.reported_at, i.updated_at, i.due_at, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.address_id, i.unit_path,
   r.address_string, r.media_url,
   nullif(concat_ws(' ', a.street, a.door, a.building, a.unit, a.room), '') AS register_address,
@@ -83,7 +83,9 @@ export function createOpen311Store(db: Queryable, locate: Locate) {
 
     /** Most recently reported first. */
     async list(filter: Open311Filter): Promise<Open311Row[]> {
+      // The handling level as the overdue scan may have raised it (migration 033's incident_clocks).
       const q = knex({ i: 'incidents' })
+        .join({ k: 'incident_clocks' }, 'k.id', 'i.id')
         .leftJoin({ r: 'open311_requests' }, 'r.incident_id', 'i.id')
         .leftJoin({ a: 'addresses' }, 'a.id', 'i.address_id')
         .select(knex.raw(SELECT));
