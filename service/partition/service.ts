@@ -154,8 +154,8 @@ export function createPartitionService(deps: {
       if (request.parent) await grids.get(key, request.parent);
       const count = await queries.gridCount(system);
       const asJob = request.mode === 'job' || (request.mode === 'auto' && count > JOB_THRESHOLD);
-      // The worker starts while the grids are read (`offLoop` will send them there).
-      if (count >= WORKER_THRESHOLD) startValidationWorker();
+      // A whole system this large goes to the worker (`offLoop`): it starts while the grids are read.
+      if (request.parent === undefined && count >= WORKER_THRESHOLD) startValidationWorker();
       if (!asJob) return { report: await run(system, request) };
       return { job: await jobs.start('validate', key, (ctx) => run(system, request, ctx)) };
     },

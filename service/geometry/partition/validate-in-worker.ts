@@ -11,12 +11,12 @@ let queue: Promise<unknown> = Promise.resolve();
 
 /**
  * Runs `validateSystem` in a worker thread, so validating a large system never blocks the event loop
- * (issue #15): the worker parses the grids' GeoJSON text, validates, proposes fixes and posts
+ * (issue #15): the worker reads the grids' base64 WKB, validates, proposes fixes and posts
  * progress; only the finished report and proposals cross back. One worker, kept for a minute after
  * its last validation (starting one and compiling the validator costs ~0.5 s, and a kept one runs
  * optimised code), takes validations one at a time: the other core stays with the event loop.
  *
- * @param request the system, its grids (geometry as GeoJSON text or objects), scope and options
+ * @param request the system, its grids (geometry as base64 WKB text or GeoJSON objects), scope and options
  * @param onProgress called with the parents checked so far and their total
  * @throws InputError as the validator would (bad options or system); a plain Error when the worker fails
  */
