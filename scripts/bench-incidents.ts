@@ -12,12 +12,11 @@
  *          [--create 10000] [--stats-cases 300000] [--open 100000] [--reps 5] [--concurrency 8] [--keep] [--small]
  * `--create 0` or `--open 0` leaves that part out; `--small` is a quick run on little data (create 200,
  * stats over 20,000 cases, scan of 5,000, 3 repetitions), any of them still overridable. With DATABASE_URL it works in a database of its own
- * (<db>_bench_incidents), dropped at the end unless `--keep` (to profile it afterwards); without, in an
+ * (scratchDatabase: gridatlas_bench_incidents_<pid>), dropped at the end unless `--keep` (to profile it afterwards); without, in an
  * in-memory embedded PostGIS.
  */
 import http from 'node:http';
 import os from 'node:os';
-import knexFactory, { type Knex } from 'knex';
 import request from 'supertest';
 import { createApp, createServices } from '../service/app';
 import { loadConfig } from '../service/config';
@@ -27,6 +26,7 @@ import { incidentHistory } from '../service/demo/incidents';
 import { generateCity } from '../service/demo/index';
 import { createRandom } from '../service/demo/random';
 import { createLogger } from '../service/logger';
+import { scratchDatabase } from './bench-lib';
 
 const args = process.argv.slice(2);
 const small = args.includes('--small');
@@ -80,18 +80,8 @@ async function main(): Promise<void> {
   const loadAtStart = load();
   const concurrency = option('concurrency', 8);
   const url = process.env.DATABASE_URL;
-  let admin: Knex | null = null;
-  let dbName = '';
-  let target: { databaseUrl?: string; dataDir?: string } = { dataDir: 'memory://' };
-  if (url) {
-    const benchUrl = new URL(url);
-    dbName = `${benchUrl.pathname.slice(1) || 'postgres'}_bench_incidents`;
-    benchUrl.pathname = `/${dbName}`;
-    admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
-    await admin.raw(`drop database if exists ${dbName} with (force)`);
-    await admin.raw(`create database ${dbName}`);
-    target = { databaseUrl: benchUrl.toString() };
-  }
+  const scratch = url ? await scratchDatabase(url, 'incidents') : null;
+  const target: { databaseUrl?: string; dataDir?: string } = scratch ? { databaseUrl: scratch.url } : { dataDir: 'memory://' };
   const db = await openDatabase(target);
   const measures: Measure[] = [];
   try {
@@ -280,15 +270,16 @@ async function main(): Promise<void> {
     await changes.stop();
   } finally {
     await db.close();
-    if (admin && args.includes('--keep')) log(`kept database ${dbName}`);
-    else if (admin) {
-      await admin.raw(`drop database if exists ${dbName} with (force)`);
-      await admin.destroy();
-    }
+    if (scratch && args.includes('--keep')) log(`kept database ${new URL(scratch.url).pathname.slice(1)}`);
+    else if (scratch) await scratch.drop();
   }
 }
 
-main().catch((err) => {
-  process.stderr.write(`${(err as Error).stack}\n`);
-  process.exit(1);
-});
+main().then(
+  // The admin connection of a kept database stays open: do not wait for its pool.
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`${(err as Error).stack}\n`);
+    process.exit(1);
+  },
+);
