@@ -238,13 +238,16 @@ export function createChangesetQueries(db: Queryable) {
     async families(systemId: number, codes: string[], extraParents: string[]): Promise<(PlanGrid & { version: number })[]> {
       const rows: { code: string; parent_code: string | null; level: string; name: string; version: number; geojson: string }[] = (
         await knex.raw(
+          // Three indexed reads joined by id: one condition OR-ed over them makes PostgreSQL scan every grid.
           `with t as (select code, parent_code from grids where system_id = ? and code = any(?::text[])),
-                fam as (select parent_code as p from t where parent_code is not null union select code from t union select unnest(?::text[]))
+                fam as (select parent_code as p from t where parent_code is not null union select code from t union select unnest(?::text[])),
+                ids as (select g.id from grids g where g.system_id = ? and g.code in (select p from fam)
+                        union select g.id from grids g where g.system_id = ? and g.parent_code in (select p from fam)
+                        union select g.id from grids g where g.system_id = ? and g.parent_code is null and exists (select 1 from t where t.parent_code is null))
            select g.code, g.parent_code, g.level, g.name, g.version, ST_AsGeoJSON(g.geom, 9) as geojson from grids g
-           where g.system_id = ? and (g.code in (select p from fam) or g.parent_code in (select p from fam)
-             or (g.parent_code is null and exists (select 1 from t where t.parent_code is null)))
+           where g.id in (select id from ids)
            order by g.code`,
-          [systemId, codes, extraParents, systemId],
+          [systemId, codes, extraParents, systemId, systemId, systemId],
         )
       ).rows;
       return rows.map((r) => ({
