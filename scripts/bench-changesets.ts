@@ -67,15 +67,15 @@ const PAIRS_SQL = `
     ST_AsGeoJSON(s, 9) as strip
   from (select *, ST_Multi(ST_CollectionExtract(ST_Intersection(gb, ST_Buffer(ST_Intersection(ga, gb)::geography, 40)::geometry), 3)) as s from pairs) p`;
 
-/** Grids cut into three vertical bands of their bounding box. */
+/** Grids cut into three vertical bands of their bounding box, one per family (each repetition its own). */
 const SPLIT_SQL = `
-  select code, parent_code as parent,
+  select distinct on (parent_code) code, parent_code as parent,
     (select max(c.code) from grids c where c.system_id = g.system_id and c.parent_code = g.parent_code) as last_sibling,
     array(select ST_AsGeoJSON(ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_SnapToGrid(ST_Intersection(g.geom,
         ST_MakeEnvelope(ST_XMin(g.geom) + i * (ST_XMax(g.geom) - ST_XMin(g.geom)) / 3, ST_YMin(g.geom) - 1e-6,
                         ST_XMin(g.geom) + (i + 1) * (ST_XMax(g.geom) - ST_XMin(g.geom)) / 3, ST_YMax(g.geom) + 1e-6, 4326)), 1e-9)), 3)), 9)
       from generate_series(0, 2) i) as parts
-  from grids g where system_id = ? and level = 'grid' order by code limit ?`;
+  from grids g where system_id = ? and level = 'grid' order by parent_code, code limit ?`;
 
 /** The manual check a planner runs after editing: overlaps between siblings and the gap left in the parent. */
 const CHECK_SQL = `

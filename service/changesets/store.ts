@@ -238,13 +238,16 @@ export function createChangesetQueries(db: Queryable) {
     async families(systemId: number, codes: string[], extraParents: string[]): Promise<(PlanGrid & { version: number })[]> {
       const rows: { code: string; parent_code: string | null; level: string; name: string; version: number; geojson: string }[] = (
         await knex.raw(
+          // Three indexed reads joined by id: one condition OR-ed over them makes PostgreSQL scan every grid.
           `with t as (select code, parent_code from grids where system_id = ? and code = any(?::text[])),
-                fam as (select parent_code as p from t where parent_code is not null union select code from t union select unnest(?::text[]))
+                fam as (select parent_code as p from t where parent_code is not null union select code from t union select unnest(?::text[])),
+                ids as (select g.id from grids g where g.system_id = ? and g.code in (select p from fam)
+                        union select g.id from grids g where g.system_id = ? and g.parent_code in (select p from fam)
+                        union select g.id from grids g where g.system_id = ? and g.parent_code is null and exists (select 1 from t where t.parent_code is null))
            select g.code, g.parent_code, g.level, g.name, g.version, ST_AsGeoJSON(g.geom, 9) as geojson from grids g
-           where g.system_id = ? and (g.code in (select p from fam) or g.parent_code in (select p from fam)
-             or (g.parent_code is null and exists (select 1 from t where t.parent_code is null)))
+           where g.id in (select id from ids)
            order by g.code`,
-          [systemId, codes, extraParents, systemId],
+          [systemId, codes, extraParents, systemId, systemId, systemId],
         )
       ).rows;
       return rows.map((r) => ({
@@ -374,7 +377,9 @@ export function createChangesetQueries(db: Queryable) {
      * The addresses a change can move, as the re-assignment hook would select them but only near what
      * changes: inside one of `areas`, or placed by distance inside one of `reach`; with their current grid
      * in the system. Boxes per changed piece, not one box around them all: a street's worth of grids
-     * reads the addresses along the moved boundaries, not the whole street.
+     * reads the addresses along the moved boundaries, not the whole street. The two kinds of box are two
+     * reads: one condition OR-ing them made PostgreSQL filter every address of the reach boxes (0.67 s
+     * against 0.04 s for 50 grids at 1,000,000 addresses).
      */
     async addressesIn(systemId: number, areas: Bbox[], reach: Bbox[]): Promise<AreaAddress[]> {
       if (areas.length === 0 && reach.length === 0) return [];
@@ -384,7 +389,10 @@ export function createChangesetQueries(db: Queryable) {
           `with b as (select ST_MakeEnvelope(x0, y0, x1, y1, 4326) as e, near = 1 as near
                       from unnest(?::float8[], ?::float8[], ?::float8[], ?::float8[], ?::int[]) as t(x0, y0, x1, y1, near))
            select a.external_id, ST_X(a.geom)::float8 as x, ST_Y(a.geom)::float8 as y, a.nearest_m, a.grids ->> ? as code, a.households, a.population
-           from addresses a where a.id in (select m.id from b join addresses m on m.geom && b.e where not b.near or m.nearest_m is not null)
+           from addresses a where a.id in (
+             select m.id from b join addresses m on m.geom && b.e where not b.near
+             union all
+             select m.id from b join addresses m on m.geom && b.e and m.nearest_m is not null where b.near)
            order by a.id`,
           [...[0, 1, 2, 3, 4].map((k) => boxes.map((b) => b[k]!)), String(systemId)],
         )

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planOperations, type PlanGrid } from './operations';
-import { findingId, lowerPlan, moveTable } from './proof';
+import { changesetPieces, datedPieces, findingId, lowerPlan, moveTable } from './proof';
 import { operationTrail } from './record';
 import { sizeFindings } from './size-rules';
 import { allowedActions, nextStatus, STATUSES, type ChangesetAction } from './workflow';
@@ -134,5 +134,32 @@ describe('the change record trail', () => {
       BC: 'null:merge',
       N: 'null:add',
     });
+  });
+});
+
+describe('the pieces of a diff layer', () => {
+  const strip = square(1, 0, 0.2);
+  it('names a changeset’s pieces by what happened to the grid: came, went or changed', () => {
+    const pairs = [
+      { code: 'A', before: square(0, 0), after: square(0, 0) },
+      { code: 'B', before: square(1, 0), after: square(1.2, 0) },
+      { code: 'N', before: null, after: square(3, 0) },
+      { code: 'G', before: square(5, 0), after: null },
+    ];
+    const parts = [
+      { code: 'A', change: 'added' as const, area_m2: 1, geometry: strip },
+      { code: 'B', change: 'removed' as const, area_m2: 1, geometry: strip },
+      { code: 'N', change: 'added' as const, area_m2: 9, geometry: square(3, 0) },
+      { code: 'G', change: 'removed' as const, area_m2: 9, geometry: square(5, 0) },
+    ];
+    expect(changesetPieces(pairs, parts).map((p) => `${p.code}:${p.change}:${p.grid}`)).toEqual(['A:added:changed', 'B:removed:changed', 'N:added:added', 'G:removed:removed']);
+  });
+
+  it('takes the code a grid had for the area it lost, and the code it has for the area it gained', () => {
+    const pieces = datedPieces([
+      { change: 'changed', codeBefore: 'OLD', codeAfter: 'NEW', added_m2: 2, removed_m2: 3, added: strip, removed: square(9, 9) },
+      { change: 'changed', codeBefore: 'C', codeAfter: 'C', added_m2: 0, removed_m2: 0, added: null, removed: null },
+    ]);
+    expect(pieces.map((p) => `${p.code}:${p.change}:${p.grid}:${p.area_m2}`)).toEqual(['NEW:added:changed:2', 'OLD:removed:changed:3']);
   });
 });
