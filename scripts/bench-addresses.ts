@@ -18,6 +18,7 @@ import http from 'node:http';
 import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import knexFactory from 'knex';
+import { createAuthorizer } from '../service/access';
 import { createApp, createServices } from '../service/app';
 import { loadConfig } from '../service/config';
 import { ChangeBus } from '../service/db/changes';
@@ -250,7 +251,11 @@ function runChild(file: string, url: string): Promise<ChildResult> {
 async function childImport(file: string, url: string): Promise<void> {
   const db: Database = await openDatabase({ databaseUrl: url, migrate: false });
   const changes = new ChangeBus(db);
-  const app = createApp({ config: loadConfig({ LOG_LEVEL: 'error', BODY_LIMIT_MB: '1000' }), db, changes, logger: createLogger('error') });
+  const logger = createLogger('error');
+  const services = createServices({ db, changes, logger });
+  // The import route needs addresses:import since access control (issue #10): the benchmark acts as an admin.
+  const authorize = createAuthorizer(services.access, { anonymousAs: { user: { id: 0, username: 'bench' }, pairs: [{ role: 'admin' }], via: 'internal' } });
+  const app = createApp({ config: loadConfig({ LOG_LEVEL: 'error', BODY_LIMIT_MB: '1000' }), db, changes, logger, services, authorize });
   const server = http.createServer(app.callback());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as { port: number };

@@ -67,13 +67,14 @@ export function createAddressQueries(db: Queryable) {
 
     /**
      * The grids of a system as the assignment index needs them, optionally only those meeting `area`;
-     * read in pages of ids so 100 000 grids never sit in one result. A few pages are in flight at once,
-     * so the server encodes the next while this process parses the last (on a server engine; the
-     * embedded one runs them one after the other). Shapes share a few buffers (ShapeArena).
+     * read in pages of ids so 100 000 grids never sit in one result. Outside a transaction a few pages are
+     * in flight at once, so the server encodes the next while this process parses the last (on a server
+     * engine; the embedded one runs them one after the other). Shapes share a few buffers (ShapeArena).
      */
     async indexGrids(systemId: number, levelOrder: Map<string, number>, area: Bbox | null): Promise<IndexGrid[]> {
       const page = 10_000;
-      const inFlight = 3;
+      // A transaction is one connection: its queries go one at a time (pg will not queue them for us).
+      const inFlight = (knex as Knex.Transaction).isTransaction ? 1 : 3;
       const where = area ? `and g.geom && ${envelope(area).sql}` : '';
       const areaBindings = area ? envelope(area).bindings : [];
       // Over a whole system, leaves are the grids nobody names as parent; over an area, a grid's children
