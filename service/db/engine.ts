@@ -117,7 +117,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   if (!memory) fs.mkdirSync(path.resolve(dataDir), { recursive: true });
   const pglite = await PGlite.create(memory ? dataDir : path.resolve(dataDir), { extensions: { postgis } });
   const knex = knexFactory({ client: ClientPgLite as unknown as typeof knexFactory.Client, connection: { pglite: yieldingQueries(pglite) } as never });
-  oneTransactionAtATime(knex);
+  fewTransactionsAtATime(knex);
   return {
     knex,
     read: knex,
@@ -130,17 +130,22 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   };
 }
 
-/** How long statements may run back to back before the event loop gets a turn (embedded engine). */
+/**
+ * How long statements may run back to back before the event loop gets a turn (embedded engine); longer
+ * inside a transaction, which holds the one connection while it waits for its turn.
+ */
 const SLICE_MS = 20;
+const SLICE_IN_TRANSACTION_MS = 100;
 
 /**
  * PGlite runs each statement synchronously on the service's own thread, and knex hands its one connection
  * from statement to statement in promise callbacks. With a queue that never empties (issue #16: 100
  * clients), the event loop then never reached its I/O phase: requests that need no database (cached tiles,
  * `/livez`) waited seconds and timed out behind the queue. Statements now run in slices of `SLICE_MS`, with
- * a turn of the event loop between two slices (a turn per statement cost the queue more than it gave).
+ * a turn of the event loop between two slices (a turn per statement cost the queue more than it gave):
+ * under 100 clients a turn serves dozens of tile requests.
  */
-function yieldingQueries<T extends { query: (...args: never[]) => Promise<unknown> }>(pglite: T): T {
+function yieldingQueries<T extends { query: (...args: never[]) => Promise<unknown>; isInTransaction: () => boolean }>(pglite: T): T {
   let sliceStart: number | null = null;
   const endSlice = () => (sliceStart = null);
   const query = async (...args: Parameters<T['query']>): Promise<unknown> => {
@@ -149,7 +154,7 @@ function yieldingQueries<T extends { query: (...args: never[]) => Promise<unknow
       sliceStart = now;
       // Ends the slice whenever the event loop turns, by our wait below or on its own.
       setImmediate(endSlice);
-    } else if (now - sliceStart > SLICE_MS) {
+    } else if (now - sliceStart > (pglite.isInTransaction() ? SLICE_IN_TRANSACTION_MS : SLICE_MS)) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       return query(...args);
     }
@@ -165,21 +170,32 @@ function yieldingQueries<T extends { query: (...args: never[]) => Promise<unknow
   });
 }
 
+/** Transactions that may wait for the embedded engine's one connection at once (the others wait their turn). */
+const TRANSACTIONS_AT_THE_CONNECTION = 4;
+
 /**
- * One transaction at a time asks for the embedded engine's one connection; the others wait here, not in
- * the connection queue. A transaction holds the connection from BEGIN to COMMIT, so 15 writers queued for
- * it made every read statement wait behind all 15 transactions (issue #16: point lookups timed out behind
- * incident reports). Reads now wait behind one transaction at most, and transactions keep their order.
- * Nested transactions (savepoints) go through the transaction's own handle and are not gated.
+ * At most `TRANSACTIONS_AT_THE_CONNECTION` transactions ask for the embedded engine's one connection; the
+ * others wait here, in order, not in the connection queue. A transaction holds the connection from BEGIN
+ * to COMMIT, so 15 writers queued for it made every read statement wait behind all 15 transactions
+ * (issue #16: point lookups timed out behind incident reports); with one at a time, reads starved the
+ * writers instead. Nested transactions (savepoints) go through the transaction's own handle, not here.
  */
-function oneTransactionAtATime(knex: Knex): void {
-  const transaction = knex.transaction.bind(knex);
-  let tail: Promise<unknown> = Promise.resolve();
-  const gated = (container?: unknown, config?: unknown) => {
-    if (typeof container !== 'function') return (transaction as (...a: unknown[]) => unknown)(container, config);
-    const run = tail.then(() => (transaction as (...a: unknown[]) => Promise<unknown>)(container, config));
-    tail = run.catch(() => undefined);
-    return run;
+function fewTransactionsAtATime(knex: Knex): void {
+  const transaction = knex.transaction.bind(knex) as (...a: unknown[]) => Promise<unknown>;
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const gated = async (container?: unknown, config?: unknown) => {
+    if (typeof container !== 'function') return transaction(container, config);
+    if (running >= TRANSACTIONS_AT_THE_CONNECTION) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await transaction(container, config);
+    } finally {
+      // The slot passes straight to the next waiting transaction, if any.
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
   };
   // knex defines its methods as read-only, configurable properties.
   Object.defineProperty(knex, 'transaction', { value: gated, configurable: true });
