@@ -111,8 +111,8 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(CLOCKS_UPDATE);
   // An update takes every old row away and adds every new one, summed per cell: a case that changed none of
   // the summed properties cancels out, and a yellow card, a level raised or a step within the open states
-  // writes no cell. No join of the two transition tables: plpgsql keeps the plan made for the first
-  // statement's few rows, and a nested loop over the scan's 100,000 took minutes.
+  // writes no cell. No join of the two transition tables (planned without statistics, the join ran as a
+  // nested loop: minutes for the scan's 100,000 rows).
   await knex.raw(`
     CREATE FUNCTION incident_cluster_cells_apply() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
