@@ -15,6 +15,7 @@ import * as m033 from './033_incident_clocks';
 import * as m034 from './034_incident_stats_days';
 import * as m035 from './035_incident_log_reference';
 import * as m036 from './036_incident_cluster_cells';
+import * as m037 from './037_incident_cells_from_clocks';
 import * as m040 from './040_overlay_results';
 import * as m041 from './041_overlay_changes';
 import * as m060 from './060_partition_report_issues';
@@ -37,6 +38,7 @@ export const migrations: Record<string, Knex.Migration> = {
   '034_incident_stats_days': m034,
   '035_incident_log_reference': m035,
   '036_incident_cluster_cells': m036,
+  '037_incident_cells_from_clocks': m037,
   '040_overlay_results': m040,
   '041_overlay_changes': m041,
   '060_partition_report_issues': m060,

@@ -238,8 +238,10 @@ async function main(): Promise<void> {
         });
       return took;
     };
-    const bulk = `UPDATE incidents SET card = 'red', was_overdue = true, version = version + 1, updated_at = now()
-      WHERE id IN (SELECT id FROM incidents WHERE NOT was_overdue AND id % 7 = 3 LIMIT 10000)`;
+    // The scan cards on incident_clocks (migration 033), whose trigger keeps the cells (037). Closing a case
+    // writes the case row, copied to incident_clocks by 033's trigger, which `replica` skips as well.
+    const bulk = `UPDATE incident_clocks SET card = 'red', red_at = now()
+      WHERE id IN (SELECT id FROM incident_clocks WHERE card <> 'red' AND NOT was_overdue AND id % 7 = 3 LIMIT 10000)`;
     const one = `UPDATE incidents SET status = 'closed', due_at = NULL, version = version + 1, updated_at = now() WHERE id = ?`;
     const writeRows: string[][] = [];
     for (const [what, sql, n] of [['10,000 cases carded red (the overdue scan\'s shape)', bulk, 2], ['one open case closed', one, 40]] as const) {

@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
-import type { LonLatBbox } from '../tiles';
 
-/** The finest cluster grid, 2^17 cells across the world (migrations/036_incident_cluster_cells.ts). */
+/** The finest cluster grid, 2^17 cells across the world (migrations/036_incident_cluster_cells.ts, 037). */
 export const FINEST_CELL_LEVEL = 17;
 /** Positions are summed in units of 2^-32 of the world's width. */
 const POSITION_SCALE = 2 ** 32;
@@ -27,29 +26,24 @@ export interface CellRange {
   y1: number;
 }
 
-const ENVELOPE = 'ST_MakeEnvelope(?::float8, ?::float8, ?::float8, ?::float8, 4326)';
-// The migration's expressions, so a case counted at request time lands in the cell its trigger row did.
-const MERCATOR_X = 'ST_X(i.geom) / 360 + 0.5';
-const MERCATOR_Y = `0.5 - ln((1 + sin(radians(least(greatest(ST_Y(i.geom), -85.0511287798066), 85.0511287798066))))
-  / (1 - sin(radians(least(greatest(ST_Y(i.geom), -85.0511287798066), 85.0511287798066))))) / (4 * pi())`;
-
 /**
  * Reads of `incident_cluster_cells` for the incident tile layer's clusters (issue #12): a coarse cell is
  * the sum of the finest cells inside it, so a zoom-6 tile reads the few thousand occupied cells of its
- * area instead of the million cases. Overdue is the cells' flagged count plus the cases whose deadline
- * has passed and that the overdue scan has not flagged yet (its backlog, read through a partial index).
+ * area instead of the million cases. Overdue is the cells' flagged count (`was_overdue OR card = 'red'`, as
+ * the case list counts it) plus the cases whose deadline has passed and that the overdue scan has not carded
+ * red yet (its backlog), read from `incident_clocks` through its partial index on the deadline, each case's
+ * cell stored there (migration 037).
  */
 export function createClusterCellQueries(knex: Knex) {
   return {
     /**
-     * The cells of `range` with their cases; `bbox` covers the range (it bounds the backlog read), `now`
-     * decides what is overdue.
+     * The cells of `range` with their cases; `now` decides what is overdue.
      * @throws {RangeError} when the range is finer than the stored cells
      */
-    async cells(range: CellRange, bbox: LonLatBbox, now: Date): Promise<IncidentCellRow[]> {
+    async cells(range: CellRange, now: Date): Promise<IncidentCellRow[]> {
       const shift = FINEST_CELL_LEVEL - range.level;
       if (shift < 0 || !Number.isInteger(range.level)) throw new RangeError(`cluster cells go down to level ${FINEST_CELL_LEVEL}, not ${range.level}`);
-      const side = 2 ** range.level;
+      const finest = [range.x0 * 2 ** shift, (range.x1 + 1) * 2 ** shift - 1, range.y0 * 2 ** shift, (range.y1 + 1) * 2 ** shift - 1];
       const { rows } = await knex.raw(
         `SELECT cx, cy, sum(n)::float8 AS n, sum(open)::float8 AS open, sum(overdue)::float8 AS overdue, sum(red)::float8 AS red,
            sum(sx)::float8 AS sx, sum(sy)::float8 AS sy
@@ -57,12 +51,13 @@ export function createClusterCellQueries(knex: Knex) {
            SELECT cx >> ? AS cx, cy >> ? AS cy, n, open, flagged AS overdue, red, sum_x AS sx, sum_y AS sy
            FROM incident_cluster_cells WHERE cx BETWEEN ? AND ? AND cy BETWEEN ? AND ?
            UNION ALL
-           SELECT floor(mx * ?)::int, floor(my * ?)::int, 0, 0, 1, 0, 0, 0
-           FROM (SELECT ${MERCATOR_X} AS mx, ${MERCATOR_Y} AS my FROM incidents i
-                 WHERE NOT i.was_overdue AND i.due_at < ?::timestamptz AND i.geom && ${ENVELOPE}) late
+           SELECT k.cx >> ?, k.cy >> ?, 0, 0, 1, 0, 0, 0
+           FROM incident_clocks k
+           WHERE k.card <> 'red' AND k.due_at IS NOT NULL AND k.due_at < ?::timestamptz AND NOT k.was_overdue
+             AND k.cx BETWEEN ? AND ? AND k.cy BETWEEN ? AND ?
          ) c
          GROUP BY cx, cy HAVING sum(n) > 0`,
-        [shift, shift, range.x0 * 2 ** shift, (range.x1 + 1) * 2 ** shift - 1, range.y0 * 2 ** shift, (range.y1 + 1) * 2 ** shift - 1, side, side, now, ...bbox],
+        [shift, shift, ...finest, shift, shift, now, ...finest],
       );
       return rows
         .map((r: Record<string, unknown>) => {

@@ -22,9 +22,11 @@ export interface IncidentPointRow {
 }
 
 const ENVELOPE = 'ST_MakeEnvelope(?::float8, ?::float8, ?::float8, ?::float8, 4326)';
-const OVERDUE = '(i.was_overdue OR (i.due_at IS NOT NULL AND i.due_at < ?::timestamptz))';
+/** As the case list reads a case (store.ts): the card and a red card's escalation from the overdue scan's table (migration 033). */
+const OVERDUE = `(i.was_overdue OR k.card = 'red' OR (i.due_at IS NOT NULL AND i.due_at < ?::timestamptz))`;
+const HANDLING_UNIT = `CASE WHEN k.raised THEN i.chain -> k.handling_level ->> 'code' ELSE i.handling_unit END`;
 
-/** Reads of `incidents` (migrations/005_incidents.ts) for the incident tile layer's points and bounds, through its GiST index; clusters are in cluster-cells-store.ts. */
+/** Reads of `incidents` (migrations/005_incidents.ts) and `incident_clocks` (033) for the incident tile layer's points and bounds, through its GiST index; clusters are in cluster-cells-store.ts. */
 export function createIncidentTileQueries(knex: Knex) {
   return {
     async bounds(): Promise<LonLatBbox | null> {
@@ -36,9 +38,9 @@ export function createIncidentTileQueries(knex: Knex) {
     /** Cases in a box, oldest first, so a tile's features come in a stable order. */
     async points(bbox: LonLatBbox, now: Date): Promise<IncidentPointRow[]> {
       const { rows } = await knex.raw(
-        `SELECT i.id, i.case_no, i.category, i.major, i.status, i.route, i.card, ${OVERDUE} AS overdue, i.unit_code, i.handling_unit, i.department,
-           ST_X(i.geom)::float8 AS lon, ST_Y(i.geom)::float8 AS lat
-         FROM incidents i WHERE i.geom && ${ENVELOPE} ORDER BY i.id`,
+        `SELECT i.id, i.case_no, i.category, i.major, i.status, i.route, k.card, ${OVERDUE} AS overdue, i.unit_code, ${HANDLING_UNIT} AS handling_unit,
+           i.department, ST_X(i.geom)::float8 AS lon, ST_Y(i.geom)::float8 AS lat
+         FROM incidents i JOIN incident_clocks k ON k.id = i.id WHERE i.geom && ${ENVELOPE} ORDER BY i.id`,
         [now, ...bbox],
       );
       return rows.map((r: Record<string, unknown>) => ({

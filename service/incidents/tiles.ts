@@ -111,10 +111,8 @@ export class IncidentSource implements TileSource {
   /** The tile's clusters and those of the ring of neighbouring cells whose position lies in its buffer. */
   private async clusters(tile: TileCoord): Promise<MvtPoint[]> {
     const side = 2 ** CELL_BITS;
-    // One cell more on every side, and a hair more so a case on the ring's outer edge is read whole.
-    const bbox = tileBounds(tile, 1 / side + 1e-9);
     const range = { level: tile.z + CELL_BITS, x0: tile.x * side - 1, y0: tile.y * side - 1, x1: tile.x * side + side, y1: tile.y * side + side };
-    const rows = await this.clusterCells.cells(range, bbox, this.now());
+    const rows = await this.clusterCells.cells(range, this.now());
     const out: MvtPoint[] = [];
     for (const cell of rows) {
       const points = toTile(tile, cell.mx, cell.my);
