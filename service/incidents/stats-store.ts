@@ -112,6 +112,29 @@ function unitFilter(unit: string | undefined, alias: string): { sql: string; par
   return unit ? { sql: ` AND ${alias}.unit_path @> ?::text[]`, params: [[unit]] } : { sql: '', params: [] };
 }
 
+/** The counted columns of a statistics row (snake case) by the accumulator's field. */
+const COUNTED = {
+  reported: 'reported',
+  registered: 'registered',
+  dispatched: 'dispatched',
+  closed: 'closed',
+  closedOverdue: 'closed_overdue',
+  reworked: 'reworked',
+  postponed: 'postponed',
+  overdue: 'overdue',
+  yellow: 'yellow',
+  red: 'red',
+  handled: 'handled',
+} as const;
+type Counted = keyof typeof COUNTED;
+
+/** Adds a row's counts of `fields` to the accumulator. */
+function addCounts(a: Acc, r: Record<string, unknown>, fields: readonly Counted[]): void {
+  for (const f of fields) a[f] += Number(r[COUNTED[f]]);
+}
+
+const DAY_COUNTS: readonly Counted[] = ['reported', 'registered', 'dispatched', 'closed', 'closedOverdue', 'reworked', 'postponed', 'overdue', 'handled'];
+
 async function fromDays(trx: Knex.Transaction, query: StatsQuery, d0: Date, d1: Date): Promise<{ rows: StatsRow[]; total: StatsRow } | null> {
   const groups = new Map<string | null, Acc>();
   const acc = (key: string | null) => {
@@ -128,15 +151,7 @@ async function fromDays(trx: Knex.Transaction, query: StatsQuery, d0: Date, d1: 
   );
   for (const r of days.rows as Record<string, unknown>[]) {
     const a = acc(r.key === '' ? null : (r.key as string));
-    a.reported += Number(r.reported);
-    a.registered += Number(r.registered);
-    a.dispatched += Number(r.dispatched);
-    a.closed += Number(r.closed);
-    a.closedOverdue += Number(r.closed_overdue);
-    a.reworked += Number(r.reworked);
-    a.postponed += Number(r.postponed);
-    a.overdue += Number(r.overdue);
-    a.handled += Number(r.handled);
+    addCounts(a, r, DAY_COUNTS);
     a.handledMs += BigInt(r.handled_ms as string | number);
     const hist = r.hist as number[];
     for (let b = 0; b < BUCKETS; b++) a.hist[b]! += hist[b]!;
@@ -154,11 +169,7 @@ async function fromDays(trx: Knex.Transaction, query: StatsQuery, d0: Date, d1: 
     [...ck.params, query.now, d0, d1, ...cu.params, query.now],
   );
   for (const r of cards.rows as Record<string, unknown>[]) {
-    const a = acc((r.key as string) ?? null);
-    a.yellow += Number(r.yellow);
-    a.red += Number(r.red);
-    a.overdue += Number(r.overdue);
-    a.closedOverdue += Number(r.closed_overdue);
+    addCounts(acc((r.key as string) ?? null), r, ['yellow', 'red', 'overdue', 'closedOverdue']);
   }
   // 3. The partial days at the ends: the case rows, with their handling times.
   if (+query.from < +d0 || +d1 < +query.to) {
@@ -179,17 +190,7 @@ async function fromDays(trx: Knex.Transaction, query: StatsQuery, d0: Date, d1: 
     );
     for (const r of edges.rows as Record<string, unknown>[]) {
       const a = acc((r.key as string) ?? null);
-      a.reported += Number(r.reported);
-      a.registered += Number(r.registered);
-      a.dispatched += Number(r.dispatched);
-      a.closed += Number(r.closed);
-      a.closedOverdue += Number(r.closed_overdue);
-      a.reworked += Number(r.reworked);
-      a.postponed += Number(r.postponed);
-      a.overdue += Number(r.overdue);
-      a.yellow += Number(r.yellow);
-      a.red += Number(r.red);
-      a.handled += Number(r.handled);
+      addCounts(a, r, [...DAY_COUNTS, 'yellow', 'red']);
       a.handledMs += BigInt(r.handled_ms as string | number);
       for (const v of ((r.ms as unknown[]) ?? []).map(Number)) {
         a.values.push(v);
