@@ -1,4 +1,4 @@
-import { DEMO_PASSWORD, seedDemoAccounts } from './access';
+import { DEMO_PASSWORD, hashDemoPasswords, seedDemoAccounts } from './access';
 import { createApp, createServices } from './app';
 import { loadConfig } from './config';
 import { ChangeBus } from './db/changes';
@@ -15,6 +15,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   // Started before the database opens, on the other core; dropped below when the database is not empty.
   const demo = config.demoCity === 'auto' ? generateCityInWorker({ seed: 1 }) : null;
+  // The demo accounts' password hashes too, on libuv's threads (issue #15: first start).
+  const demoHashes = demo ? hashDemoPasswords() : undefined;
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, readUrl: config.databaseReadUrl });
   logger.info({ engine: db.engine, postgis: db.capabilities.postgisVersion, dataDir: db.engine === 'embedded' ? config.dataDir : undefined, ms: Math.round(performance.now() - started) }, 'database ready');
   watchPool(db.engine, db.knex);
@@ -39,7 +41,7 @@ async function main(): Promise<void> {
     if (loaded) {
       logger.info({ ...loaded }, 'empty database: loaded the demo city');
       // The demo start only: one account per role, password "demo" (issue #10); never on a production start.
-      const accounts = await seedDemoAccounts(services.access);
+      const accounts = await seedDemoAccounts(services.access, demoHashes);
       demoAccounts = `demo accounts (password "${DEMO_PASSWORD}"; log in on the map page or POST /api/auth/login):\n${accounts
         .map((a) => `  ${a.username.padEnd(11)} ${a.role}${a.system ? ` @ ${a.system}${a.code ? ` ${a.code}` : ''}` : ''}${a.skipped ? ' (exists, left as it was)' : ''}`)
         .join('\n')}\n\n`;

@@ -1,3 +1,4 @@
+import { hashPassword } from './password';
 import type { Role } from './roles';
 import type { AccessService } from './service';
 
@@ -15,12 +16,20 @@ export interface DemoAccount {
 }
 
 /**
+ * The demo password hashed once per demo account (scrypt, a salt each), started by the demo start before the
+ * database opens so the hashing runs beside it instead of after the city is loaded (issue #15: first start).
+ */
+export function hashDemoPasswords(): Promise<string[]> {
+  return Promise.all(DEMO_ACCOUNTS.map(() => hashPassword(DEMO_PASSWORD)));
+}
+
+/**
  * Seeds one account per role over units of the demo city: the district, its first street, that street's
  * first community and that community's first grid of the governance system, and the first bank's system;
  * the police station holds the first street.
  * Called by the demo start only, after it loaded the city into an empty database.
  */
-export async function seedDemoAccounts(access: AccessService): Promise<DemoAccount[]> {
+export async function seedDemoAccounts(access: AccessService, hashes?: Promise<string[]>): Promise<DemoAccount[]> {
   const gov = await access.firstSystemOfKind('governance');
   const bank = await access.firstSystemOfKind('bank');
   if (!gov || !bank) throw new Error('the demo accounts need the demo city (a governance and a bank system)');
@@ -48,10 +57,16 @@ export async function seedDemoAccounts(access: AccessService): Promise<DemoAccou
   for (const a of accounts) if (existing.has(a.username)) a.skipped = true;
   // Together: each scrypt hash (~60 ms of CPU) runs on libuv's thread pool, so the eleven share the cores
   // instead of adding up on the first start (issue #15).
+  const hashed = await hashes;
   await Promise.all(
     accounts
       .filter((a) => !a.skipped)
-      .map((a) => access.demoAccount({ username: a.username, password: DEMO_PASSWORD, roles: [{ role: a.role, ...(a.system ? { system: a.system } : {}), ...(a.code ? { code: a.code } : {}) }] })),
+      .map((a) =>
+        access.demoAccount(
+          { username: a.username, password: DEMO_PASSWORD, roles: [{ role: a.role, ...(a.system ? { system: a.system } : {}), ...(a.code ? { code: a.code } : {}) }] },
+          hashed?.[DEMO_ACCOUNTS.indexOf(a.username)],
+        ),
+      ),
   );
   return accounts;
 }

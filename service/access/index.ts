@@ -8,5 +8,5 @@ export { accessRoutes } from './routes';
 export { routeTableProblems } from './route-check';
 export { createAccessService, type AccessService } from './service';
 export { createAccessQueries } from './store';
-export { DEMO_ACCOUNTS, DEMO_PASSWORD, seedDemoAccounts, type DemoAccount } from './demo-accounts';
+export { DEMO_ACCOUNTS, DEMO_PASSWORD, hashDemoPasswords, seedDemoAccounts, type DemoAccount } from './demo-accounts';
 export { isPoliceField, restrictRegister, RESTRICTED_PERMISSION } from './restricted';

@@ -142,9 +142,9 @@ export function createAccessService(deps: { store: AccessQueries; storeIn?: (tx:
     return insertUser(input);
   }
 
-  async function insertUser(input: AccountInput): Promise<{ id: number; username: string }> {
+  async function insertUser(input: AccountInput, passwordHash?: string): Promise<{ id: number; username: string }> {
     const pairs = checkPairs(input.roles);
-    const hash = await hashPassword(input.password);
+    const hash = passwordHash ?? (await hashPassword(input.password));
     return inTransaction(async (q) => {
       if (await q.userByName(input.username)) throw conflict('user_exists', `user "${input.username}" exists`);
       const id = await q.insertUser(input.username, input.displayName ?? null, hash);
@@ -293,7 +293,8 @@ export function createAccessService(deps: { store: AccessQueries; storeIn?: (tx:
      * The demo start's accounts (password `demo`, shorter than the rule for real accounts): only the demo
      * seeding calls this, and only right after it loaded the demo city into an empty database.
      */
-    demoAccount: (input: AccountInput) => insertUser(input),
+    /** `passwordHash`: `input.password` hashed ahead (the demo start hashes while the database opens). */
+    demoAccount: (input: AccountInput, passwordHash?: string) => insertUser(input, passwordHash),
 
     users,
 
