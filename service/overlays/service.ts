@@ -4,7 +4,7 @@ import { AppError, badRequest, notFound } from '../errors';
 import {
   alignGrids,
   arrangePrepared,
-  prepareOverlay,
+  prepareRequest,
   type ArrangedFace,
   areaTypeOf,
   checkBank,
@@ -14,15 +14,16 @@ import {
   type OverlayGrid,
   type OverlayPolicy,
   type OverlayReport,
+  type PreparedOverlay,
   tabulate,
 } from '../geometry/overlay/index';
 import { rootsIn, seesWholeSystem, type AreaScope } from '../kernel/scope';
 import type { Logger } from '../logger';
 import { DEFAULT_TARGETS, filingRates, parseLedger, type FilingCategory, type FilingReport } from './filing';
 import { checkOutlets, parsePoints, type OutletCheck } from './points';
-import { computeFaces, inWorker, parsedInput } from './compute';
+import { computeArrangement, inWorker } from './compute';
 import { OverlayInputCache, type CachedInput } from './input-cache';
-import { createOverlayStore, inOverlayTransaction, type OverlayGridRow, type StoredOverlaySystem } from './store';
+import { createOverlayStore, inOverlayTransaction, type InputGrid, type OverlayGridRow, type ShapeRow, type StoredOverlaySystem } from './store';
 
 export interface PolicyInput {
   urban?: Partial<OverlayPolicy['urban']>;
@@ -81,6 +82,29 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
 
   const requireSystem = (key: string, field: string) => requireOverlaySystem(store, key, field);
   const cache = new OverlayInputCache();
+  /** Shapes being kept (`keepShapes`), so `settled` can wait for them. */
+  const keeping = new Set<Promise<void>>();
+
+  /**
+   * Keeps the shapes an arrangement made from grids read as GeoJSON (store.ts `saveShapes`, after the
+   * report is answered, off its path), and puts them into the cached input in place of the text, so the
+   * next request over it, in this process or after a restart, prepares nothing the grids have not changed.
+   */
+  function keepShapes(plan: Awaited<ReturnType<typeof planOf>>, read: { territory: InputGrid; units: InputGrid[]; layers: InputGrid[][] }, made: PreparedOverlay['shapes']): void {
+    const rows: ShapeRow[] = [];
+    const take = (grid: InputGrid, shape: Uint8Array | null, systemId: number) => {
+      if (shape === null || grid.geometry instanceof Uint8Array) return;
+      grid.geometry = shape;
+      rows.push({ systemId, id: grid.row.id, xmin: grid.row.xmin, shape });
+    };
+    take(read.territory, made.territory, plan.territorySystem.id);
+    read.units.forEach((u, k) => take(u, made.units[k] ?? null, plan.unitSystem.id));
+    read.layers.forEach((layer, i) => layer.forEach((g, k) => take(g, made.grids[i]?.[k] ?? null, plan.participants[i]!.system.id)));
+    if (rows.length === 0) return;
+    const write = store.saveShapes(rows).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'overlay shapes not kept (the next overlay prepares them again)'));
+    keeping.add(write);
+    void write.finally(() => keeping.delete(write));
+  }
 
   /**
    * Bank ledgers and grids are internal to their bank (DOMAIN.md "Access and privacy"): another bank's
@@ -167,10 +191,17 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
     };
     const options = { within: inside.filter((_, k) => keep[k]), unitsOnly: allowed !== null };
     let faces: ArrangedFace[];
-    if (inWorker(arrangeInput)) faces = await computeFaces({ ...arrangeInput, options });
-    else {
+    if (inWorker(arrangeInput)) {
+      const arranged = await computeArrangement({ ...arrangeInput, options });
+      faces = arranged.faces;
+      keepShapes(plan, { territory, units, layers }, arranged.made);
+    } else {
       // Small enough for the event loop: arranged from the prepared input, made once per cached input.
-      input.prepared ??= prepareOverlay(parsedInput({ ...arrangeInput, units: loadedUnits.map((u) => ({ code: u.code, name: u.name, type: u.type, geometry: u.geometry })) }));
+      if (!input.prepared) {
+        const { prepared, made } = prepareRequest({ ...arrangeInput, units: loadedUnits.map((u) => ({ code: u.code, name: u.name, type: u.type, geometry: u.geometry })) });
+        input.prepared = prepared;
+        keepShapes(plan, { territory, units: loadedUnits, layers }, made);
+      }
       faces = arrangePrepared(input.prepared, { within: inside, unitsOnly: allowed !== null, keep });
     }
     const meta = { ...arrangeInput, systems: systems.map((s) => ({ key: s.key, name: s.name, grids: s.grids.length })), policy: resolvePolicy(request.policy) };
@@ -180,6 +211,11 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
   }
 
   return {
+    /** Resolves when the shapes being kept are written (tests, benchmarks, shutdown). */
+    async settled(): Promise<void> {
+      while (keeping.size) await Promise.all([...keeping]);
+    },
+
     async report(request: OverlayRequest, scope: AreaScope): Promise<{ report: OverlayReport } | { job: string }> {
       if (request.systems.length === 0) throw badRequest('invalid_request', 'systems: name at least one grid system to overlay');
       let asJob = request.mode === 'job';

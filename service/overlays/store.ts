@@ -3,7 +3,6 @@ import { knexOf, type Queryable } from '../db/tx';
 import type { MultiPolygon, Polygon } from 'geojson';
 import type { LedgerRow, RegisterCounts } from './filing';
 import type { BankPoint } from './points';
-import type { GridText } from './stored-store';
 
 export interface StoredOverlaySystem {
   id: number;
@@ -34,25 +33,54 @@ interface GridRow {
   geojson: string;
 }
 
-/** What an overlay reads (`overlayInput`): geometry as GeoJSON text, parsed where it is arranged. */
+/** One grid as an overlay reads it: its prepared shape when one is kept for its row version, else GeoJSON text. */
+export interface InputGrid {
+  code: string;
+  name: string;
+  type: string | null;
+  geometry: string | Uint8Array;
+  /** The grids row and its version (`xmin`), for keeping a shape made from the text (`saveShapes`). */
+  row: { id: number; xmin: string };
+}
+
+/** What an overlay reads (`overlayInput`). */
 export interface OverlayInputRows {
-  territory: GridText;
-  units: GridText[];
+  territory: InputGrid;
+  units: InputGrid[];
   /** Per unit: it lies in the territory's subtree, so needs no clipping. */
   inside: boolean[];
-  layers: GridText[][];
+  layers: InputGrid[][];
 }
 
 interface InputRow {
   part: number;
+  id: string | number;
+  xmin: string;
   code: string;
   name: string;
   type: string | null;
-  geojson: string;
+  shape: Uint8Array | null;
+  geojson: string | null;
   inside: boolean;
 }
 
-const textOf = (r: InputRow): GridText => ({ code: r.code, name: r.name, type: r.type, geometry: r.geojson });
+/** A prepared shape to keep for a grid row version (migrations/042_overlay_grid_shapes.ts). */
+export interface ShapeRow {
+  systemId: number;
+  id: number;
+  xmin: string;
+  shape: Uint8Array;
+}
+
+// A shape read through node-postgres may be a view into a shared pool buffer: copied, it is its own bytes
+// (a worker receives only those).
+const inputOf = (r: InputRow): InputGrid => ({
+  code: r.code,
+  name: r.name,
+  type: r.type,
+  geometry: r.shape === null ? r.geojson! : new Uint8Array(r.shape),
+  row: { id: Number(r.id), xmin: r.xmin },
+});
 
 const COLUMNS = `g.code, g.parent_code, g.level, g.name, g.type, g.people, ST_AsGeoJSON(g.geom, 9) as geojson`;
 
@@ -108,25 +136,33 @@ export function createOverlayStore(db: Queryable) {
 
     /**
      * Everything an overlay reads, in one statement: the territory grid; the units (one level of one system)
-     * and each layer's grids meeting it (&& then ST_Intersects), in code order, geometry as GeoJSON text;
-     * per unit whether it lies in the territory's subtree (same system only). Null when the territory does
-     * not exist.
+     * and each layer's grids meeting it (&& then ST_Intersects, skipped for units in the territory's subtree,
+     * same system only), in code order; each with its kept shape for the row's version, or else its geometry
+     * as GeoJSON text. Null when the territory does not exist.
      */
     async overlayInput(
       territory: { systemId: number; code: string },
       units: { systemId: number; level: string },
       layers: readonly { systemId: number; level: string }[],
     ): Promise<OverlayInputRows | null> {
+      // The candidates are taken by system and level first (materialised): the territory's box holds every
+      // grid of its subtree at every level, and testing those against it cost more than the rest.
       const { rows } = await knex.raw(
-        `with recursive t as (select code, name, type, geom from grids where system_id = ? and code = ?),
+        `with recursive t as (select id, xmin, code, name, type, geom from grids where system_id = ? and code = ?),
            sub(code) as (select code from t union select g.code from grids g join sub on g.parent_code = sub.code where g.system_id = ? and ?),
-           l(part, system_id, level) as (select * from unnest(?::int[], ?::int[], ?::text[]))
-         select -1 as part, code, name, type, ST_AsGeoJSON(geom, 9) as geojson, false as inside from t
-         union all
-         select l.part, g.code, g.name, g.type, ST_AsGeoJSON(g.geom, 9), l.part = 0 and l.system_id = ? and g.code in (select code from sub)
-         from l join grids g on g.system_id = l.system_id and g.level = l.level, t
-         where g.geom && t.geom and ST_Intersects(g.geom, t.geom)
-         order by part, code`,
+           l(part, system_id, level) as (select * from unnest(?::int[], ?::int[], ?::text[])),
+           c as materialized (
+             select l.part, g.id, g.xmin, g.code, g.name, g.type, g.geom, l.part = 0 and l.system_id = ? and g.code in (select code from sub) as inside
+             from l join grids g on g.system_id = l.system_id and g.level = l.level),
+           r as (
+             select -1 as part, id, xmin, code, name, type, geom, false as inside from t
+             union all
+             select c.part, c.id, c.xmin, c.code, c.name, c.type, c.geom, c.inside from c, t
+             where c.geom && t.geom and (c.inside or ST_Intersects(c.geom, t.geom)))
+         select r.part, r.id, r.xmin::text as xmin, r.code, r.name, r.type, r.inside, p.shape,
+                case when p.shape is null then ST_AsGeoJSON(r.geom, 9) end as geojson
+         from r left join overlay_grid_shapes p on p.grid_id = r.id and p.row_xmin = r.xmin
+         order by r.part, r.code`,
         [
           territory.systemId,
           territory.code,
@@ -140,14 +176,38 @@ export function createOverlayStore(db: Queryable) {
       );
       const first = rows[0] as InputRow | undefined;
       if (!first || first.part !== -1) return null;
-      const out: OverlayInputRows = { territory: textOf(first), units: [], inside: [], layers: layers.map(() => []) };
+      const out: OverlayInputRows = { territory: inputOf(first), units: [], inside: [], layers: layers.map(() => []) };
       for (const r of rows.slice(1) as InputRow[]) {
         if (r.part === 0) {
-          out.units.push(textOf(r));
+          out.units.push(inputOf(r));
           out.inside.push(r.inside);
-        } else out.layers[r.part - 1]!.push(textOf(r));
+        } else out.layers[r.part - 1]!.push(inputOf(r));
       }
       return out;
+    },
+
+    /**
+     * Keeps shapes made from grids' geometry, each for the row version it was made from (a newer version of
+     * the row never matches it), and drops those of the systems' grids deleted since. One statement.
+     */
+    async saveShapes(shapes: readonly ShapeRow[]): Promise<void> {
+      if (shapes.length === 0) return;
+      await knex.raw(
+        `with kept as (
+           insert into overlay_grid_shapes as s (grid_id, system_id, row_xmin, shape)
+           select id, system_id, xmin::xid, decode(shape, 'base64') from unnest(?::bigint[], ?::int[], ?::text[], ?::text[]) as x(id, system_id, xmin, shape)
+           on conflict (grid_id) do update set row_xmin = excluded.row_xmin, shape = excluded.shape, system_id = excluded.system_id
+           returning 1)
+         delete from overlay_grid_shapes s where s.system_id = any(?::int[]) and not exists (select 1 from grids g where g.id = s.grid_id)
+           and exists (select 1 from kept)`,
+        [
+          shapes.map((s) => s.id),
+          shapes.map((s) => s.systemId),
+          shapes.map((s) => s.xmin),
+          shapes.map((s) => Buffer.from(s.shape.buffer, s.shape.byteOffset, s.shape.byteLength).toString('base64')),
+          [...new Set(shapes.map((s) => s.systemId))],
+        ],
+      );
     },
 
     async grid(systemId: number, code: string): Promise<OverlayGridRow | null> {
