@@ -135,12 +135,21 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
     return allowed;
   }
 
-  /** The systems and levels a request reads, and what its input is cached by (input-cache.ts). */
-  async function planOf(request: OverlayRequest) {
+  /**
+   * The systems and levels a request reads, the grid count of each layer when `maxGrids` is given, and its
+   * input: in one statement (store.ts `overlayRead`) that also reads the input unless this process's cached
+   * input for the request carries the same systems' versions, or the layers hold more than `maxGrids` grids.
+   */
+  async function planOf(request: OverlayRequest, maxGrids: number | null) {
     const unitKey = request.units?.system ?? request.territory.system;
-    const versioned = await store.systemsVersioned([request.territory.system, unitKey, ...request.systems.map((s) => s.key)]);
+    const key = JSON.stringify([request.territory, unitKey, request.units?.level ?? null, request.systems.map((s) => [s.key, s.level ?? null])]);
+    const read = await store.overlayRead(
+      { territory: { key: request.territory.system, code: request.territory.code }, units: { key: unitKey, level: request.units?.level ?? null }, layers: request.systems.map((s) => ({ key: s.key, level: s.level ?? null })) },
+      cache.versionsOf(key),
+      maxGrids,
+    );
     const requireVersioned = (key: string, field: string) => {
-      const system = versioned.get(key);
+      const system = read.systems.get(key);
       if (!system) throw notFound('system_not_found', `${field}: grid system "${key}" does not exist`);
       return system;
     };
@@ -151,26 +160,36 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
       const system = requireVersioned(s.key, `systems[${k}].key`);
       return { system, level: requireLevel(system, s.level, `systems[${k}].level`, 'finest') };
     });
-    const key = JSON.stringify([territorySystem.id, request.territory.code, unitSystem.id, unitLevel, participants.map((p) => [p.system.id, p.level])]);
-    const versions = JSON.stringify([territorySystem, unitSystem, ...participants.map((p) => p.system)].map((x) => x.version));
-    return { territorySystem, unitSystem, unitLevel, participants, key, versions, counts: null as number[] | null };
+    // The statement picks default levels as requireLevel does; only levels of equal order could differ, and
+    // then what it read is not used.
+    const same = read.levels[0] === unitLevel && participants.every((p, k) => read.levels[k + 1] === p.level);
+    const versions = read.tag!;
+    let input: CachedInput | null = null;
+    if (same && read.input !== undefined) {
+      if (read.input === null) throw notFound('grid_not_found', `territory: grid "${request.territory.code}" does not exist in system ${territorySystem.key}`);
+      input = { rows: read.input, prepared: null };
+      cache.set(key, versions, input);
+    }
+    return { territorySystem, unitSystem, unitLevel, participants, key: same ? key : null, versions, counts: read.counts, input };
   }
 
-  /** The input of a planned overlay: cached while its systems are unchanged, else read in one statement. */
+  /** The input of a planned overlay: read with the plan, or cached while its systems are unchanged, else read now. */
   async function inputOf(plan: Awaited<ReturnType<typeof planOf>>, code: string): Promise<CachedInput> {
-    const cached = cache.get(plan.key, plan.versions);
+    if (plan.input) return plan.input;
+    const cached = plan.key === null ? null : cache.get(plan.key, plan.versions);
     if (cached) return cached;
+    // Read after the versions, so an entry is never tagged newer than its rows (input-cache.ts).
     const where = { systemId: plan.territorySystem.id, code };
     const rows = await store.overlayInput(where, { systemId: plan.unitSystem.id, level: plan.unitLevel }, plan.participants.map((p) => ({ systemId: p.system.id, level: p.level })));
     if (!rows) throw notFound('grid_not_found', `territory: grid "${code}" does not exist in system ${plan.territorySystem.key}`);
-    const input: CachedInput = { rows, counts: plan.counts, prepared: null };
-    cache.set(plan.key, plan.versions, input);
+    const input: CachedInput = { rows, prepared: null };
+    if (plan.key !== null) cache.set(plan.key, plan.versions, input);
     return input;
   }
 
   async function runReport(request: OverlayRequest, scope: AreaScope, ctx?: JobContext, planned?: Awaited<ReturnType<typeof planOf>>): Promise<OverlayReport> {
     const started = performance.now();
-    const plan = planned ?? (await planOf(request));
+    const plan = planned ?? (await planOf(request, null));
     const { territorySystem, unitSystem, participants } = plan;
     // Officers of the territory's units see the banks inside their units (the report is cut to them);
     // anyone else (another bank's staff) only banks they see whole.
@@ -220,13 +239,9 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
       if (request.systems.length === 0) throw badRequest('invalid_request', 'systems: name at least one grid system to overlay');
       let asJob = request.mode === 'job';
       let plan: Awaited<ReturnType<typeof planOf>> | undefined;
-      if (request.mode === 'auto') {
-        plan = await planOf(request);
-        // The counts kept with a cached input are those of the same system versions.
-        const cached = cache.get(plan.key, plan.versions);
-        plan.counts = cached?.counts ?? (await Promise.all(plan.participants.map((p) => store.count(p.system.id, p.level))));
-        if (cached) cached.counts = plan.counts;
-        asJob = plan.counts.reduce((a, b) => a + b, 0) > JOB_THRESHOLD;
+      if (!asJob) {
+        plan = await planOf(request, request.mode === 'auto' ? JOB_THRESHOLD : null);
+        asJob = request.mode === 'auto' && plan.counts.reduce((a, b) => a + b, 0) > JOB_THRESHOLD;
       }
       if (!asJob) return { report: await runReport(request, scope, undefined, plan) };
       return { job: await jobs.start('overlay', request.territory.system, (ctx) => runReport(request, scope, ctx)) };

@@ -64,6 +64,34 @@ interface InputRow {
   inside: boolean;
 }
 
+/** The rows of an input in part order (territory first), parsed; null when the territory is not among them. */
+function inputRows(rows: readonly InputRow[], layers: number): OverlayInputRows | null {
+  const first = rows[0];
+  if (!first || first.part !== -1) return null;
+  const out: OverlayInputRows = { territory: inputOf(first), units: [], inside: [], layers: Array.from({ length: layers }, () => []) };
+  for (const r of rows.slice(1)) {
+    if (r.part === 0) {
+      out.units.push(inputOf(r));
+      out.inside.push(r.inside);
+    } else out.layers[r.part - 1]!.push(inputOf(r));
+  }
+  return out;
+}
+
+/** What `overlayRead` returns. */
+export interface OverlayRead {
+  /** The named systems found, by key, each with its version (id, definition and grids). */
+  systems: Map<string, StoredOverlaySystem & { version: string }>;
+  /** The levels read: units first, then each layer's (null where its system was not found). */
+  levels: (string | null)[];
+  /** Grids of each layer's level. */
+  counts: number[];
+  /** The systems' versions and the levels read, for tagging a cached input; null when a system is missing. */
+  tag: string | null;
+  /** The input, when it was read: null when the territory grid does not exist. */
+  input?: OverlayInputRows | null;
+}
+
 /** A prepared shape to keep for a grid row version (migrations/042_overlay_grid_shapes.ts). */
 export interface ShapeRow {
   systemId: number;
@@ -81,6 +109,9 @@ const inputOf = (r: InputRow): InputGrid => ({
   geometry: r.shape === null ? r.geojson! : new Uint8Array(r.shape),
   row: { id: Number(r.id), xmin: r.xmin },
 });
+
+/** jsonb arrives parsed from node-postgres and as text from some paths: either way, the value. */
+const parse = <T>(v: T | string): T => (typeof v === 'string' ? JSON.parse(v) : v);
 
 const COLUMNS = `g.code, g.parent_code, g.level, g.name, g.type, g.people, ST_AsGeoJSON(g.geom, 9) as geojson`;
 
@@ -111,27 +142,7 @@ export function createOverlayStore(db: Queryable) {
     async system(key: string): Promise<StoredOverlaySystem | null> {
       const row = await knex('grid_systems').where({ key }).first('id', 'key', 'name', 'kind', 'levels', 'overlap_policy');
       if (!row) return null;
-      const parse = <T>(v: T | string): T => (typeof v === 'string' ? JSON.parse(v) : v);
       return { id: row.id, key: row.key, name: row.name, kind: row.kind, levels: parse(row.levels), overlapPolicy: parse(row.overlap_policy) };
-    },
-
-    /**
-     * The named systems, each with a version that changes whenever the system's definition or any of its
-     * grids does (grid_systems.version and overlay_grid_versions, raised in the writes' transactions).
-     */
-    async systemsVersioned(keys: readonly string[]): Promise<Map<string, StoredOverlaySystem & { version: string }>> {
-      const { rows } = await knex.raw(
-        `select s.id, s.key, s.name, s.kind, s.levels, s.overlap_policy, s.version || '.' || coalesce(v.version, 0) as version
-         from grid_systems s left join overlay_grid_versions v on v.system_id = s.id where s.key = any(?::text[])`,
-        [[...new Set(keys)]],
-      );
-      const parse = <T>(v: T | string): T => (typeof v === 'string' ? JSON.parse(v) : v);
-      return new Map(
-        rows.map((r: { id: number; key: string; name: string; kind: string; levels: unknown; overlap_policy: unknown; version: string }) => [
-          r.key,
-          { id: r.id, key: r.key, name: r.name, kind: r.kind, levels: parse(r.levels as string), overlapPolicy: parse(r.overlap_policy as string), version: r.version },
-        ]),
-      );
     },
 
     /**
@@ -174,16 +185,93 @@ export function createOverlayStore(db: Queryable) {
           territory.systemId,
         ],
       );
-      const first = rows[0] as InputRow | undefined;
-      if (!first || first.part !== -1) return null;
-      const out: OverlayInputRows = { territory: inputOf(first), units: [], inside: [], layers: layers.map(() => []) };
-      for (const r of rows.slice(1) as InputRow[]) {
-        if (r.part === 0) {
-          out.units.push(inputOf(r));
-          out.inside.push(r.inside);
-        } else out.layers[r.part - 1]!.push(inputOf(r));
-      }
-      return out;
+      return inputRows(rows as InputRow[], layers.length);
+    },
+
+    /**
+     * A report on request's one statement: the systems it names with their versions, the levels it reads
+     * (each given, or the system's default: the finest for a layer, the level above it for the units), with
+     * `maxGrids` the grid count of each layer, and — unless the caller's cached input carries the same `tag`, or the layers
+     * hold more than `maxGrids` grids — the input itself, as `overlayInput` reads it. One snapshot, so the
+     * tag and the rows always agree.
+     */
+    async overlayRead(
+      request: { territory: { key: string; code: string }; units: { key: string; level: string | null }; layers: readonly { key: string; level: string | null }[] },
+      known: string | null,
+      maxGrids: number | null,
+    ): Promise<OverlayRead> {
+      const keys = [request.territory.key, request.units.key, ...request.layers.map((l) => l.key)];
+      const parts = [request.units, ...request.layers];
+      const { rows } = await knex.raw(
+        `with recursive k(n, key) as (select * from unnest(?::int[], ?::text[])),
+           s as (select s.id, s.key, s.name, s.kind, s.levels, s.overlap_policy, s.id || ':' || s.version || '.' || coalesce(v.version, 0) as version
+                 from grid_systems s left join overlay_grid_versions v on v.system_id = s.id where s.key = any(?::text[])),
+           l(part, key, level) as (select * from unnest(?::int[], ?::text[], ?::text[])),
+           lv as (
+             select l.part, s.id as system_id, coalesce(l.level, (
+               select e ->> 'key' from jsonb_array_elements(s.levels) e order by (e ->> 'order')::int desc
+               offset case when l.part = 0 and jsonb_array_length(s.levels) > 1 then 1 else 0 end limit 1)) as level
+             from l join s on s.key = l.key),
+           tag as (select (select string_agg(s.version, ',' order by k.n) from k join s on s.key = k.key)
+                          || '|' || (select string_agg(lv.level, ',' order by lv.part) from lv) as tag),
+           counts as (select lv.part, (select count(*) from grids g where g.system_id = lv.system_id and g.level = lv.level) as n from lv where lv.part > 0 and ?::int is not null),
+           go as (select (select tag from tag) is distinct from ?::text and (?::int is null or (select coalesce(sum(n), 0) from counts) <= ?::int) as read),
+           t as (select id, system_id, xmin, code, name, type, geom from grids
+                 where system_id = (select id from s where key = ?) and code = ? and (select read from go)),
+           sub(code) as (select code from t union select g.code from grids g join sub on g.parent_code = sub.code
+                         where g.system_id = (select system_id from t) and (select system_id from lv where part = 0) = (select system_id from t)),
+           c as materialized (
+             select lv.part, g.id, g.xmin, g.code, g.name, g.type, g.geom,
+                    lv.part = 0 and g.system_id = (select system_id from t) and g.code in (select code from sub) as inside
+             from lv join grids g on g.system_id = lv.system_id and g.level = lv.level where (select read from go)),
+           r as (
+             select -1 as part, id, xmin, code, name, type, geom, false as inside from t
+             union all
+             select c.part, c.id, c.xmin, c.code, c.name, c.type, c.geom, c.inside from c, t
+             where c.geom && t.geom and (c.inside or ST_Intersects(c.geom, t.geom)))
+         select -2 as part, null::bigint as id, null::text as xmin, null::text as code, null::text as name, null::text as type, null::boolean as inside,
+                null::bytea as shape, null::text as geojson,
+                jsonb_build_object(
+                  'tag', (select tag from tag), 'read', (select read from go),
+                  'levels', (select jsonb_agg(jsonb_build_array(part, level)) from lv),
+                  'counts', (select jsonb_agg(jsonb_build_array(part, n)) from counts),
+                  'systems', (select jsonb_agg(jsonb_build_object('id', id, 'key', key, 'name', name, 'kind', kind, 'levels', levels, 'overlap_policy', overlap_policy, 'version', version)) from s)) as meta
+         union all
+         (select r.part, r.id, r.xmin::text, r.code, r.name, r.type, r.inside, p.shape,
+                 case when p.shape is null then ST_AsGeoJSON(r.geom, 9) end, null::jsonb
+          from r left join overlay_grid_shapes p on p.grid_id = r.id and p.row_xmin = r.xmin
+          order by r.part, r.code)`,
+        [
+          keys.map((_, n) => n),
+          keys,
+          [...new Set(keys)],
+          parts.map((_, n) => n),
+          parts.map((p) => p.key),
+          parts.map((p) => p.level) as unknown as string[],
+          maxGrids,
+          known,
+          maxGrids,
+          maxGrids,
+          request.territory.key,
+          request.territory.code,
+        ],
+      );
+      const meta = parse(rows[0].meta) as {
+        tag: string | null;
+        read: boolean | null;
+        levels: [number, string | null][] | null;
+        counts: [number, number][] | null;
+        systems: { id: number; key: string; name: string; kind: string; levels: unknown; overlap_policy: unknown; version: string }[] | null;
+      };
+      const levels = parts.map(() => null as string | null);
+      for (const [part, level] of meta.levels ?? []) levels[part] = level;
+      const counts = request.layers.map(() => 0);
+      for (const [part, n] of meta.counts ?? []) counts[part - 1] = Number(n);
+      const systems = new Map(
+        (meta.systems ?? []).map((r) => [r.key, { id: r.id, key: r.key, name: r.name, kind: r.kind, levels: parse(r.levels as StoredOverlaySystem['levels']), overlapPolicy: parse(r.overlap_policy as StoredOverlaySystem['overlapPolicy']), version: r.version }]),
+      );
+      const input = meta.read ? inputRows(rows.slice(1) as InputRow[], request.layers.length) : undefined;
+      return { systems, levels, counts, tag: meta.tag, input };
     },
 
     /**
@@ -298,14 +386,6 @@ export function createOverlayStore(db: Queryable) {
         await knex.raw(`select kind, name, grid_code, ST_X(geom) as lon, ST_Y(geom) as lat from bank_points where system_id = ? order by id`, [systemId])
       ).rows;
       return rows.map((r) => ({ kind: r.kind, name: r.name, grid: r.grid_code, lon: Number(r.lon), lat: Number(r.lat) }));
-    },
-
-    /** Grid counts per system id, for deciding whether an overlay runs as a job. */
-    async count(systemId: number, level: string | null): Promise<number> {
-      const q = knex('grids').where({ system_id: systemId });
-      if (level !== null) q.andWhere({ level });
-      const row = await q.count({ n: '*' }).first();
-      return Number(row?.n ?? 0);
     },
   };
 }
