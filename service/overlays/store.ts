@@ -216,10 +216,15 @@ export function createOverlayStore(db: Queryable) {
                           || '|' || (select string_agg(lv.level, ',' order by lv.part) from lv) as tag),
            counts as (select lv.part, (select count(*) from grids g where g.system_id = lv.system_id and g.level = lv.level) as n from lv where lv.part > 0 and ?::int is not null),
            go as (select (select tag from tag) is distinct from ?::text and (?::int is null or (select coalesce(sum(n), 0) from counts) <= ?::int) as read),
-           t as (select id, system_id, xmin, code, name, type, geom from grids
+           t as (select id, system_id, xmin, code, name, type, level, geom from grids
                  where system_id = (select id from s where key = ?) and code = ? and (select read from go)),
-           sub(code) as (select code from t union select g.code from grids g join sub on g.parent_code = sub.code
-                         where g.system_id = (select system_id from t) and (select system_id from lv where part = 0) = (select system_id from t)),
+           -- The territory's subtree down to the units' level (no further: only units are looked up in it).
+           sub(code, level) as (
+             select code, level from t
+             union
+             select g.code, g.level from grids g join sub on g.parent_code = sub.code
+             where g.system_id = (select system_id from t) and (select system_id from lv where part = 0) = (select system_id from t)
+               and sub.level <> (select level from lv where part = 0)),
            c as materialized (
              select lv.part, g.id, g.xmin, g.code, g.name, g.type, g.geom,
                     lv.part = 0 and g.system_id = (select system_id from t) and g.code in (select code from sub) as inside
