@@ -5,6 +5,8 @@ import type { OverlayInputRows } from './store';
 export interface CachedInput {
   /** The rows read (geometry as GeoJSON text: a large overlay's worker parses them). */
   rows: OverlayInputRows;
+  /** Grid counts of each participating system's level, as `report` decides sync or job; null until asked. */
+  counts: number[] | null;
   /** The rows parsed and turned into integer rings, made on first use by an overlay arranged inline. */
   prepared: PreparedOverlay | null;
 }
@@ -16,7 +18,7 @@ const MAX_CHARS = 40_000_000;
 
 /**
  * The inputs of recent overlays computed on request, by what they read (territory, units, systems and
- * levels), each tagged with the versions of the systems it read (store.ts `overlayRead`: raised in
+ * levels), each tagged with the versions of the systems it read (store.ts `systemsVersioned`, `overlayRead`: raised in
  * every grid write's and system change's transaction). A request whose systems' versions are those of an
  * entry reuses it and only arranges; any other request reads afresh. The versions are read with the rows
  * (one statement, one snapshot) or before them, so an entry is never tagged newer than its rows: a write
@@ -26,7 +28,7 @@ export class OverlayInputCache {
   private readonly entries = new Map<string, { versions: string; input: CachedInput; chars: number }>();
   private chars = 0;
 
-  /** The versions the entry for `key` was read at, if there is one (store.ts `overlayRead` skips reading it again). */
+  /** The versions the entry for `key` was read at, if there is one. */
   versionsOf(key: string): string | null {
     return this.entries.get(key)?.versions ?? null;
   }

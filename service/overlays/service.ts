@@ -23,7 +23,7 @@ import { DEFAULT_TARGETS, filingRates, parseLedger, type FilingCategory, type Fi
 import { checkOutlets, parsePoints, type OutletCheck } from './points';
 import { computeArrangement, inWorker } from './compute';
 import { OverlayInputCache, type CachedInput } from './input-cache';
-import { createOverlayStore, inOverlayTransaction, type InputGrid, type OverlayGridRow, type ShapeRow, type StoredOverlaySystem } from './store';
+import { createOverlayStore, inOverlayTransaction, tagOf, type InputGrid, type OverlayGridRow, type OverlayRead, type ShapeRow, type StoredOverlaySystem, type VersionedSystem } from './store';
 
 export interface PolicyInput {
   urban?: Partial<OverlayPolicy['urban']>;
@@ -137,19 +137,29 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
 
   /**
    * The systems and levels a request reads, the grid count of each layer when `maxGrids` is given, and its
-   * input: in one statement (store.ts `overlayRead`) that also reads the input unless this process's cached
-   * input for the request carries the same systems' versions, or the layers hold more than `maxGrids` grids.
+   * input. With a cached input, one light statement tells whether its systems are unchanged; otherwise one
+   * statement (store.ts `overlayRead`) reads systems, versions and input together, unless the layers hold
+   * more than `maxGrids` grids.
    */
   async function planOf(request: OverlayRequest, maxGrids: number | null) {
     const unitKey = request.units?.system ?? request.territory.system;
+    const keys = [request.territory.system, unitKey, ...request.systems.map((s) => s.key)];
     const key = JSON.stringify([request.territory, unitKey, request.units?.level ?? null, request.systems.map((s) => [s.key, s.level ?? null])]);
-    const read = await store.overlayRead(
-      { territory: { key: request.territory.system, code: request.territory.code }, units: { key: unitKey, level: request.units?.level ?? null }, layers: request.systems.map((s) => ({ key: s.key, level: s.level ?? null })) },
-      cache.versionsOf(key),
-      maxGrids,
-    );
+    const shape = { territory: { key: request.territory.system, code: request.territory.code }, units: { key: unitKey, level: request.units?.level ?? null }, layers: request.systems.map((s) => ({ key: s.key, level: s.level ?? null })) };
+    const known = cache.versionsOf(key);
+    let cached: CachedInput | null = null;
+    let read: OverlayRead | null = null;
+    let systems: Map<string, VersionedSystem>;
+    if (known !== null) {
+      systems = await store.systemsVersioned(keys);
+      if (tagOf(keys, systems) === known) cached = cache.get(key, known);
+    }
+    if (!cached) {
+      read = await store.overlayRead(shape, null, maxGrids);
+      systems = read.systems;
+    }
     const requireVersioned = (key: string, field: string) => {
-      const system = read.systems.get(key);
+      const system = systems.get(key);
       if (!system) throw notFound('system_not_found', `${field}: grid system "${key}" does not exist`);
       return system;
     };
@@ -160,17 +170,23 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
       const system = requireVersioned(s.key, `systems[${k}].key`);
       return { system, level: requireLevel(system, s.level, `systems[${k}].level`, 'finest') };
     });
+    const versions = tagOf(keys, systems!);
     // The statement picks default levels as requireLevel does; only levels of equal order could differ, and
     // then what it read is not used.
-    const same = read.levels[0] === unitLevel && participants.every((p, k) => read.levels[k + 1] === p.level);
-    const versions = read.tag!;
-    let input: CachedInput | null = null;
-    if (same && read.input !== undefined) {
+    const same = read === null || (read.levels[0] === unitLevel && participants.every((p, k) => read.levels[k + 1] === p.level));
+    let input = cached;
+    if (read && same && read.input !== undefined) {
       if (read.input === null) throw notFound('grid_not_found', `territory: grid "${request.territory.code}" does not exist in system ${territorySystem.key}`);
-      input = { rows: read.input, prepared: null };
+      input = { rows: read.input, counts: maxGrids === null ? null : read.counts, prepared: null };
       cache.set(key, versions, input);
     }
-    return { territorySystem, unitSystem, unitLevel, participants, key: same ? key : null, versions, counts: read.counts, input };
+    let counts = read && maxGrids !== null ? read.counts : (cached?.counts ?? null);
+    if (maxGrids !== null && counts === null) {
+      // A cached input read without its counts: the same statement gives them (it reads no input again).
+      counts = (await store.overlayRead(shape, versions, maxGrids)).counts;
+      if (cached) cached.counts = counts;
+    }
+    return { territorySystem, unitSystem, unitLevel, participants, key: same ? key : null, versions, counts: counts ?? [], input };
   }
 
   /** The input of a planned overlay: read with the plan, or cached while its systems are unchanged, else read now. */
@@ -182,7 +198,7 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
     const where = { systemId: plan.territorySystem.id, code };
     const rows = await store.overlayInput(where, { systemId: plan.unitSystem.id, level: plan.unitLevel }, plan.participants.map((p) => ({ systemId: p.system.id, level: p.level })));
     if (!rows) throw notFound('grid_not_found', `territory: grid "${code}" does not exist in system ${plan.territorySystem.key}`);
-    const input: CachedInput = { rows, prepared: null };
+    const input: CachedInput = { rows, counts: null, prepared: null };
     if (plan.key !== null) cache.set(plan.key, plan.versions, input);
     return input;
   }

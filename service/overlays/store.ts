@@ -78,16 +78,33 @@ function inputRows(rows: readonly InputRow[], layers: number): OverlayInputRows 
   return out;
 }
 
+export type VersionedSystem = StoredOverlaySystem & { version: string };
+
+interface SystemRow {
+  id: number;
+  key: string;
+  name: string;
+  kind: string;
+  levels: StoredOverlaySystem['levels'] | string;
+  overlap_policy: StoredOverlaySystem['overlapPolicy'] | string;
+  version: string;
+}
+
+const versionedSystem = (r: SystemRow): VersionedSystem => ({ id: r.id, key: r.key, name: r.name, kind: r.kind, levels: parse(r.levels), overlapPolicy: parse(r.overlap_policy), version: r.version });
+
+/** What a cached input is tagged with: the versions of the systems named, in order (as `overlayRead` compares it). */
+export function tagOf(keys: readonly string[], systems: ReadonlyMap<string, VersionedSystem>): string {
+  return keys.map((k) => systems.get(k)?.version ?? '').join(',');
+}
+
 /** What `overlayRead` returns. */
 export interface OverlayRead {
   /** The named systems found, by key, each with its version (id, definition and grids). */
-  systems: Map<string, StoredOverlaySystem & { version: string }>;
+  systems: Map<string, VersionedSystem>;
   /** The levels read: units first, then each layer's (null where its system was not found). */
   levels: (string | null)[];
   /** Grids of each layer's level. */
   counts: number[];
-  /** The systems' versions and the levels read, for tagging a cached input; null when a system is missing. */
-  tag: string | null;
   /** The input, when it was read: null when the territory grid does not exist. */
   input?: OverlayInputRows | null;
 }
@@ -189,6 +206,19 @@ export function createOverlayStore(db: Queryable) {
     },
 
     /**
+     * The named systems, each with a version that changes whenever the system (recreated, redefined) or any
+     * of its grids does (grid_systems.version and overlay_grid_versions, raised in the writes' transactions).
+     */
+    async systemsVersioned(keys: readonly string[]): Promise<Map<string, VersionedSystem>> {
+      const { rows } = await knex.raw(
+        `select s.id, s.key, s.name, s.kind, s.levels, s.overlap_policy, s.id || ':' || s.version || '.' || coalesce(v.version, 0) as version
+         from grid_systems s left join overlay_grid_versions v on v.system_id = s.id where s.key = any(?::text[])`,
+        [[...new Set(keys)]],
+      );
+      return new Map(rows.map((r: SystemRow) => [r.key, versionedSystem(r)]));
+    },
+
+    /**
      * A report on request's one statement: the systems it names with their versions, the levels it reads
      * (each given, or the system's default: the finest for a layer, the level above it for the units), with
      * `maxGrids` the grid count of each layer, and — unless the caller's cached input carries the same `tag`, or the layers
@@ -212,8 +242,7 @@ export function createOverlayStore(db: Queryable) {
                select e ->> 'key' from jsonb_array_elements(s.levels) e order by (e ->> 'order')::int desc
                offset case when l.part = 0 and jsonb_array_length(s.levels) > 1 then 1 else 0 end limit 1)) as level
              from l join s on s.key = l.key),
-           tag as (select (select string_agg(s.version, ',' order by k.n) from k join s on s.key = k.key)
-                          || '|' || (select string_agg(lv.level, ',' order by lv.part) from lv) as tag),
+           tag as (select string_agg(s.version, ',' order by k.n) as tag from k join s on s.key = k.key),
            counts as (select lv.part, (select count(*) from grids g where g.system_id = lv.system_id and g.level = lv.level) as n from lv where lv.part > 0 and ?::int is not null),
            go as (select (select tag from tag) is distinct from ?::text and (?::int is null or (select coalesce(sum(n), 0) from counts) <= ?::int) as read),
            t as (select id, system_id, xmin, code, name, type, level, geom from grids
@@ -237,7 +266,7 @@ export function createOverlayStore(db: Queryable) {
          select -2 as part, null::bigint as id, null::text as xmin, null::text as code, null::text as name, null::text as type, null::boolean as inside,
                 null::bytea as shape, null::text as geojson,
                 jsonb_build_object(
-                  'tag', (select tag from tag), 'read', (select read from go),
+                  'read', (select read from go),
                   'levels', (select jsonb_agg(jsonb_build_array(part, level)) from lv),
                   'counts', (select jsonb_agg(jsonb_build_array(part, n)) from counts),
                   'systems', (select jsonb_agg(jsonb_build_object('id', id, 'key', key, 'name', name, 'kind', kind, 'levels', levels, 'overlap_policy', overlap_policy, 'version', version)) from s)) as meta
@@ -262,21 +291,18 @@ export function createOverlayStore(db: Queryable) {
         ],
       );
       const meta = parse(rows[0].meta) as {
-        tag: string | null;
         read: boolean | null;
         levels: [number, string | null][] | null;
         counts: [number, number][] | null;
-        systems: { id: number; key: string; name: string; kind: string; levels: unknown; overlap_policy: unknown; version: string }[] | null;
+        systems: SystemRow[] | null;
       };
       const levels = parts.map(() => null as string | null);
       for (const [part, level] of meta.levels ?? []) levels[part] = level;
       const counts = request.layers.map(() => 0);
       for (const [part, n] of meta.counts ?? []) counts[part - 1] = Number(n);
-      const systems = new Map(
-        (meta.systems ?? []).map((r) => [r.key, { id: r.id, key: r.key, name: r.name, kind: r.kind, levels: parse(r.levels as StoredOverlaySystem['levels']), overlapPolicy: parse(r.overlap_policy as StoredOverlaySystem['overlapPolicy']), version: r.version }]),
-      );
+      const systems = new Map((meta.systems ?? []).map((r) => [r.key, versionedSystem(r)]));
       const input = meta.read ? inputRows(rows.slice(1) as InputRow[], request.layers.length) : undefined;
-      return { systems, levels, counts, tag: meta.tag, input };
+      return { systems, levels, counts, input };
     },
 
     /**
