@@ -18,15 +18,20 @@ const MAX_CHARS = 40_000_000;
 
 /**
  * The inputs of recent overlays computed on request, by what they read (territory, units, systems and
- * levels), each tagged with the versions of the systems it read (store.ts `systemsVersioned`: raised in
+ * levels), each tagged with the versions of the systems it read (store.ts `systemsVersioned`, `overlayRead`: raised in
  * every grid write's and system change's transaction). A request whose systems' versions are those of an
- * entry reuses it and only arranges; any other request reads afresh. The versions are read before the
- * rows, so an entry is never tagged newer than its rows: a write committed in between makes the next
- * request read again, never serve stale geometry.
+ * entry reuses it and only arranges; any other request reads afresh. The versions are read with the rows
+ * (one statement, one snapshot) or before them, so an entry is never tagged newer than its rows: a write
+ * committed in between makes the next request read again, never serve stale geometry.
  */
 export class OverlayInputCache {
   private readonly entries = new Map<string, { versions: string; input: CachedInput; chars: number }>();
   private chars = 0;
+
+  /** The versions the entry for `key` was read at, if there is one. */
+  versionsOf(key: string): string | null {
+    return this.entries.get(key)?.versions ?? null;
+  }
 
   get(key: string, versions: string): CachedInput | null {
     const entry = this.entries.get(key);

@@ -35,17 +35,24 @@ describe.each(engines())('cross-system overlays through the API on %s PostGIS', 
   });
   afterAll(async () => t?.close());
 
-  it('agrees with PostGIS (ST_Union / ST_Intersection / ST_Difference, geography) on blanks, overlaps and every community share within 0.5 %', async () => {
+  const bankGrids = `select g.geom, s.key from grids g join grid_systems s on s.id = g.system_id where s.kind = 'bank' and g.level = 'grid'`;
+  /** The district's blank and overlapped area by plain PostGIS (ST_Difference, ST_Union of ST_Intersection, geography). */
+  async function postgisFigures(): Promise<{ blank: number; overlap: number }> {
     const k = t.db.knex;
-    const bankGrids = `select g.geom, s.key from grids g join grid_systems s on s.id = g.system_id where s.kind = 'bank' and g.level = 'grid'`;
     const territory = `(select geom from grids g join grid_systems s on s.id = g.system_id where s.key = 'governance' and g.code = '${district}')`;
     const { rows: blank } = await k.raw(`select ST_Area(ST_Difference(${territory}, (select ST_Union(geom) from (${bankGrids}) b))::geography)::float8 as a`);
     const { rows: overlap } = await k.raw(
       `select coalesce(ST_Area(ST_Union(ST_Intersection(a.geom, b.geom))::geography), 0)::float8 as a
        from (${bankGrids}) a join (${bankGrids}) b on a.key < b.key and a.geom && b.geom and ST_Intersects(a.geom, b.geom)`,
     );
-    expect(agrees(report.summary.blank_m2, blank[0].a), `blank ${report.summary.blank_m2} vs PostGIS ${blank[0].a}`).toBe(true);
-    expect(agrees(report.summary.overlap_m2, overlap[0].a), `overlap ${report.summary.overlap_m2} vs PostGIS ${overlap[0].a}`).toBe(true);
+    return { blank: blank[0].a, overlap: overlap[0].a };
+  }
+
+  it('agrees with PostGIS (ST_Union / ST_Intersection / ST_Difference, geography) on blanks, overlaps and every community share within 0.5 %', async () => {
+    const k = t.db.knex;
+    const { blank, overlap } = await postgisFigures();
+    expect(agrees(report.summary.blank_m2, blank), `blank ${report.summary.blank_m2} vs PostGIS ${blank}`).toBe(true);
+    expect(agrees(report.summary.overlap_m2, overlap), `overlap ${report.summary.overlap_m2} vs PostGIS ${overlap}`).toBe(true);
 
     const { rows: shares } = await k.raw(
       `with c as (select g.code, g.geom from grids g join grid_systems s on s.id = g.system_id where s.key = 'governance' and g.level = 'community'),
@@ -195,10 +202,16 @@ describe.each(engines())('cross-system overlays through the API on %s PostGIS', 
       if (!('report' in result)) throw new Error('expected a report');
       return JSON.parse(JSON.stringify(result.report));
     };
-    const first = await reportOf(overlays);
-    expect(first).toEqual(report);
     let statements = 0;
     const count = () => void statements++;
+    t.db.knex.on('query', count);
+    const first = await reportOf(overlays);
+    t.db.knex.off('query', count);
+    expect(first).toEqual(report);
+    expect(statements, 'a first request reads systems, versions and its input in one statement').toBe(1);
+    // The shapes the first request made are written after it answered.
+    await overlays.settled();
+    statements = 0;
     t.db.knex.on('query', count);
     expect(await reportOf(overlays)).toEqual(first);
     t.db.knex.off('query', count);
@@ -213,5 +226,44 @@ describe.each(engines())('cross-system overlays through the API on %s PostGIS', 
     expect(second).toEqual(await reportOf(service()));
     await t.request.patch(`/api/systems/${bank.system.key}/grids/${grid.properties.code}`).send({ geometry: moved(0) }).expect(200);
     expect(await reportOf(overlays)).toEqual(first);
+  });
+
+  it('keeps the prepared shape of each grid for its row version only: a bank grid edited between two cold reports (fresh services) changes the figures as PostGIS says', async () => {
+    const logger = createLogger('silent');
+    const service = () => createOverlayService({ knex: t.db.knex, jobs: createJobs(createJobQueries(t.db.knex), logger), logger });
+    const request = { territory: { system: 'governance', code: district }, systems: banks.map((key) => ({ key })), mode: 'sync' as const };
+    const cold = async () => {
+      const s = service();
+      const result = await s.report(request, 'all');
+      await s.settled();
+      if (!('report' in result)) throw new Error('expected a report');
+      return JSON.parse(JSON.stringify(result.report)) as Report;
+    };
+    const k = t.db.knex;
+    /** Kept shapes matching their grid's current row, and all kept shapes. */
+    const kept = async () => (await k.raw('select count(g.id)::int as current, count(*)::int as all from overlay_grid_shapes s left join grids g on g.id = s.grid_id and g.xmin = s.row_xmin')).rows[0];
+    await k.raw('delete from overlay_grid_shapes');
+    const first = await cold();
+    expect(first).toEqual(report);
+    const read = 1 + first.units.length + (await k.raw(`select count(*)::int as n from (${bankGrids}) b`)).rows[0].n;
+    expect(await kept()).toEqual({ current: read, all: read });
+    expect(await cold(), 'a cold report from kept shapes is the one made from the geometry').toEqual(first);
+
+    const bank = city.systems.find((s) => s.system.key === banks[1])!;
+    const grid = bank.grids.features.find((f) => f.properties.level === 'grid')!;
+    const moved = (d: number) => ({ type: 'MultiPolygon', coordinates: (grid.geometry as MultiPolygon).coordinates.map((p) => p.map((ring) => ring.map(([x, y]) => [x + d, y + d]))) });
+    await t.request.patch(`/api/systems/${bank.system.key}/grids/${grid.properties.code}`).send({ geometry: moved(0.004) }).expect(200);
+    expect(await kept(), 'the shape of the edited grid no longer matches its row').toEqual({ current: read - 1, all: read });
+    const second = await cold();
+    const sql = await postgisFigures();
+    expect(second.summary.blank_m2).not.toBeCloseTo(first.summary.blank_m2, 0);
+    expect(agrees(second.summary.blank_m2, sql.blank), `blank ${second.summary.blank_m2} vs PostGIS ${sql.blank}`).toBe(true);
+    expect(agrees(second.summary.overlap_m2, sql.overlap), `overlap ${second.summary.overlap_m2} vs PostGIS ${sql.overlap}`).toBe(true);
+    expect(await kept(), 'the shape of the edited grid is made again for its new row').toEqual({ current: read, all: read });
+    await k.raw('delete from overlay_grid_shapes');
+    expect(await cold(), 'the same with nothing kept').toEqual(second);
+
+    await t.request.patch(`/api/systems/${bank.system.key}/grids/${grid.properties.code}`).send({ geometry: moved(0) }).expect(200);
+    expect(await cold()).toEqual(first);
   });
 });

@@ -4,7 +4,7 @@ import { AppError, badRequest, notFound } from '../errors';
 import {
   alignGrids,
   arrangePrepared,
-  prepareOverlay,
+  prepareRequest,
   type ArrangedFace,
   areaTypeOf,
   checkBank,
@@ -14,15 +14,16 @@ import {
   type OverlayGrid,
   type OverlayPolicy,
   type OverlayReport,
+  type PreparedOverlay,
   tabulate,
 } from '../geometry/overlay/index';
 import { rootsIn, seesWholeSystem, type AreaScope } from '../kernel/scope';
 import type { Logger } from '../logger';
 import { DEFAULT_TARGETS, filingRates, parseLedger, type FilingCategory, type FilingReport } from './filing';
 import { checkOutlets, parsePoints, type OutletCheck } from './points';
-import { computeFaces, inWorker, parsedInput } from './compute';
+import { computeArrangement, inWorker } from './compute';
 import { OverlayInputCache, type CachedInput } from './input-cache';
-import { createOverlayStore, inOverlayTransaction, type OverlayGridRow, type StoredOverlaySystem } from './store';
+import { createOverlayStore, inOverlayTransaction, tagOf, type InputGrid, type OverlayGridRow, type OverlayRead, type ShapeRow, type StoredOverlaySystem, type VersionedSystem } from './store';
 
 export interface PolicyInput {
   urban?: Partial<OverlayPolicy['urban']>;
@@ -81,6 +82,29 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
 
   const requireSystem = (key: string, field: string) => requireOverlaySystem(store, key, field);
   const cache = new OverlayInputCache();
+  /** Shapes being kept (`keepShapes`), so `settled` can wait for them. */
+  const keeping = new Set<Promise<void>>();
+
+  /**
+   * Keeps the shapes an arrangement made from grids read as GeoJSON (store.ts `saveShapes`, after the
+   * report is answered, off its path), and puts them into the cached input in place of the text, so the
+   * next request over it, in this process or after a restart, prepares nothing the grids have not changed.
+   */
+  function keepShapes(plan: Awaited<ReturnType<typeof planOf>>, read: { territory: InputGrid; units: InputGrid[]; layers: InputGrid[][] }, made: PreparedOverlay['shapes']): void {
+    const rows: ShapeRow[] = [];
+    const take = (grid: InputGrid, shape: Uint8Array | null, systemId: number) => {
+      if (shape === null || grid.geometry instanceof Uint8Array) return;
+      grid.geometry = shape;
+      rows.push({ systemId, id: grid.row.id, xmin: grid.row.xmin, shape });
+    };
+    take(read.territory, made.territory, plan.territorySystem.id);
+    read.units.forEach((u, k) => take(u, made.units[k] ?? null, plan.unitSystem.id));
+    read.layers.forEach((layer, i) => layer.forEach((g, k) => take(g, made.grids[i]?.[k] ?? null, plan.participants[i]!.system.id)));
+    if (rows.length === 0) return;
+    const write = store.saveShapes(rows).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'overlay shapes not kept (the next overlay prepares them again)'));
+    keeping.add(write);
+    void write.finally(() => keeping.delete(write));
+  }
 
   /**
    * Bank ledgers and grids are internal to their bank (DOMAIN.md "Access and privacy"): another bank's
@@ -111,12 +135,31 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
     return allowed;
   }
 
-  /** The systems and levels a request reads, and what its input is cached by (input-cache.ts). */
-  async function planOf(request: OverlayRequest) {
+  /**
+   * The systems and levels a request reads, the grid count of each layer when `maxGrids` is given, and its
+   * input. With a cached input, one light statement tells whether its systems are unchanged; otherwise one
+   * statement (store.ts `overlayRead`) reads systems, versions and input together, unless the layers hold
+   * more than `maxGrids` grids.
+   */
+  async function planOf(request: OverlayRequest, maxGrids: number | null) {
     const unitKey = request.units?.system ?? request.territory.system;
-    const versioned = await store.systemsVersioned([request.territory.system, unitKey, ...request.systems.map((s) => s.key)]);
+    const keys = [request.territory.system, unitKey, ...request.systems.map((s) => s.key)];
+    const key = JSON.stringify([request.territory, unitKey, request.units?.level ?? null, request.systems.map((s) => [s.key, s.level ?? null])]);
+    const shape = { territory: { key: request.territory.system, code: request.territory.code }, units: { key: unitKey, level: request.units?.level ?? null }, layers: request.systems.map((s) => ({ key: s.key, level: s.level ?? null })) };
+    const known = cache.versionsOf(key);
+    let cached: CachedInput | null = null;
+    let read: OverlayRead | null = null;
+    let systems: Map<string, VersionedSystem>;
+    if (known !== null) {
+      systems = await store.systemsVersioned(keys);
+      if (tagOf(keys, systems) === known) cached = cache.get(key, known);
+    }
+    if (!cached) {
+      read = await store.overlayRead(shape, null, maxGrids);
+      systems = read.systems;
+    }
     const requireVersioned = (key: string, field: string) => {
-      const system = versioned.get(key);
+      const system = systems.get(key);
       if (!system) throw notFound('system_not_found', `${field}: grid system "${key}" does not exist`);
       return system;
     };
@@ -127,26 +170,42 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
       const system = requireVersioned(s.key, `systems[${k}].key`);
       return { system, level: requireLevel(system, s.level, `systems[${k}].level`, 'finest') };
     });
-    const key = JSON.stringify([territorySystem.id, request.territory.code, unitSystem.id, unitLevel, participants.map((p) => [p.system.id, p.level])]);
-    const versions = JSON.stringify([territorySystem, unitSystem, ...participants.map((p) => p.system)].map((x) => x.version));
-    return { territorySystem, unitSystem, unitLevel, participants, key, versions, counts: null as number[] | null };
+    const versions = tagOf(keys, systems!);
+    // The statement picks default levels as requireLevel does; only levels of equal order could differ, and
+    // then what it read is not used.
+    const same = read === null || (read.levels[0] === unitLevel && participants.every((p, k) => read.levels[k + 1] === p.level));
+    let input = cached;
+    if (read && same && read.input !== undefined) {
+      if (read.input === null) throw notFound('grid_not_found', `territory: grid "${request.territory.code}" does not exist in system ${territorySystem.key}`);
+      input = { rows: read.input, counts: maxGrids === null ? null : read.counts, prepared: null };
+      cache.set(key, versions, input);
+    }
+    let counts = read && maxGrids !== null ? read.counts : (cached?.counts ?? null);
+    if (maxGrids !== null && counts === null) {
+      // A cached input read without its counts: the same statement gives them (it reads no input again).
+      counts = (await store.overlayRead(shape, versions, maxGrids)).counts;
+      if (cached) cached.counts = counts;
+    }
+    return { territorySystem, unitSystem, unitLevel, participants, key: same ? key : null, versions, counts: counts ?? [], input };
   }
 
-  /** The input of a planned overlay: cached while its systems are unchanged, else read in one statement. */
+  /** The input of a planned overlay: read with the plan, or cached while its systems are unchanged, else read now. */
   async function inputOf(plan: Awaited<ReturnType<typeof planOf>>, code: string): Promise<CachedInput> {
-    const cached = cache.get(plan.key, plan.versions);
+    if (plan.input) return plan.input;
+    const cached = plan.key === null ? null : cache.get(plan.key, plan.versions);
     if (cached) return cached;
+    // Read after the versions, so an entry is never tagged newer than its rows (input-cache.ts).
     const where = { systemId: plan.territorySystem.id, code };
     const rows = await store.overlayInput(where, { systemId: plan.unitSystem.id, level: plan.unitLevel }, plan.participants.map((p) => ({ systemId: p.system.id, level: p.level })));
     if (!rows) throw notFound('grid_not_found', `territory: grid "${code}" does not exist in system ${plan.territorySystem.key}`);
-    const input: CachedInput = { rows, counts: plan.counts, prepared: null };
-    cache.set(plan.key, plan.versions, input);
+    const input: CachedInput = { rows, counts: null, prepared: null };
+    if (plan.key !== null) cache.set(plan.key, plan.versions, input);
     return input;
   }
 
   async function runReport(request: OverlayRequest, scope: AreaScope, ctx?: JobContext, planned?: Awaited<ReturnType<typeof planOf>>): Promise<OverlayReport> {
     const started = performance.now();
-    const plan = planned ?? (await planOf(request));
+    const plan = planned ?? (await planOf(request, null));
     const { territorySystem, unitSystem, participants } = plan;
     // Officers of the territory's units see the banks inside their units (the report is cut to them);
     // anyone else (another bank's staff) only banks they see whole.
@@ -167,10 +226,17 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
     };
     const options = { within: inside.filter((_, k) => keep[k]), unitsOnly: allowed !== null };
     let faces: ArrangedFace[];
-    if (inWorker(arrangeInput)) faces = await computeFaces({ ...arrangeInput, options });
-    else {
+    if (inWorker(arrangeInput)) {
+      const arranged = await computeArrangement({ ...arrangeInput, options });
+      faces = arranged.faces;
+      keepShapes(plan, { territory, units, layers }, arranged.made);
+    } else {
       // Small enough for the event loop: arranged from the prepared input, made once per cached input.
-      input.prepared ??= prepareOverlay(parsedInput({ ...arrangeInput, units: loadedUnits.map((u) => ({ code: u.code, name: u.name, type: u.type, geometry: u.geometry })) }));
+      if (!input.prepared) {
+        const { prepared, made } = prepareRequest({ ...arrangeInput, units: loadedUnits.map((u) => ({ code: u.code, name: u.name, type: u.type, geometry: u.geometry })) });
+        input.prepared = prepared;
+        keepShapes(plan, { territory, units: loadedUnits, layers }, made);
+      }
       faces = arrangePrepared(input.prepared, { within: inside, unitsOnly: allowed !== null, keep });
     }
     const meta = { ...arrangeInput, systems: systems.map((s) => ({ key: s.key, name: s.name, grids: s.grids.length })), policy: resolvePolicy(request.policy) };
@@ -180,17 +246,18 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
   }
 
   return {
+    /** Resolves when the shapes being kept are written (tests, benchmarks, shutdown). */
+    async settled(): Promise<void> {
+      while (keeping.size) await Promise.all([...keeping]);
+    },
+
     async report(request: OverlayRequest, scope: AreaScope): Promise<{ report: OverlayReport } | { job: string }> {
       if (request.systems.length === 0) throw badRequest('invalid_request', 'systems: name at least one grid system to overlay');
       let asJob = request.mode === 'job';
       let plan: Awaited<ReturnType<typeof planOf>> | undefined;
-      if (request.mode === 'auto') {
-        plan = await planOf(request);
-        // The counts kept with a cached input are those of the same system versions.
-        const cached = cache.get(plan.key, plan.versions);
-        plan.counts = cached?.counts ?? (await Promise.all(plan.participants.map((p) => store.count(p.system.id, p.level))));
-        if (cached) cached.counts = plan.counts;
-        asJob = plan.counts.reduce((a, b) => a + b, 0) > JOB_THRESHOLD;
+      if (!asJob) {
+        plan = await planOf(request, request.mode === 'auto' ? JOB_THRESHOLD : null);
+        asJob = request.mode === 'auto' && plan.counts.reduce((a, b) => a + b, 0) > JOB_THRESHOLD;
       }
       if (!asJob) return { report: await runReport(request, scope, undefined, plan) };
       return { job: await jobs.start('overlay', request.territory.system, (ctx) => runReport(request, scope, ctx)) };

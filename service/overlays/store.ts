@@ -3,7 +3,6 @@ import { knexOf, type Queryable } from '../db/tx';
 import type { MultiPolygon, Polygon } from 'geojson';
 import type { LedgerRow, RegisterCounts } from './filing';
 import type { BankPoint } from './points';
-import type { GridText } from './stored-store';
 
 export interface StoredOverlaySystem {
   id: number;
@@ -34,25 +33,102 @@ interface GridRow {
   geojson: string;
 }
 
-/** What an overlay reads (`overlayInput`): geometry as GeoJSON text, parsed where it is arranged. */
+/** One grid as an overlay reads it: its prepared shape when one is kept for its row version, else GeoJSON text. */
+export interface InputGrid {
+  code: string;
+  name: string;
+  type: string | null;
+  geometry: string | Uint8Array;
+  /** The grids row and its version (`xmin`), for keeping a shape made from the text (`saveShapes`). */
+  row: { id: number; xmin: string };
+}
+
+/** What an overlay reads (`overlayInput`). */
 export interface OverlayInputRows {
-  territory: GridText;
-  units: GridText[];
+  territory: InputGrid;
+  units: InputGrid[];
   /** Per unit: it lies in the territory's subtree, so needs no clipping. */
   inside: boolean[];
-  layers: GridText[][];
+  layers: InputGrid[][];
 }
 
 interface InputRow {
   part: number;
+  id: string | number;
+  xmin: string;
   code: string;
   name: string;
   type: string | null;
-  geojson: string;
+  shape: Uint8Array | null;
+  geojson: string | null;
   inside: boolean;
 }
 
-const textOf = (r: InputRow): GridText => ({ code: r.code, name: r.name, type: r.type, geometry: r.geojson });
+/** The rows of an input in part order (territory first), parsed; null when the territory is not among them. */
+function inputRows(rows: readonly InputRow[], layers: number): OverlayInputRows | null {
+  const first = rows[0];
+  if (!first || first.part !== -1) return null;
+  const out: OverlayInputRows = { territory: inputOf(first), units: [], inside: [], layers: Array.from({ length: layers }, () => []) };
+  for (const r of rows.slice(1)) {
+    if (r.part === 0) {
+      out.units.push(inputOf(r));
+      out.inside.push(r.inside);
+    } else out.layers[r.part - 1]!.push(inputOf(r));
+  }
+  return out;
+}
+
+export type VersionedSystem = StoredOverlaySystem & { version: string };
+
+interface SystemRow {
+  id: number;
+  key: string;
+  name: string;
+  kind: string;
+  levels: StoredOverlaySystem['levels'] | string;
+  overlap_policy: StoredOverlaySystem['overlapPolicy'] | string;
+  version: string;
+}
+
+const versionedSystem = (r: SystemRow): VersionedSystem => ({ id: r.id, key: r.key, name: r.name, kind: r.kind, levels: parse(r.levels), overlapPolicy: parse(r.overlap_policy), version: r.version });
+
+/** What a cached input is tagged with: the versions of the systems named, in order (as `overlayRead` compares it). */
+export function tagOf(keys: readonly string[], systems: ReadonlyMap<string, VersionedSystem>): string {
+  return keys.map((k) => systems.get(k)?.version ?? '').join(',');
+}
+
+/** What `overlayRead` returns. */
+export interface OverlayRead {
+  /** The named systems found, by key, each with its version (id, definition and grids). */
+  systems: Map<string, VersionedSystem>;
+  /** The levels read: units first, then each layer's (null where its system was not found). */
+  levels: (string | null)[];
+  /** Grids of each layer's level. */
+  counts: number[];
+  /** The input, when it was read: null when the territory grid does not exist. */
+  input?: OverlayInputRows | null;
+}
+
+/** A prepared shape to keep for a grid row version (migrations/042_overlay_grid_shapes.ts). */
+export interface ShapeRow {
+  systemId: number;
+  id: number;
+  xmin: string;
+  shape: Uint8Array;
+}
+
+// A shape read through node-postgres may be a view into a shared pool buffer: copied, it is its own bytes
+// (a worker receives only those).
+const inputOf = (r: InputRow): InputGrid => ({
+  code: r.code,
+  name: r.name,
+  type: r.type,
+  geometry: r.shape === null ? r.geojson! : new Uint8Array(r.shape),
+  row: { id: Number(r.id), xmin: r.xmin },
+});
+
+/** jsonb arrives parsed from node-postgres and as text from some paths: either way, the value. */
+const parse = <T>(v: T | string): T => (typeof v === 'string' ? JSON.parse(v) : v);
 
 const COLUMNS = `g.code, g.parent_code, g.level, g.name, g.type, g.people, ST_AsGeoJSON(g.geom, 9) as geojson`;
 
@@ -83,50 +159,38 @@ export function createOverlayStore(db: Queryable) {
     async system(key: string): Promise<StoredOverlaySystem | null> {
       const row = await knex('grid_systems').where({ key }).first('id', 'key', 'name', 'kind', 'levels', 'overlap_policy');
       if (!row) return null;
-      const parse = <T>(v: T | string): T => (typeof v === 'string' ? JSON.parse(v) : v);
       return { id: row.id, key: row.key, name: row.name, kind: row.kind, levels: parse(row.levels), overlapPolicy: parse(row.overlap_policy) };
     },
 
     /**
-     * The named systems, each with a version that changes whenever the system's definition or any of its
-     * grids does (grid_systems.version and overlay_grid_versions, raised in the writes' transactions).
-     */
-    async systemsVersioned(keys: readonly string[]): Promise<Map<string, StoredOverlaySystem & { version: string }>> {
-      const { rows } = await knex.raw(
-        `select s.id, s.key, s.name, s.kind, s.levels, s.overlap_policy, s.version || '.' || coalesce(v.version, 0) as version
-         from grid_systems s left join overlay_grid_versions v on v.system_id = s.id where s.key = any(?::text[])`,
-        [[...new Set(keys)]],
-      );
-      const parse = <T>(v: T | string): T => (typeof v === 'string' ? JSON.parse(v) : v);
-      return new Map(
-        rows.map((r: { id: number; key: string; name: string; kind: string; levels: unknown; overlap_policy: unknown; version: string }) => [
-          r.key,
-          { id: r.id, key: r.key, name: r.name, kind: r.kind, levels: parse(r.levels as string), overlapPolicy: parse(r.overlap_policy as string), version: r.version },
-        ]),
-      );
-    },
-
-    /**
      * Everything an overlay reads, in one statement: the territory grid; the units (one level of one system)
-     * and each layer's grids meeting it (&& then ST_Intersects), in code order, geometry as GeoJSON text;
-     * per unit whether it lies in the territory's subtree (same system only). Null when the territory does
-     * not exist.
+     * and each layer's grids meeting it (&& then ST_Intersects, skipped for units in the territory's subtree,
+     * same system only), in code order; each with its kept shape for the row's version, or else its geometry
+     * as GeoJSON text. Null when the territory does not exist.
      */
     async overlayInput(
       territory: { systemId: number; code: string },
       units: { systemId: number; level: string },
       layers: readonly { systemId: number; level: string }[],
     ): Promise<OverlayInputRows | null> {
+      // The candidates are taken by system and level first (materialised): the territory's box holds every
+      // grid of its subtree at every level, and testing those against it cost more than the rest.
       const { rows } = await knex.raw(
-        `with recursive t as (select code, name, type, geom from grids where system_id = ? and code = ?),
+        `with recursive t as (select id, xmin, code, name, type, geom from grids where system_id = ? and code = ?),
            sub(code) as (select code from t union select g.code from grids g join sub on g.parent_code = sub.code where g.system_id = ? and ?),
-           l(part, system_id, level) as (select * from unnest(?::int[], ?::int[], ?::text[]))
-         select -1 as part, code, name, type, ST_AsGeoJSON(geom, 9) as geojson, false as inside from t
-         union all
-         select l.part, g.code, g.name, g.type, ST_AsGeoJSON(g.geom, 9), l.part = 0 and l.system_id = ? and g.code in (select code from sub)
-         from l join grids g on g.system_id = l.system_id and g.level = l.level, t
-         where g.geom && t.geom and ST_Intersects(g.geom, t.geom)
-         order by part, code`,
+           l(part, system_id, level) as (select * from unnest(?::int[], ?::int[], ?::text[])),
+           c as materialized (
+             select l.part, g.id, g.xmin, g.code, g.name, g.type, g.geom, l.part = 0 and l.system_id = ? and g.code in (select code from sub) as inside
+             from l join grids g on g.system_id = l.system_id and g.level = l.level),
+           r as (
+             select -1 as part, id, xmin, code, name, type, geom, false as inside from t
+             union all
+             select c.part, c.id, c.xmin, c.code, c.name, c.type, c.geom, c.inside from c, t
+             where c.geom && t.geom and (c.inside or ST_Intersects(c.geom, t.geom)))
+         select r.part, r.id, r.xmin::text as xmin, r.code, r.name, r.type, r.inside, p.shape,
+                case when p.shape is null then ST_AsGeoJSON(r.geom, 9) end as geojson
+         from r left join overlay_grid_shapes p on p.grid_id = r.id and p.row_xmin = r.xmin
+         order by r.part, r.code`,
         [
           territory.systemId,
           territory.code,
@@ -138,16 +202,131 @@ export function createOverlayStore(db: Queryable) {
           territory.systemId,
         ],
       );
-      const first = rows[0] as InputRow | undefined;
-      if (!first || first.part !== -1) return null;
-      const out: OverlayInputRows = { territory: textOf(first), units: [], inside: [], layers: layers.map(() => []) };
-      for (const r of rows.slice(1) as InputRow[]) {
-        if (r.part === 0) {
-          out.units.push(textOf(r));
-          out.inside.push(r.inside);
-        } else out.layers[r.part - 1]!.push(textOf(r));
-      }
-      return out;
+      return inputRows(rows as InputRow[], layers.length);
+    },
+
+    /**
+     * The named systems, each with a version that changes whenever the system (recreated, redefined) or any
+     * of its grids does (grid_systems.version and overlay_grid_versions, raised in the writes' transactions).
+     */
+    async systemsVersioned(keys: readonly string[]): Promise<Map<string, VersionedSystem>> {
+      const { rows } = await knex.raw(
+        `select s.id, s.key, s.name, s.kind, s.levels, s.overlap_policy, s.id || ':' || s.version || '.' || coalesce(v.version, 0) as version
+         from grid_systems s left join overlay_grid_versions v on v.system_id = s.id where s.key = any(?::text[])`,
+        [[...new Set(keys)]],
+      );
+      return new Map(rows.map((r: SystemRow) => [r.key, versionedSystem(r)]));
+    },
+
+    /**
+     * A report on request's one statement: the systems it names with their versions, the levels it reads
+     * (each given, or the system's default: the finest for a layer, the level above it for the units), with
+     * `maxGrids` the grid count of each layer, and — unless the caller's cached input carries the same `tag`, or the layers
+     * hold more than `maxGrids` grids — the input itself, as `overlayInput` reads it. One snapshot, so the
+     * tag and the rows always agree.
+     */
+    async overlayRead(
+      request: { territory: { key: string; code: string }; units: { key: string; level: string | null }; layers: readonly { key: string; level: string | null }[] },
+      known: string | null,
+      maxGrids: number | null,
+    ): Promise<OverlayRead> {
+      const keys = [request.territory.key, request.units.key, ...request.layers.map((l) => l.key)];
+      const parts = [request.units, ...request.layers];
+      const { rows } = await knex.raw(
+        `with recursive k(n, key) as (select * from unnest(?::int[], ?::text[])),
+           s as (select s.id, s.key, s.name, s.kind, s.levels, s.overlap_policy, s.id || ':' || s.version || '.' || coalesce(v.version, 0) as version
+                 from grid_systems s left join overlay_grid_versions v on v.system_id = s.id where s.key = any(?::text[])),
+           l(part, key, level) as (select * from unnest(?::int[], ?::text[], ?::text[])),
+           lv as (
+             select l.part, s.id as system_id, coalesce(l.level, (
+               select e ->> 'key' from jsonb_array_elements(s.levels) e order by (e ->> 'order')::int desc
+               offset case when l.part = 0 and jsonb_array_length(s.levels) > 1 then 1 else 0 end limit 1)) as level
+             from l join s on s.key = l.key),
+           tag as (select string_agg(s.version, ',' order by k.n) as tag from k join s on s.key = k.key),
+           counts as (select lv.part, (select count(*) from grids g where g.system_id = lv.system_id and g.level = lv.level) as n from lv where lv.part > 0 and ?::int is not null),
+           go as (select (select tag from tag) is distinct from ?::text and (?::int is null or (select coalesce(sum(n), 0) from counts) <= ?::int) as read),
+           t as (select id, system_id, xmin, code, name, type, level, geom from grids
+                 where system_id = (select id from s where key = ?) and code = ? and (select read from go)),
+           -- The territory's subtree down to the units' level (no further: only units are looked up in it).
+           sub(code, level) as (
+             select code, level from t
+             union
+             select g.code, g.level from grids g join sub on g.parent_code = sub.code
+             where g.system_id = (select system_id from t) and (select system_id from lv where part = 0) = (select system_id from t)
+               and sub.level <> (select level from lv where part = 0)),
+           c as materialized (
+             select lv.part, g.id, g.xmin, g.code, g.name, g.type, g.geom,
+                    lv.part = 0 and g.system_id = (select system_id from t) and g.code in (select code from sub) as inside
+             from lv join grids g on g.system_id = lv.system_id and g.level = lv.level where (select read from go)),
+           r as (
+             select -1 as part, id, xmin, code, name, type, geom, false as inside from t
+             union all
+             select c.part, c.id, c.xmin, c.code, c.name, c.type, c.geom, c.inside from c, t
+             where c.geom && t.geom and (c.inside or ST_Intersects(c.geom, t.geom)))
+         select -2 as part, null::bigint as id, null::text as xmin, null::text as code, null::text as name, null::text as type, null::boolean as inside,
+                null::bytea as shape, null::text as geojson,
+                jsonb_build_object(
+                  'read', (select read from go),
+                  'levels', (select jsonb_agg(jsonb_build_array(part, level)) from lv),
+                  'counts', (select jsonb_agg(jsonb_build_array(part, n)) from counts),
+                  'systems', (select jsonb_agg(jsonb_build_object('id', id, 'key', key, 'name', name, 'kind', kind, 'levels', levels, 'overlap_policy', overlap_policy, 'version', version)) from s)) as meta
+         union all
+         (select r.part, r.id, r.xmin::text, r.code, r.name, r.type, r.inside, p.shape,
+                 case when p.shape is null then ST_AsGeoJSON(r.geom, 9) end, null::jsonb
+          from r left join overlay_grid_shapes p on p.grid_id = r.id and p.row_xmin = r.xmin
+          order by r.part, r.code)`,
+        [
+          keys.map((_, n) => n),
+          keys,
+          [...new Set(keys)],
+          parts.map((_, n) => n),
+          parts.map((p) => p.key),
+          parts.map((p) => p.level) as unknown as string[],
+          maxGrids,
+          known,
+          maxGrids,
+          maxGrids,
+          request.territory.key,
+          request.territory.code,
+        ],
+      );
+      const meta = parse(rows[0].meta) as {
+        read: boolean | null;
+        levels: [number, string | null][] | null;
+        counts: [number, number][] | null;
+        systems: SystemRow[] | null;
+      };
+      const levels = parts.map(() => null as string | null);
+      for (const [part, level] of meta.levels ?? []) levels[part] = level;
+      const counts = request.layers.map(() => 0);
+      for (const [part, n] of meta.counts ?? []) counts[part - 1] = Number(n);
+      const systems = new Map((meta.systems ?? []).map((r) => [r.key, versionedSystem(r)]));
+      const input = meta.read ? inputRows(rows.slice(1) as InputRow[], request.layers.length) : undefined;
+      return { systems, levels, counts, input };
+    },
+
+    /**
+     * Keeps shapes made from grids' geometry, each for the row version it was made from (a newer version of
+     * the row never matches it), and drops those of the systems' grids deleted since. One statement.
+     */
+    async saveShapes(shapes: readonly ShapeRow[]): Promise<void> {
+      if (shapes.length === 0) return;
+      await knex.raw(
+        `with kept as (
+           insert into overlay_grid_shapes as s (grid_id, system_id, row_xmin, shape)
+           select id, system_id, xmin::xid, decode(shape, 'base64') from unnest(?::bigint[], ?::int[], ?::text[], ?::text[]) as x(id, system_id, xmin, shape)
+           on conflict (grid_id) do update set row_xmin = excluded.row_xmin, shape = excluded.shape, system_id = excluded.system_id
+           returning 1)
+         delete from overlay_grid_shapes s where s.system_id = any(?::int[]) and not exists (select 1 from grids g where g.id = s.grid_id)
+           and exists (select 1 from kept)`,
+        [
+          shapes.map((s) => s.id),
+          shapes.map((s) => s.systemId),
+          shapes.map((s) => s.xmin),
+          shapes.map((s) => Buffer.from(s.shape.buffer, s.shape.byteOffset, s.shape.byteLength).toString('base64')),
+          [...new Set(shapes.map((s) => s.systemId))],
+        ],
+      );
     },
 
     async grid(systemId: number, code: string): Promise<OverlayGridRow | null> {
@@ -238,14 +417,6 @@ export function createOverlayStore(db: Queryable) {
         await knex.raw(`select kind, name, grid_code, ST_X(geom) as lon, ST_Y(geom) as lat from bank_points where system_id = ? order by id`, [systemId])
       ).rows;
       return rows.map((r) => ({ kind: r.kind, name: r.name, grid: r.grid_code, lon: Number(r.lon), lat: Number(r.lat) }));
-    },
-
-    /** Grid counts per system id, for deciding whether an overlay runs as a job. */
-    async count(systemId: number, level: string | null): Promise<number> {
-      const q = knex('grids').where({ system_id: systemId });
-      if (level !== null) q.andWhere({ level });
-      const row = await q.count({ n: '*' }).first();
-      return Number(row?.n ?? 0);
     },
   };
 }

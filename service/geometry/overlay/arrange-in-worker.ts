@@ -1,6 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { ArrangedFace } from './faces';
-import type { ArrangeMessage, ArrangeRequest } from './overlay-worker';
+import type { ArrangeMessage, ArrangeRequest, ArrangeResult } from './overlay-worker';
 
 /** An idle worker is ended after this long; the next overlay starts a new one (~0.5 s). */
 const IDLE_MS = 60_000;
@@ -16,16 +15,16 @@ let queue: Promise<unknown> = Promise.resolve();
  * overlay (an incremental update then costs no start-up), takes overlays one at a time.
  *
  * @param request territory, units and participating grids (geometry as GeoJSON text or objects), options
- * @returns the faces, as `arrangeFaces` returns them
+ * @returns the faces, as `arrangeFaces` returns them, and the shapes it prepared (overlay-worker.ts)
  * @throws Error when the arrangement fails or the worker dies
  */
-export function arrangeInWorker(request: ArrangeRequest): Promise<ArrangedFace[]> {
+export function arrangeInWorker(request: ArrangeRequest): Promise<ArrangeResult> {
   const run = queue.then(() => runOne(request));
   queue = run.catch(() => undefined);
   return run;
 }
 
-function runOne(request: ArrangeRequest): Promise<ArrangedFace[]> {
+function runOne(request: ArrangeRequest): Promise<ArrangeResult> {
   if (idle) clearTimeout(idle);
   if (!worker) {
     worker = new Worker(new URL('./overlay-worker-entry.mjs', import.meta.url));
@@ -33,7 +32,7 @@ function runOne(request: ArrangeRequest): Promise<ArrangedFace[]> {
     worker.unref();
   }
   const current = worker;
-  return new Promise<ArrangedFace[]>((resolve, reject) => {
+  return new Promise<ArrangeResult>((resolve, reject) => {
     const detach = () => {
       current.off('message', onMessage);
       current.off('error', onError);
@@ -51,7 +50,7 @@ function runOne(request: ArrangeRequest): Promise<ArrangedFace[]> {
         if (worker === current) worker = null;
         void current.terminate();
       }, IDLE_MS).unref();
-      if (message.type === 'done') resolve(message.faces);
+      if (message.type === 'done') resolve({ faces: message.faces, made: message.made });
       else reject(new Error(`overlay arrangement failed: ${message.message}`));
     };
     const onError = (error: Error) => fail(`overlay worker failed: ${error.message}`);

@@ -1,8 +1,9 @@
 import type { MultiPolygon, Polygon } from 'geojson';
-import { frameFor, polygonsOf, toLonLat, toRings, type IntFrame, type Rings } from './boolean';
+import { frameFor, polygonsOf, toLonLat, type IntFrame, type Rings } from './boolean';
+import { prepareShape, shapeBox, shapeRings, type PreparedShape } from './shape';
 import { arrange, createArrangeMemo, type ArrangeMemo } from './arrangement';
 import { AreaMeter } from './measure';
-import type { FaceRef, OverlayInput } from './types';
+import type { FaceRef } from './types';
 
 /** One face of an overlay before the report numbers it: its unit, covering grids, area and shape. */
 export interface ArrangedFace {
@@ -27,14 +28,15 @@ export interface ArrangedFace {
  * @returns the faces, in no particular order
  * @throws RangeError when the territory has no geometry
  */
-export function arrangeFaces(input: Pick<OverlayInput, 'territory' | 'units' | 'systems'>, options: { within?: readonly boolean[]; unitsOnly?: boolean } = {}): ArrangedFace[] {
+export function arrangeFaces(input: PrepareInput, options: { within?: readonly boolean[]; unitsOnly?: boolean } = {}): ArrangedFace[] {
   return arrangePrepared(prepareOverlay(input), options);
 }
 
 /**
  * An overlay's input turned into what the arrangement works on: the territory's integer frame and area
- * measure, every geometry as integer rings. It depends on nothing but the input, so a caller may keep it
- * while the grids it came from are unchanged and arrange it again (the overlay service's input cache).
+ * measure, every geometry as normalised integer rings (each normalised in its own frame, `shape.ts`). It
+ * depends on nothing but the input, so a caller may keep it while the grids it came from are unchanged
+ * and arrange it again (the overlay service's input cache).
  */
 export interface PreparedOverlay {
   frame: IntFrame;
@@ -42,23 +44,46 @@ export interface PreparedOverlay {
   territory: Rings;
   units: { code: string; rings: Rings }[];
   grids: { ref: FaceRef; rings: Rings }[];
-  /** Normalised rings and shape keys of the above, made by the first arrangement, reused by the next. */
+  /** Shape keys of the above, made by the first arrangement, reused by the next. */
   memo: ArrangeMemo;
+  /** Every geometry's prepared shape, as given or made here (null for no geometry), in input order. */
+  shapes: { territory: PreparedShape | null; units: (PreparedShape | null)[]; grids: (PreparedShape | null)[][] };
+}
+
+/** A geometry to prepare: lon/lat, or already prepared (`shape.ts`, e.g. stored with its grid). */
+export type PrepareGeometry = Polygon | MultiPolygon | PreparedShape | null;
+
+export interface PrepareInput {
+  territory: { system: string; code: string; geometry: PrepareGeometry };
+  units: { code: string; geometry: PrepareGeometry }[];
+  systems: { key: string; grids: { code: string; geometry: PrepareGeometry }[] }[];
 }
 
 /** @throws RangeError when the territory has no geometry */
-export function prepareOverlay(input: Pick<OverlayInput, 'territory' | 'units' | 'systems'>): PreparedOverlay {
+export function prepareOverlay(input: PrepareInput): PreparedOverlay {
   const { territory, units, systems } = input;
-  if (!territory.geometry) throw new RangeError(`territory ${territory.system}/${territory.code} has no geometry`);
-  const bbox = boxOf(territory.geometry);
+  const shapeOf = (g: PrepareGeometry): PreparedShape | null => (g === null ? null : g instanceof Uint8Array ? g : prepareShape(g));
+  const territoryShape = shapeOf(territory.geometry);
+  if (!territoryShape) throw new RangeError(`territory ${territory.system}/${territory.code} has no geometry`);
+  const bbox = shapeBox(territoryShape);
   const frame = frameFor(bbox);
+  const memo = createArrangeMemo();
+  // Prepared rings are normalised already: the arrangement's normalisation of them is themselves.
+  const ringsOf = (shape: PreparedShape | null): Rings => {
+    const rings = shape === null ? [] : shapeRings(shape, frame);
+    memo.clean.set(rings, rings);
+    return rings;
+  };
+  const unitShapes = units.map((u) => shapeOf(u.geometry));
+  const gridShapes = systems.map((s) => s.grids.map((g) => shapeOf(g.geometry)));
   return {
     frame,
     meter: new AreaMeter(frame, bbox),
-    territory: ringsOf(frame, territory.geometry),
-    units: units.map((u) => ({ code: u.code, rings: ringsOf(frame, u.geometry) })),
-    grids: systems.flatMap((s) => s.grids.map((g) => ({ ref: { system: s.key, code: g.code } as FaceRef, rings: ringsOf(frame, g.geometry) }))),
-    memo: createArrangeMemo(),
+    territory: ringsOf(territoryShape),
+    units: units.map((u, k) => ({ code: u.code, rings: ringsOf(unitShapes[k]!) })),
+    grids: systems.flatMap((s, k) => s.grids.map((g, i) => ({ ref: { system: s.key, code: g.code } as FaceRef, rings: ringsOf(gridShapes[k]![i]!) }))),
+    memo,
+    shapes: { territory: territoryShape, units: unitShapes, grids: gridShapes },
   };
 }
 
@@ -87,11 +112,6 @@ export function compareRefs(a: FaceRef, b: FaceRef): number {
   return a.system < b.system ? -1 : a.system > b.system ? 1 : a.code < b.code ? -1 : a.code > b.code ? 1 : 0;
 }
 
-function ringsOf(frame: IntFrame, geometry: Polygon | MultiPolygon | null): Rings {
-  if (!geometry) return [];
-  return toRings(frame, geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates);
-}
-
 function toGeometry(frame: IntFrame, rings: Rings): Polygon | MultiPolygon {
   const polygons = polygonsOf(rings).map((poly) =>
     poly.map((ring) => {
@@ -101,20 +121,4 @@ function toGeometry(frame: IntFrame, rings: Rings): Polygon | MultiPolygon {
     }),
   );
   return polygons.length === 1 ? { type: 'Polygon', coordinates: polygons[0] } : { type: 'MultiPolygon', coordinates: polygons };
-}
-
-function boxOf(geometry: Polygon | MultiPolygon): [number, number, number, number] {
-  const box: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
-  const polygons = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates;
-  for (const rings of polygons) {
-    for (const ring of rings) {
-      for (const [x, y] of ring) {
-        if (x < box[0]) box[0] = x;
-        if (y < box[1]) box[1] = y;
-        if (x > box[2]) box[2] = x;
-        if (y > box[3]) box[3] = y;
-      }
-    }
-  }
-  return box;
 }
