@@ -1,5 +1,9 @@
 import RBush from 'rbush';
-import { RESOLUTION_M, pointSegmentDistance } from './flat-geometry';
+import { RESOLUTION_M as RESOLUTION, pointSegmentDistance as distance } from './flat-geometry';
+
+// Module-local copies: tsx compiles an imported binding to a getter that hot loops would call on every read.
+const RESOLUTION_M = RESOLUTION;
+const pointSegmentDistance = distance;
 
 interface WeightedSegment {
   minX: number;

@@ -1,6 +1,10 @@
 import RBush from 'rbush';
-import { type FlatPolygons, RESOLUTION_M, STEPS_PER_DEGREE, ringStart } from './flat-geometry';
+import { type FlatPolygons, RESOLUTION_M as RESOLUTION, STEPS_PER_DEGREE as STEPS, ringStart } from './flat-geometry';
 import { PairTable } from './pair-table';
+
+// Module-local copies: tsx compiles an imported binding to a getter that hot loops would call on every read.
+const RESOLUTION_M = RESOLUTION;
+const STEPS_PER_DEGREE = STEPS;
 
 /** One polygon of a family in both forms: snapped lon/lat (identity) and the plane frame (geometry). */
 export interface FamilyMember {

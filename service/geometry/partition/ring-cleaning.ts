@@ -1,4 +1,8 @@
-import { STEPS_PER_DEGREE, snapDegrees } from './flat-geometry';
+import { STEPS_PER_DEGREE as STEPS, snapDegrees as snap } from './flat-geometry';
+
+// Module-local copies: tsx compiles an imported binding to a getter that hot loops would call on every read.
+const STEPS_PER_DEGREE = STEPS;
+const snapDegrees = snap;
 
 /** A defect of one geometry, with where it is (lon, lat) when it has a place. */
 export interface GeometryProblem {

@@ -4,7 +4,7 @@ import { pointSegmentDistance } from './flat-geometry';
 export interface InspectedRing {
   polygon: number;
   ring: number;
-  xy: readonly number[];
+  xy: ArrayLike<number>;
 }
 
 export type ContactType = 'cross' | 'touch' | 'overlap';
