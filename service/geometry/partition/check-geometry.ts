@@ -193,13 +193,10 @@ function bboxInside(inner: readonly number[], outer: readonly number[]): boolean
   return inner[0] >= outer[0] - TOLERANCE_STEPS && inner[1] >= outer[1] - TOLERANCE_STEPS && inner[2] <= outer[2] + TOLERANCE_STEPS && inner[3] <= outer[3] + TOLERANCE_STEPS;
 }
 
-/** Positions relative to (x0, y0) in snapping steps. */
-function toSteps(xy: ArrayLike<number>, x0: number, y0: number): Float64Array {
-  const out = new Float64Array(xy.length);
-  for (let i = 0; i < xy.length; i += 2) {
-    out[i] = (xy[i] - x0) * STEPS_PER_DEGREE;
-    out[i + 1] = (xy[i + 1] - y0) * STEPS_PER_DEGREE;
-  }
+/** Positions relative to (x0, y0) in snapping steps (a plain array: a typed one per ring costs more to allocate). */
+function toSteps(xy: ArrayLike<number>, x0: number, y0: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < xy.length; i += 2) out.push((xy[i] - x0) * STEPS_PER_DEGREE, (xy[i + 1] - y0) * STEPS_PER_DEGREE);
   return out;
 }
 

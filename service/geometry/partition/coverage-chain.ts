@@ -73,8 +73,10 @@ export function buildCoverageChain(parent: FamilyMember | null, children: readon
   members.forEach((member, index) => {
     const isParent = parent !== null && index === children.length;
     const { lonlat, plane } = member;
-    const ids = new Int32Array(lonlat.xy.length / 2);
-    for (let i = 0; i < ids.length; i++) {
+    const count = lonlat.xy.length / 2;
+    if (vertexIds.length < count) vertexIds = new Int32Array(Math.max(count, 2 * vertexIds.length));
+    const ids = vertexIds;
+    for (let i = 0; i < count; i++) {
       const id = vertices.intern(Math.round(lonlat.xy[2 * i] * STEPS_PER_DEGREE), Math.round(lonlat.xy[2 * i + 1] * STEPS_PER_DEGREE));
       if (id === vx.length) {
         vx.push(plane.xy[2 * i]);
@@ -141,6 +143,9 @@ export function buildCoverageChain(parent: FamilyMember | null, children: readon
   }
   return result;
 }
+
+/** Vertex ids of the member being counted, kept between calls: one typed array per member cost more than the count. */
+let vertexIds = new Int32Array(1024);
 
 function pushPiece(target: ChainPieces, vx: number[], vy: number[], a: number, b: number, child: number, parent: number): void {
   target.xy.push(vx[a], vy[a], vx[b], vy[b]);

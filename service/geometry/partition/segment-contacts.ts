@@ -31,14 +31,8 @@ export interface SegmentContact {
 export function findSegmentContacts(rings: readonly InspectedRing[], tolerance: number): SegmentContact[] {
   let total = 0;
   for (const r of rings) total += r.xy.length / 2;
-  const ringOf = new Int32Array(total);
-  const indexInRing = new Int32Array(total);
-  const coords = new Float64Array(total * 4);
-  // Each segment's box: the sweep's only per-pair test.
-  const minX = new Float64Array(total);
-  const maxX = new Float64Array(total);
-  const minY = new Float64Array(total);
-  const maxY = new Float64Array(total);
+  if (scratch.ringOf.length < total) scratch = scratchFor(Math.max(total, 2 * scratch.ringOf.length));
+  const { ringOf, indexInRing, coords, minX, maxX, minY, maxY, order } = scratch;
   let s = 0;
   for (let ri = 0; ri < rings.length; ri++) {
     const xy = rings[ri].xy;
@@ -62,9 +56,21 @@ export function findSegmentContacts(rings: readonly InspectedRing[], tolerance: 
     }
   }
   // By left end, ties in input order (what a stable sort gives), so contacts come in the same order.
-  const order = new Uint32Array(total);
+  // A total order: any sort gives the same result, and most rings are small enough for insertion sort.
   for (let k = 0; k < total; k++) order[k] = k;
-  order.sort((p, q) => minX[p] - minX[q] || p - q);
+  if (total <= INSERTION_SORT_MAX) {
+    for (let k = 1; k < total; k++) {
+      const item = order[k];
+      let at = k - 1;
+      while (at >= 0 && (minX[order[at]] > minX[item] || (minX[order[at]] === minX[item] && order[at] > item))) {
+        order[at + 1] = order[at];
+        at--;
+      }
+      order[at + 1] = item;
+    }
+  } else {
+    order.subarray(0, total).sort((p, q) => minX[p] - minX[q] || p - q);
+  }
 
   const contacts: SegmentContact[] = [];
   for (let oi = 0; oi < total; oi++) {
@@ -83,6 +89,29 @@ export function findSegmentContacts(rings: readonly InspectedRing[], tolerance: 
     }
   }
   return contacts;
+}
+
+/** Rings up to this many segments in all are sorted by insertion (no comparator calls). */
+const INSERTION_SORT_MAX = 48;
+
+/**
+ * Working arrays kept between calls and grown when a geometry needs more: a system validation calls
+ * this once per grid, and allocating eight typed arrays each time was most of its cost (issue #15).
+ * The function is synchronous, so calls never share them.
+ */
+let scratch = scratchFor(1024);
+
+function scratchFor(size: number) {
+  return {
+    ringOf: new Int32Array(size),
+    indexInRing: new Int32Array(size),
+    coords: new Float64Array(size * 4),
+    minX: new Float64Array(size),
+    maxX: new Float64Array(size),
+    minY: new Float64Array(size),
+    maxY: new Float64Array(size),
+    order: new Uint32Array(size),
+  };
 }
 
 function neighbours(i: number, j: number, n: number): boolean {
