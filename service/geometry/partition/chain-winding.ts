@@ -1,17 +1,15 @@
+import { BoxBands } from './box-bands';
 import { RESOLUTION_M as RESOLUTION, pointSegmentDistance as distance } from './flat-geometry';
 
 // Module-local copies: tsx compiles an imported binding to a getter that hot loops would call on every read.
 const RESOLUTION_M = RESOLUTION;
 const pointSegmentDistance = distance;
 
-/** Segments per horizontal band of the index, on average. */
-const SEGMENTS_PER_BAND = 8;
-
 /**
  * Winding numbers of a weighted chain of segments (a parent's rings, or the residual of a coverage
- * proof). Segments are indexed in horizontal bands, so a query only looks at the segments of the band
- * its point (or box) lies in: no tree walk and nothing allocated per query, which matters as the top
- * level of a system asks once or twice per piece of its whole outline (issue #15).
+ * proof). Segments are indexed in horizontal bands (`BoxBands`), so a query only looks at the segments
+ * of the band its point or box lies in, allocating nothing: the top level of a system asks once or
+ * twice per piece of its whole outline (issue #15).
  */
 export class ChainWinding {
   private readonly maxX: number;
@@ -19,12 +17,7 @@ export class ChainWinding {
   private readonly minY: Float64Array;
   private readonly segMaxX: Float64Array;
   private readonly maxY: Float64Array;
-  /** Band b holds the segments bandItems[bandStart[b]] … bandItems[bandStart[b + 1] - 1]. */
-  private readonly bandStart: Int32Array;
-  private readonly bandItems: Int32Array;
-  private readonly bottom: number;
-  private readonly bandHeight: number;
-  private readonly bands: number;
+  private readonly index: BoxBands;
   /** Per segment, the last box query that saw it (a segment spans several bands). */
   private readonly seen: Int32Array;
   private query = 0;
@@ -44,8 +37,11 @@ export class ChainWinding {
     this.maxY = new Float64Array(n);
     this.seen = new Int32Array(n);
     let maxX = -Infinity;
-    let bottom = Infinity;
-    let top = -Infinity;
+    // Banded by their y-range widened by more than any query's margin: a point query then finds in
+    // its one band every segment the exact box tests below can accept.
+    const margin = 2 * RESOLUTION_M;
+    const low = new Float64Array(n);
+    const high = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const x1 = xy[4 * i];
       const y1 = xy[4 * i + 1];
@@ -55,32 +51,12 @@ export class ChainWinding {
       this.minY[i] = Math.min(y1, y2);
       this.segMaxX[i] = Math.max(x1, x2);
       this.maxY[i] = Math.max(y1, y2);
+      low[i] = this.minY[i] - margin;
+      high[i] = this.maxY[i] + margin;
       maxX = Math.max(maxX, x1, x2);
-      bottom = Math.min(bottom, this.minY[i]);
-      top = Math.max(top, this.maxY[i]);
     }
     this.maxX = maxX;
-    this.bands = top > bottom ? Math.max(1, Math.min(4096, Math.ceil(n / SEGMENTS_PER_BAND))) : 1;
-    this.bottom = n > 0 ? bottom : 0;
-    this.bandHeight = top > bottom ? (top - bottom) / this.bands : 1;
-    // Each segment goes in every band its y-range, widened by more than any query's margin, touches:
-    // a query then finds in its band every segment the exact box test below can accept.
-    const margin = 2 * RESOLUTION_M;
-    const counts = new Int32Array(this.bands + 1);
-    for (let i = 0; i < n; i++) {
-      for (let b = this.band(this.minY[i] - margin), last = this.band(this.maxY[i] + margin); b <= last; b++) counts[b + 1]++;
-    }
-    for (let b = 0; b < this.bands; b++) counts[b + 1] += counts[b];
-    this.bandStart = counts.slice();
-    this.bandItems = new Int32Array(counts[this.bands]);
-    for (let i = 0; i < n; i++) {
-      for (let b = this.band(this.minY[i] - margin), last = this.band(this.maxY[i] + margin); b <= last; b++) this.bandItems[counts[b]++] = i;
-    }
-  }
-
-  private band(y: number): number {
-    const b = Math.floor((y - this.bottom) / this.bandHeight);
-    return b < 0 ? 0 : b >= this.bands ? this.bands - 1 : b;
+    this.index = new BoxBands(low, high);
   }
 
   /** Segments from flat polygon rings, each traversed once in ring order (interior on the left). */
@@ -107,15 +83,16 @@ export class ChainWinding {
    * segment is horizontal): the side the eastward ray does not cross it from.
    */
   at(x: number, y: number, exclude = -1): number {
-    const { xy, weights, minX, minY, segMaxX, maxY, bandItems } = this;
+    const { xy, weights, minX, minY, segMaxX, maxY, index } = this;
+    const { items } = index;
     let winding = 0;
     // The segments whose box meets the box from (x, y) east to the chain's end, widened by the resolution.
     const left = x - RESOLUTION_M;
     const low = y - RESOLUTION_M;
     const high = y + RESOLUTION_M;
-    const band = this.band(y);
-    for (let k = this.bandStart[band], end = this.bandStart[band + 1]; k < end; k++) {
-      const i = bandItems[k];
+    const band = index.band(y);
+    for (let k = index.start[band], end = index.start[band + 1]; k < end; k++) {
+      const i = items[k];
       if (i === exclude || !(minX[i] <= this.maxX && minY[i] <= high && segMaxX[i] >= left && maxY[i] >= low)) continue;
       const ax = xy[4 * i];
       const ay = xy[4 * i + 1];
@@ -147,10 +124,11 @@ export class ChainWinding {
     const boxMaxX = Math.max(x1, x2) + RESOLUTION_M;
     const boxMaxY = Math.max(y1, y2) + RESOLUTION_M;
     const query = ++this.query;
-    const { minX, minY, segMaxX, maxY, seen, bandItems } = this;
-    for (let band = this.band(boxMinY), last = this.band(boxMaxY); band <= last; band++) {
-      for (let k = this.bandStart[band], end = this.bandStart[band + 1]; k < end; k++) {
-        const i = bandItems[k];
+    const { minX, minY, segMaxX, maxY, seen, index } = this;
+    const { items } = index;
+    for (let band = index.band(boxMinY), last = index.band(boxMaxY); band <= last; band++) {
+      for (let k = index.start[band], end = index.start[band + 1]; k < end; k++) {
+        const i = items[k];
         if (seen[i] === query) continue;
         seen[i] = query;
         if (i === exclude || !(minX[i] <= boxMaxX && minY[i] <= boxMaxY && segMaxX[i] >= boxMinX && maxY[i] >= boxMinY)) continue;

@@ -1,4 +1,4 @@
-import RBush from 'rbush';
+import { BoxBands } from './box-bands';
 import { type FlatPolygons, RESOLUTION_M as RESOLUTION, STEPS_PER_DEGREE as STEPS, ringStart } from './flat-geometry';
 import { PairTable } from './pair-table';
 
@@ -28,14 +28,6 @@ export interface CoverageChain {
   residual: ChainPieces;
   /** Parent pieces the children match exactly; filled only when asked for. */
   parentMatched: ChainPieces;
-}
-
-interface SegmentBox {
-  minX: number;
-  minY: number;
-  maxX: number;
-  maxY: number;
-  segment: number;
 }
 
 /**
@@ -158,14 +150,18 @@ function pushPiece(target: ChainPieces, vx: number[], vy: number[], a: number, b
  * vertex chain from its lower to its higher vertex id.
  */
 function nodeResidual(residual: number[], segA: number[], segB: number[], vx: number[], vy: number[]): number[][] {
-  const boxes: SegmentBox[] = residual.map((s, k) => ({
-    minX: Math.min(vx[segA[s]], vx[segB[s]]) - RESOLUTION_M,
-    minY: Math.min(vy[segA[s]], vy[segB[s]]) - RESOLUTION_M,
-    maxX: Math.max(vx[segA[s]], vx[segB[s]]) + RESOLUTION_M,
-    maxY: Math.max(vy[segA[s]], vy[segB[s]]) + RESOLUTION_M,
-    segment: k,
-  }));
-  const tree = new RBush<SegmentBox>().load(boxes);
+  const n = residual.length;
+  const minX = new Float64Array(n);
+  const minY = new Float64Array(n);
+  const maxX = new Float64Array(n);
+  const maxY = new Float64Array(n);
+  residual.forEach((s, k) => {
+    minX[k] = Math.min(vx[segA[s]], vx[segB[s]]) - RESOLUTION_M;
+    minY[k] = Math.min(vy[segA[s]], vy[segB[s]]) - RESOLUTION_M;
+    maxX[k] = Math.max(vx[segA[s]], vx[segB[s]]) + RESOLUTION_M;
+    maxY[k] = Math.max(vy[segA[s]], vy[segB[s]]) + RESOLUTION_M;
+  });
+  const index = new BoxBands(minY, maxY);
   const splits: { t: number; v: number }[][] = residual.map(() => []);
   const visited = new Set<number>();
   for (const s of residual) {
@@ -174,9 +170,13 @@ function nodeResidual(residual: number[], segA: number[], segB: number[], vx: nu
       visited.add(v);
       const x = vx[v];
       const y = vy[v];
-      for (const box of tree.search({ minX: x, minY: y, maxX: x, maxY: y })) {
-        const t = interiorParameter(residual[box.segment], v, x, y, segA, segB, vx, vy);
-        if (t !== null) splits[box.segment].push({ t, v });
+      // Each vertex splits a segment at most once, so every segment's splits come in vertex order whatever the index's order.
+      const band = index.band(y);
+      for (let i = index.start[band], end = index.start[band + 1]; i < end; i++) {
+        const k = index.items[i];
+        if (!(minX[k] <= x && minY[k] <= y && maxX[k] >= x && maxY[k] >= y)) continue;
+        const t = interiorParameter(residual[k], v, x, y, segA, segB, vx, vy);
+        if (t !== null) splits[k].push({ t, v });
       }
     }
   }
