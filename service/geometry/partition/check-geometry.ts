@@ -110,13 +110,12 @@ function checkRingRelations(rings: InspectedRing[], multi: boolean, problems: Ge
   if (rings.length === 0) return false;
   const x0 = rings[0].xy[0];
   const y0 = rings[0].xy[1];
-  const local = rings.map((r) => ({ ...r, xy: toSteps(r.xy, x0, y0) }));
   const toLonLat = (x: number, y: number): [number, number] => [snapDegrees(x0 + x / STEPS_PER_DEGREE), snapDegrees(y0 + y / STEPS_PER_DEGREE)];
   const crossing = new Set<string>();
   const seen = new Set<string>();
-  for (const contact of findSegmentContacts(local, TOLERANCE_STEPS)) {
-    const a = local[Math.min(contact.a, contact.b)];
-    const b = local[Math.max(contact.a, contact.b)];
+  for (const contact of findSegmentContacts(rings, TOLERANCE_STEPS, { x0, y0, scale: STEPS_PER_DEGREE })) {
+    const a = rings[Math.min(contact.a, contact.b)];
+    const b = rings[Math.max(contact.a, contact.b)];
     const sameRing = contact.a === contact.b;
     if (!sameRing && contact.type === 'touch') continue;
     crossing.add(`${contact.a}:${contact.b}`).add(`${contact.b}:${contact.a}`);
@@ -132,6 +131,9 @@ function checkRingRelations(rings: InspectedRing[], multi: boolean, problems: Ge
     seen.add(key);
     problems.push({ reason, location });
   }
+  // One ring (most grids) has nothing to nest.
+  if (rings.length === 1) return seen.size > 0;
+  const local = rings.map((r) => ({ ...r, xy: toSteps(r.xy, x0, y0) }));
   const nestingBroken = checkNesting(local, multi, problems, toLonLat, (a, b) => crossing.has(`${a}:${b}`));
   return seen.size > 0 || nestingBroken;
 }

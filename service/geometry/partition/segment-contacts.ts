@@ -25,10 +25,12 @@ export interface SegmentContact {
  * long rings of district boundaries. `a` and `b` index `rings`.
  *
  * @param rings rings to compare, all in one planar frame
- * @param tolerance distance at which two points are the same
+ * @param tolerance distance at which two points are the same (in the frame's units)
+ * @param frame positions are taken as (x − x0) · scale, (y − y0) · scale; contacts are in those units
  * @returns contacts, each reported once per segment pair
  */
-export function findSegmentContacts(rings: readonly InspectedRing[], tolerance: number): SegmentContact[] {
+export function findSegmentContacts(rings: readonly InspectedRing[], tolerance: number, frame: { x0: number; y0: number; scale: number } = { x0: 0, y0: 0, scale: 1 }): SegmentContact[] {
+  const { x0, y0, scale } = frame;
   let total = 0;
   for (const r of rings) total += r.xy.length / 2;
   if (scratch.ringOf.length < total) scratch = scratchFor(Math.max(total, 2 * scratch.ringOf.length));
@@ -39,10 +41,10 @@ export function findSegmentContacts(rings: readonly InspectedRing[], tolerance: 
     const n = xy.length / 2;
     for (let i = 0; i < n; i++, s++) {
       const j = i + 1 < n ? i + 1 : 0;
-      const ax = xy[2 * i];
-      const ay = xy[2 * i + 1];
-      const bx = xy[2 * j];
-      const by = xy[2 * j + 1];
+      const ax = (xy[2 * i] - x0) * scale;
+      const ay = (xy[2 * i + 1] - y0) * scale;
+      const bx = (xy[2 * j] - x0) * scale;
+      const by = (xy[2 * j + 1] - y0) * scale;
       coords[4 * s] = ax;
       coords[4 * s + 1] = ay;
       coords[4 * s + 2] = bx;
