@@ -7,7 +7,8 @@
  *   [DATABASE_URL=postgres://…] npx tsx scripts/bench-partition-real.ts [--data china,us]
  *       [--provinces guang3_dong1,guang3_xi1] [--runs 3]
  *
- * Cold is the first validation right after the import; warm the median of the runs after it. Besides
+ * Cold is the first validation right after the import (the validation worker started and warmed up at
+ * service start, as main.ts does); warm the median of the runs after it. Besides
  * the times it prints how the verdicts compare with PostGIS: grids flagged invalid by each, and each
  * parent's gap and overlap area (the union of pairwise overlaps: area covered twice or more) against
  * ST_MakeValid(g, 'method=structure').
@@ -17,6 +18,7 @@ import { createServices } from '../service/app';
 import { ChangeBus } from '../service/db/changes';
 import { openDatabase, type Database } from '../service/db/engine';
 import { createLogger } from '../service/logger';
+import { keepValidationWorkerReady } from '../service/partition';
 import { header, loadAverage, median, options, scratchDatabase } from './bench-lib';
 import { PLAIN_SQL } from './partition-sql';
 import { type RealDataset, installDataPackages, loadChina, loadUs } from './real-data';
@@ -73,6 +75,8 @@ async function main() {
   const { db, drop } = await benchDatabase();
   const changes = new ChangeBus(db);
   const services = createServices({ db, changes, logger: createLogger('error') });
+  // As the service does at start (main.ts): the validation worker is started and warmed up before any validation.
+  keepValidationWorkerReady();
   const rows: string[] = [];
   const audits: string[] = [];
   const loads: string[] = [];

@@ -8,6 +8,7 @@ import { loadDemoCityIfEmpty } from './demo/seed';
 import { startOverdueScanner } from './incidents';
 import { createLogger } from './logger';
 import { startHeartbeat, watchPool, watchReplica } from './ops';
+import { keepValidationWorkerReady } from './partition';
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -58,6 +59,8 @@ async function main(): Promise<void> {
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://localhost:${port}/`;
     logger.info({ url, ms: Math.round(performance.now() - started) }, 'gridatlas listening');
+    // After listening, so the start is not held up: the first validation finds its worker started and warm.
+    keepValidationWorkerReady();
     if (config.logLevel !== 'silent') process.stdout.write(`\ngridatlas is ready: ${url}\n\n${demoAccounts}`);
   });
 

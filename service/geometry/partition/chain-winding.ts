@@ -1,21 +1,26 @@
-import RBush from 'rbush';
-import { RESOLUTION_M, pointSegmentDistance } from './flat-geometry';
+import { BoxBands } from './box-bands';
+import { RESOLUTION_M as RESOLUTION, pointSegmentDistance as distance } from './flat-geometry';
 
-interface WeightedSegment {
-  minX: number;
-  minY: number;
-  maxX: number;
-  maxY: number;
-  index: number;
-}
+// Module-local copies: tsx compiles an imported binding to a getter that hot loops would call on every read.
+const RESOLUTION_M = RESOLUTION;
+const pointSegmentDistance = distance;
 
 /**
  * Winding numbers of a weighted chain of segments (a parent's rings, or the residual of a coverage
- * proof), answered with an R-tree so each query only looks at the segments its eastward ray can cross.
+ * proof). Segments are indexed in horizontal bands (`BoxBands`), so a query only looks at the segments
+ * of the band its point or box lies in, allocating nothing: the top level of a system asks once or
+ * twice per piece of its whole outline (issue #15).
  */
 export class ChainWinding {
-  private readonly tree = new RBush<WeightedSegment>();
   private readonly maxX: number;
+  private readonly minX: Float64Array;
+  private readonly minY: Float64Array;
+  private readonly segMaxX: Float64Array;
+  private readonly maxY: Float64Array;
+  private readonly index: BoxBands;
+  /** Per segment, the last box query that saw it (a segment spans several bands). */
+  private readonly seen: Int32Array;
+  private query = 0;
 
   /**
    * @param xy x1, y1, x2, y2 per segment (plane frame)
@@ -25,15 +30,33 @@ export class ChainWinding {
     private readonly xy: readonly number[],
     private readonly weights: readonly number[],
   ) {
-    const items: WeightedSegment[] = [];
+    const n = weights.length;
+    this.minX = new Float64Array(n);
+    this.minY = new Float64Array(n);
+    this.segMaxX = new Float64Array(n);
+    this.maxY = new Float64Array(n);
+    this.seen = new Int32Array(n);
     let maxX = -Infinity;
-    for (let i = 0; i < weights.length; i++) {
-      const [x1, y1, x2, y2] = [xy[4 * i], xy[4 * i + 1], xy[4 * i + 2], xy[4 * i + 3]];
-      items.push({ minX: Math.min(x1, x2), minY: Math.min(y1, y2), maxX: Math.max(x1, x2), maxY: Math.max(y1, y2), index: i });
+    // Banded by their y-range widened by more than any query's margin: a point query then finds in
+    // its one band every segment the exact box tests below can accept.
+    const margin = 2 * RESOLUTION_M;
+    const low = new Float64Array(n);
+    const high = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const x1 = xy[4 * i];
+      const y1 = xy[4 * i + 1];
+      const x2 = xy[4 * i + 2];
+      const y2 = xy[4 * i + 3];
+      this.minX[i] = Math.min(x1, x2);
+      this.minY[i] = Math.min(y1, y2);
+      this.segMaxX[i] = Math.max(x1, x2);
+      this.maxY[i] = Math.max(y1, y2);
+      low[i] = this.minY[i] - margin;
+      high[i] = this.maxY[i] + margin;
       maxX = Math.max(maxX, x1, x2);
     }
-    this.tree.load(items);
     this.maxX = maxX;
+    this.index = new BoxBands(low, high);
   }
 
   /** Segments from flat polygon rings, each traversed once in ring order (interior on the left). */
@@ -60,12 +83,21 @@ export class ChainWinding {
    * segment is horizontal): the side the eastward ray does not cross it from.
    */
   at(x: number, y: number, exclude = -1): number {
-    const { xy, weights } = this;
+    const { xy, weights, minX, minY, segMaxX, maxY, index } = this;
+    const { items } = index;
     let winding = 0;
-    const hits = this.tree.search({ minX: x - RESOLUTION_M, minY: y - RESOLUTION_M, maxX: this.maxX, maxY: y + RESOLUTION_M });
-    for (const { index: i } of hits) {
-      if (i === exclude) continue;
-      const [ax, ay, bx, by] = [xy[4 * i], xy[4 * i + 1], xy[4 * i + 2], xy[4 * i + 3]];
+    // The segments whose box meets the box from (x, y) east to the chain's end, widened by the resolution.
+    const left = x - RESOLUTION_M;
+    const low = y - RESOLUTION_M;
+    const high = y + RESOLUTION_M;
+    const band = index.band(y);
+    for (let k = index.start[band], end = index.start[band + 1]; k < end; k++) {
+      const i = items[k];
+      if (i === exclude || !(minX[i] <= this.maxX && minY[i] <= high && segMaxX[i] >= left && maxY[i] >= low)) continue;
+      const ax = xy[4 * i];
+      const ay = xy[4 * i + 1];
+      const bx = xy[4 * i + 2];
+      const by = xy[4 * i + 3];
       if (pointSegmentDistance(x, y, ax, ay, bx, by) <= RESOLUTION_M) return NaN;
       const side = (bx - ax) * (y - ay) - (by - ay) * (x - ax);
       if (ay <= y) {
@@ -87,22 +119,33 @@ export class ChainWinding {
     const dy = y2 - y1;
     const length2 = dx * dx + dy * dy;
     const found: number[] = [];
-    const box = { minX: Math.min(x1, x2) - RESOLUTION_M, minY: Math.min(y1, y2) - RESOLUTION_M, maxX: Math.max(x1, x2) + RESOLUTION_M, maxY: Math.max(y1, y2) + RESOLUTION_M };
-    for (const { index: i } of this.tree.search(box)) {
-      if (i === exclude) continue;
-      const ax = xy[4 * i];
-      const ay = xy[4 * i + 1];
-      const ex = xy[4 * i + 2] - ax;
-      const ey = xy[4 * i + 3] - ay;
-      const denominator = dx * ey - dy * ex;
-      if (Math.abs(denominator) > 1e-12 * Math.sqrt(length2 * (ex * ex + ey * ey))) {
-        const t = ((ax - x1) * ey - (ay - y1) * ex) / denominator;
-        const u = ((ax - x1) * dy - (ay - y1) * dx) / denominator;
-        if (u >= 0 && u <= 1) found.push(t);
-      } else {
-        // Parallel: where the other segment's ends lie on this one.
-        for (const [px, py] of [[ax, ay], [ax + ex, ay + ey]]) {
-          if (pointSegmentDistance(px, py, x1, y1, x2, y2) <= RESOLUTION_M) found.push(((px - x1) * dx + (py - y1) * dy) / length2);
+    const boxMinX = Math.min(x1, x2) - RESOLUTION_M;
+    const boxMinY = Math.min(y1, y2) - RESOLUTION_M;
+    const boxMaxX = Math.max(x1, x2) + RESOLUTION_M;
+    const boxMaxY = Math.max(y1, y2) + RESOLUTION_M;
+    const query = ++this.query;
+    const { minX, minY, segMaxX, maxY, seen, index } = this;
+    const { items } = index;
+    for (let band = index.band(boxMinY), last = index.band(boxMaxY); band <= last; band++) {
+      for (let k = index.start[band], end = index.start[band + 1]; k < end; k++) {
+        const i = items[k];
+        if (seen[i] === query) continue;
+        seen[i] = query;
+        if (i === exclude || !(minX[i] <= boxMaxX && minY[i] <= boxMaxY && segMaxX[i] >= boxMinX && maxY[i] >= boxMinY)) continue;
+        const ax = xy[4 * i];
+        const ay = xy[4 * i + 1];
+        const ex = xy[4 * i + 2] - ax;
+        const ey = xy[4 * i + 3] - ay;
+        const denominator = dx * ey - dy * ex;
+        if (Math.abs(denominator) > 1e-12 * Math.sqrt(length2 * (ex * ex + ey * ey))) {
+          const t = ((ax - x1) * ey - (ay - y1) * ex) / denominator;
+          const u = ((ax - x1) * dy - (ay - y1) * dx) / denominator;
+          if (u >= 0 && u <= 1) found.push(t);
+        } else {
+          // Parallel: where the other segment's ends lie on this one.
+          for (const [px, py] of [[ax, ay], [ax + ex, ay + ey]]) {
+            if (pointSegmentDistance(px, py, x1, y1, x2, y2) <= RESOLUTION_M) found.push(((px - x1) * dx + (py - y1) * dy) / length2);
+          }
         }
       }
     }

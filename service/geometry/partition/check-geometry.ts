@@ -1,7 +1,11 @@
 import type { MultiPolygon, Polygon } from 'geojson';
-import { STEPS_PER_DEGREE, snapDegrees } from './flat-geometry';
-import { type GeometryProblem, TOLERANCE_STEPS, cleanRing, parseRing } from './ring-cleaning';
+import { STEPS_PER_DEGREE as STEPS, snapDegrees } from './flat-geometry';
+import { type GeometryProblem, TOLERANCE_STEPS as TOLERANCE, cleanRing, parseRing } from './ring-cleaning';
 import { findSegmentContacts, type InspectedRing } from './segment-contacts';
+
+// Module-local copies: tsx compiles an imported binding to a getter that hot loops would call on every read.
+const STEPS_PER_DEGREE = STEPS;
+const TOLERANCE_STEPS = TOLERANCE;
 
 export type { GeometryProblem } from './ring-cleaning';
 
@@ -68,7 +72,7 @@ export function inspectGeometry(geometry: unknown): GeometryInspection {
       problems.push({ reason: `${multi ? `polygon ${p + 1}` : 'polygon'} is not an array of rings`, location: null });
       return;
     }
-    const cleaned: InspectedRing[] = [];
+    const cleaned: (InspectedRing & { xy: number[] })[] = [];
     rawRings.forEach((rawRing, r) => {
       const label = ringLabel(multi, p, r);
       const parsed = parseRing(rawRing, label, problems);
@@ -106,13 +110,12 @@ function checkRingRelations(rings: InspectedRing[], multi: boolean, problems: Ge
   if (rings.length === 0) return false;
   const x0 = rings[0].xy[0];
   const y0 = rings[0].xy[1];
-  const local = rings.map((r) => ({ ...r, xy: r.xy.map((v, i) => (v - (i % 2 === 0 ? x0 : y0)) * STEPS_PER_DEGREE) }));
   const toLonLat = (x: number, y: number): [number, number] => [snapDegrees(x0 + x / STEPS_PER_DEGREE), snapDegrees(y0 + y / STEPS_PER_DEGREE)];
   const crossing = new Set<string>();
   const seen = new Set<string>();
-  for (const contact of findSegmentContacts(local, TOLERANCE_STEPS)) {
-    const a = local[Math.min(contact.a, contact.b)];
-    const b = local[Math.max(contact.a, contact.b)];
+  for (const contact of findSegmentContacts(rings, TOLERANCE_STEPS, { x0, y0, scale: STEPS_PER_DEGREE })) {
+    const a = rings[Math.min(contact.a, contact.b)];
+    const b = rings[Math.max(contact.a, contact.b)];
     const sameRing = contact.a === contact.b;
     if (!sameRing && contact.type === 'touch') continue;
     crossing.add(`${contact.a}:${contact.b}`).add(`${contact.b}:${contact.a}`);
@@ -128,6 +131,9 @@ function checkRingRelations(rings: InspectedRing[], multi: boolean, problems: Ge
     seen.add(key);
     problems.push({ reason, location });
   }
+  // One ring (most grids) has nothing to nest.
+  if (rings.length === 1) return seen.size > 0;
+  const local = rings.map((r) => ({ ...r, xy: toSteps(r.xy, x0, y0) }));
   const nestingBroken = checkNesting(local, multi, problems, toLonLat, (a, b) => crossing.has(`${a}:${b}`));
   return seen.size > 0 || nestingBroken;
 }
@@ -174,7 +180,7 @@ function checkNesting(
   return broken;
 }
 
-function ringBBox(xy: readonly number[]): [number, number, number, number] {
+function ringBBox(xy: ArrayLike<number>): [number, number, number, number] {
   const box: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
   for (let i = 0; i < xy.length; i += 2) {
     box[0] = Math.min(box[0], xy[i]);
@@ -189,10 +195,17 @@ function bboxInside(inner: readonly number[], outer: readonly number[]): boolean
   return inner[0] >= outer[0] - TOLERANCE_STEPS && inner[1] >= outer[1] - TOLERANCE_STEPS && inner[2] <= outer[2] + TOLERANCE_STEPS && inner[3] <= outer[3] + TOLERANCE_STEPS;
 }
 
+/** Positions relative to (x0, y0) in snapping steps (a plain array: a typed one per ring costs more to allocate). */
+function toSteps(xy: ArrayLike<number>, x0: number, y0: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < xy.length; i += 2) out.push((xy[i] - x0) * STEPS_PER_DEGREE, (xy[i + 1] - y0) * STEPS_PER_DEGREE);
+  return out;
+}
+
 /** A vertex of `ring` farther than the tolerance from `other`'s edges, so inside/outside is decidable. */
 function vertexOffBoundary(ring: InspectedRing, other: InspectedRing): [number, number] | null {
   for (let i = 0; i < ring.xy.length; i += 2) {
-    if (distanceToRing(ring.xy[i], ring.xy[i + 1], other.xy) > TOLERANCE_STEPS) return [ring.xy[i], ring.xy[i + 1]];
+    if (!nearRing(ring.xy[i], ring.xy[i + 1], other.xy)) return [ring.xy[i], ring.xy[i + 1]];
   }
   return null;
 }
@@ -209,16 +222,25 @@ function insideRing([x, y]: [number, number], ring: InspectedRing): boolean {
   return inside;
 }
 
-function distanceToRing(x: number, y: number, xy: readonly number[]): number {
+/**
+ * Whether (x, y) lies within the tolerance of an edge of the ring. Edges whose box is farther than the
+ * tolerance (plus a step for rounding) cannot be: they are passed over without measuring, since this
+ * runs for every pair of nested rings (the islands of a state, issue #15).
+ */
+function nearRing(x: number, y: number, xy: ArrayLike<number>): boolean {
+  const reach = TOLERANCE_STEPS + 1;
   const n = xy.length / 2;
-  let best = Infinity;
   for (let i = 0, j = n - 1; i < n; j = i++) {
     const ax = xy[2 * j];
     const ay = xy[2 * j + 1];
-    const dx = xy[2 * i] - ax;
-    const dy = xy[2 * i + 1] - ay;
+    const bx = xy[2 * i];
+    const by = xy[2 * i + 1];
+    if ((x < ax - reach && x < bx - reach) || (x > ax + reach && x > bx + reach) || (y < ay - reach && y < by - reach) || (y > ay + reach && y > by + reach)) continue;
+    const dx = bx - ax;
+    const dy = by - ay;
     const t = Math.max(0, Math.min(1, ((x - ax) * dx + (y - ay) * dy) / (dx * dx + dy * dy)));
-    best = Math.min(best, Math.hypot(x - ax - t * dx, y - ay - t * dy));
+    // Not greater also when NaN, as the minimum over all edges was before.
+    if (!(Math.hypot(x - ax - t * dx, y - ay - t * dy) > TOLERANCE_STEPS)) return true;
   }
-  return best;
+  return false;
 }

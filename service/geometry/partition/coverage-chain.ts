@@ -1,6 +1,10 @@
-import RBush from 'rbush';
-import { type FlatPolygons, RESOLUTION_M, STEPS_PER_DEGREE, ringStart } from './flat-geometry';
+import { BoxBands } from './box-bands';
+import { type FlatPolygons, RESOLUTION_M as RESOLUTION, STEPS_PER_DEGREE as STEPS, ringStart } from './flat-geometry';
 import { PairTable } from './pair-table';
+
+// Module-local copies: tsx compiles an imported binding to a getter that hot loops would call on every read.
+const RESOLUTION_M = RESOLUTION;
+const STEPS_PER_DEGREE = STEPS;
 
 /** One polygon of a family in both forms: snapped lon/lat (identity) and the plane frame (geometry). */
 export interface FamilyMember {
@@ -24,14 +28,6 @@ export interface CoverageChain {
   residual: ChainPieces;
   /** Parent pieces the children match exactly; filled only when asked for. */
   parentMatched: ChainPieces;
-}
-
-interface SegmentBox {
-  minX: number;
-  minY: number;
-  maxX: number;
-  maxY: number;
-  segment: number;
 }
 
 /**
@@ -69,8 +65,10 @@ export function buildCoverageChain(parent: FamilyMember | null, children: readon
   members.forEach((member, index) => {
     const isParent = parent !== null && index === children.length;
     const { lonlat, plane } = member;
-    const ids = new Int32Array(lonlat.xy.length / 2);
-    for (let i = 0; i < ids.length; i++) {
+    const count = lonlat.xy.length / 2;
+    if (vertexIds.length < count) vertexIds = new Int32Array(Math.max(count, 2 * vertexIds.length));
+    const ids = vertexIds;
+    for (let i = 0; i < count; i++) {
       const id = vertices.intern(Math.round(lonlat.xy[2 * i] * STEPS_PER_DEGREE), Math.round(lonlat.xy[2 * i + 1] * STEPS_PER_DEGREE));
       if (id === vx.length) {
         vx.push(plane.xy[2 * i]);
@@ -138,6 +136,9 @@ export function buildCoverageChain(parent: FamilyMember | null, children: readon
   return result;
 }
 
+/** Vertex ids of the member being counted, kept between calls: one typed array per member cost more than the count. */
+let vertexIds = new Int32Array(1024);
+
 function pushPiece(target: ChainPieces, vx: number[], vy: number[], a: number, b: number, child: number, parent: number): void {
   target.xy.push(vx[a], vy[a], vx[b], vy[b]);
   target.childNet.push(child);
@@ -149,14 +150,18 @@ function pushPiece(target: ChainPieces, vx: number[], vy: number[], a: number, b
  * vertex chain from its lower to its higher vertex id.
  */
 function nodeResidual(residual: number[], segA: number[], segB: number[], vx: number[], vy: number[]): number[][] {
-  const boxes: SegmentBox[] = residual.map((s, k) => ({
-    minX: Math.min(vx[segA[s]], vx[segB[s]]) - RESOLUTION_M,
-    minY: Math.min(vy[segA[s]], vy[segB[s]]) - RESOLUTION_M,
-    maxX: Math.max(vx[segA[s]], vx[segB[s]]) + RESOLUTION_M,
-    maxY: Math.max(vy[segA[s]], vy[segB[s]]) + RESOLUTION_M,
-    segment: k,
-  }));
-  const tree = new RBush<SegmentBox>().load(boxes);
+  const n = residual.length;
+  const minX = new Float64Array(n);
+  const minY = new Float64Array(n);
+  const maxX = new Float64Array(n);
+  const maxY = new Float64Array(n);
+  residual.forEach((s, k) => {
+    minX[k] = Math.min(vx[segA[s]], vx[segB[s]]) - RESOLUTION_M;
+    minY[k] = Math.min(vy[segA[s]], vy[segB[s]]) - RESOLUTION_M;
+    maxX[k] = Math.max(vx[segA[s]], vx[segB[s]]) + RESOLUTION_M;
+    maxY[k] = Math.max(vy[segA[s]], vy[segB[s]]) + RESOLUTION_M;
+  });
+  const index = new BoxBands(minY, maxY);
   const splits: { t: number; v: number }[][] = residual.map(() => []);
   const visited = new Set<number>();
   for (const s of residual) {
@@ -165,9 +170,13 @@ function nodeResidual(residual: number[], segA: number[], segB: number[], vx: nu
       visited.add(v);
       const x = vx[v];
       const y = vy[v];
-      for (const box of tree.search({ minX: x, minY: y, maxX: x, maxY: y })) {
-        const t = interiorParameter(residual[box.segment], v, x, y, segA, segB, vx, vy);
-        if (t !== null) splits[box.segment].push({ t, v });
+      // Each vertex splits a segment at most once, so every segment's splits come in vertex order whatever the index's order.
+      const band = index.band(y);
+      for (let i = index.start[band], end = index.start[band + 1]; i < end; i++) {
+        const k = index.items[i];
+        if (!(minX[k] <= x && minY[k] <= y && maxX[k] >= x && maxY[k] >= y)) continue;
+        const t = interiorParameter(residual[k], v, x, y, segA, segB, vx, vy);
+        if (t !== null) splits[k].push({ t, v });
       }
     }
   }

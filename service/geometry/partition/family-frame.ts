@@ -1,4 +1,4 @@
-import { type BBox, type FlatPolygons, mapFlat, ringStart, snapDegrees } from './flat-geometry';
+import { type BBox, type FlatPolygons, ringStart, snapDegrees } from './flat-geometry';
 
 /** GRS80, which CGCS2000 matches to within 0.1 mm on the ellipsoid; WGS 84 differs by less. */
 const SEMI_MAJOR = 6378137;
@@ -48,10 +48,13 @@ export class FamilyFrame {
 
   toPlane(flat: FlatPolygons): FlatPolygons {
     const { lon0, lat0, kx, ky } = this;
-    return mapFlat(flat, (lon, lat, out, at) => {
-      out[at] = (lon - lon0) * kx;
-      out[at + 1] = (lat - lat0) * ky;
-    });
+    const from = flat.xy;
+    const xy = new Float64Array(from.length);
+    for (let i = 0; i < xy.length; i += 2) {
+      xy[i] = (from[i] - lon0) * kx;
+      xy[i + 1] = (from[i + 1] - lat0) * ky;
+    }
+    return { xy, ringEnds: flat.ringEnds, polygonEnds: flat.polygonEnds };
   }
 
   /** Back from the plane frame to lon/lat, snapped to the 1e-9° step. */

@@ -1,4 +1,8 @@
-import { STEPS_PER_DEGREE, snapDegrees } from './flat-geometry';
+import { STEPS_PER_DEGREE as STEPS, snapDegrees as snap } from './flat-geometry';
+
+// Module-local copies: tsx compiles an imported binding to a getter that hot loops would call on every read.
+const STEPS_PER_DEGREE = STEPS;
+const snapDegrees = snap;
 
 /** A defect of one geometry, with where it is (lon, lat) when it has a place. */
 export interface GeometryProblem {
@@ -17,13 +21,13 @@ export const TOLERANCE_STEPS = 1;
  */
 export function cleanRing(positions: readonly number[], label: string, problems: GeometryProblem[] | null, repeated?: { count: number }): number[] | null {
   const n = positions.length / 2;
-  const xy = positions.slice();
+  let open = n;
   if (n >= 2) {
-    const closed = xy[0] === xy[2 * n - 2] && xy[1] === xy[2 * n - 1];
-    if (closed) xy.length -= 2;
-    else problems?.push({ reason: `${label} is not closed`, location: [xy[0], xy[1]] });
+    const closed = positions[0] === positions[2 * n - 2] && positions[1] === positions[2 * n - 1];
+    if (closed) open = n - 1;
+    else problems?.push({ reason: `${label} is not closed`, location: [positions[0], positions[1]] });
   }
-  const ring = withoutDuplicates(xy, repeated);
+  const ring = withoutDuplicates(positions, open, repeated);
   removeSpikes(ring, label, problems);
   if (ring.length < 6) {
     problems?.push({
@@ -44,7 +48,8 @@ export function parseRing(raw: unknown, label: string, problems: GeometryProblem
   const xy: number[] = [];
   let bad = 0;
   let firstBad = -1;
-  raw.forEach((position: unknown, i) => {
+  for (let i = 0; i < raw.length; i++) {
+    const position: unknown = raw[i];
     const lon = Array.isArray(position) ? position[0] : undefined;
     const lat = Array.isArray(position) ? position[1] : undefined;
     const ok = typeof lon === 'number' && typeof lat === 'number' && Number.isFinite(lon) && Number.isFinite(lat) && Math.abs(lon) <= 180 && Math.abs(lat) <= 90;
@@ -54,7 +59,7 @@ export function parseRing(raw: unknown, label: string, problems: GeometryProblem
       bad++;
       if (firstBad < 0) firstBad = i;
     }
-  });
+  }
   if (bad > 0) {
     problems.push({
       reason: `${label}: ${bad} position(s) are not finite longitude/latitude pairs in degrees (first at index ${firstBad}); coordinates must be EPSG:4326 or CGCS2000 lon/lat; left out`,
@@ -64,9 +69,9 @@ export function parseRing(raw: unknown, label: string, problems: GeometryProblem
   return xy;
 }
 
-function withoutDuplicates(xy: number[], repeated: { count: number } | undefined): number[] {
+/** The first n positions of xy without repeated consecutive ones (nor a last one equal to the first). */
+function withoutDuplicates(xy: readonly number[], n: number, repeated: { count: number } | undefined): number[] {
   const out: number[] = [];
-  const n = xy.length / 2;
   for (let i = 0; i < n; i++) {
     const x = xy[2 * i];
     const y = xy[2 * i + 1];

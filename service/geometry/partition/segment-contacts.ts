@@ -4,7 +4,7 @@ import { pointSegmentDistance } from './flat-geometry';
 export interface InspectedRing {
   polygon: number;
   ring: number;
-  xy: readonly number[];
+  xy: ArrayLike<number>;
 }
 
 export type ContactType = 'cross' | 'touch' | 'overlap';
@@ -25,30 +25,26 @@ export interface SegmentContact {
  * long rings of district boundaries. `a` and `b` index `rings`.
  *
  * @param rings rings to compare, all in one planar frame
- * @param tolerance distance at which two points are the same
+ * @param tolerance distance at which two points are the same (in the frame's units)
+ * @param frame positions are taken as (x − x0) · scale, (y − y0) · scale; contacts are in those units
  * @returns contacts, each reported once per segment pair
  */
-export function findSegmentContacts(rings: readonly InspectedRing[], tolerance: number): SegmentContact[] {
+export function findSegmentContacts(rings: readonly InspectedRing[], tolerance: number, frame: { x0: number; y0: number; scale: number } = { x0: 0, y0: 0, scale: 1 }): SegmentContact[] {
+  const { x0, y0, scale } = frame;
   let total = 0;
   for (const r of rings) total += r.xy.length / 2;
-  const ringOf = new Int32Array(total);
-  const indexInRing = new Int32Array(total);
-  const coords = new Float64Array(total * 4);
-  // Each segment's box: the sweep's only per-pair test.
-  const minX = new Float64Array(total);
-  const maxX = new Float64Array(total);
-  const minY = new Float64Array(total);
-  const maxY = new Float64Array(total);
+  if (scratch.ringOf.length < total) scratch = scratchFor(Math.max(total, 2 * scratch.ringOf.length));
+  const { ringOf, indexInRing, coords, minX, maxX, minY, maxY, order } = scratch;
   let s = 0;
   for (let ri = 0; ri < rings.length; ri++) {
     const xy = rings[ri].xy;
     const n = xy.length / 2;
     for (let i = 0; i < n; i++, s++) {
       const j = i + 1 < n ? i + 1 : 0;
-      const ax = xy[2 * i];
-      const ay = xy[2 * i + 1];
-      const bx = xy[2 * j];
-      const by = xy[2 * j + 1];
+      const ax = (xy[2 * i] - x0) * scale;
+      const ay = (xy[2 * i + 1] - y0) * scale;
+      const bx = (xy[2 * j] - x0) * scale;
+      const by = (xy[2 * j + 1] - y0) * scale;
       coords[4 * s] = ax;
       coords[4 * s + 1] = ay;
       coords[4 * s + 2] = bx;
@@ -62,9 +58,21 @@ export function findSegmentContacts(rings: readonly InspectedRing[], tolerance: 
     }
   }
   // By left end, ties in input order (what a stable sort gives), so contacts come in the same order.
-  const order = new Uint32Array(total);
+  // A total order: any sort gives the same result, and most rings are small enough for insertion sort.
   for (let k = 0; k < total; k++) order[k] = k;
-  order.sort((p, q) => minX[p] - minX[q] || p - q);
+  if (total <= INSERTION_SORT_MAX) {
+    for (let k = 1; k < total; k++) {
+      const item = order[k];
+      let at = k - 1;
+      while (at >= 0 && (minX[order[at]] > minX[item] || (minX[order[at]] === minX[item] && order[at] > item))) {
+        order[at + 1] = order[at];
+        at--;
+      }
+      order[at + 1] = item;
+    }
+  } else {
+    order.subarray(0, total).sort((p, q) => minX[p] - minX[q] || p - q);
+  }
 
   const contacts: SegmentContact[] = [];
   for (let oi = 0; oi < total; oi++) {
@@ -83,6 +91,29 @@ export function findSegmentContacts(rings: readonly InspectedRing[], tolerance: 
     }
   }
   return contacts;
+}
+
+/** Rings up to this many segments in all are sorted by insertion (no comparator calls). */
+const INSERTION_SORT_MAX = 48;
+
+/**
+ * Working arrays kept between calls and grown when a geometry needs more: a system validation calls
+ * this once per grid, and allocating eight typed arrays each time was most of its cost (issue #15).
+ * The function is synchronous, so calls never share them.
+ */
+let scratch = scratchFor(1024);
+
+function scratchFor(size: number) {
+  return {
+    ringOf: new Int32Array(size),
+    indexInRing: new Int32Array(size),
+    coords: new Float64Array(size * 4),
+    minX: new Float64Array(size),
+    maxX: new Float64Array(size),
+    minY: new Float64Array(size),
+    maxY: new Float64Array(size),
+    order: new Uint32Array(size),
+  };
 }
 
 function neighbours(i: number, j: number, n: number): boolean {

@@ -1,5 +1,5 @@
 import { ISSUE_KINDS, type PartitionGrid, type PartitionOptions, type PartitionReport, type PartitionSystem } from './types';
-import { validatePartition } from './validate';
+import { type PreparedGrids, validatePartition } from './validate';
 
 /** Families validated per step; progress is reported between steps. */
 const FAMILIES_PER_STEP = 200;
@@ -29,7 +29,9 @@ export function validateSystem(
   const inScope = scope === null ? null : new Set([scope, ...descendants(byParent, scope)]);
   const parentCodes = [...byParent.keys()].filter((c): c is string => c !== null && (inScope === null || inScope.has(c)));
   const reports: PartitionReport[] = [];
-  if (scope === null && byParent.has(null)) reports.push(validatePartition(system, byParent.get(null)!, options));
+  // Parents are checked in their own family and in their parent's: inspect them once.
+  const prepared: PreparedGrids = { keep: (g) => byParent.has(g.code), grids: new Map() };
+  if (scope === null && byParent.has(null)) reports.push(validatePartition(system, byParent.get(null)!, options, prepared));
   for (let i = 0; i < parentCodes.length; i += FAMILIES_PER_STEP) {
     const step = parentCodes.slice(i, i + FAMILIES_PER_STEP);
     // A step may hold a parent and its own parent: each grid goes in once.
@@ -39,7 +41,7 @@ export function validateSystem(
       if (parent) input.add(parent);
       for (const child of byParent.get(code) ?? []) input.add(child);
     }
-    reports.push(validatePartition(system, [...input], { ...options, parents: step }));
+    reports.push(validatePartition(system, [...input], { ...options, parents: step }, prepared));
     onProgress?.(i + step.length, parentCodes.length);
   }
   return mergeReports(system.key, reports, options);

@@ -1,7 +1,8 @@
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { proposeFixes } from './propose-fixes';
 import type { FixProposal, PartitionGrid, PartitionOptions, PartitionReport, PartitionSystem } from './types';
 import { validateSystem } from './validate-system';
+import { warmUpValidator } from './warm-up';
 import { polygonFromWkb } from './wkb';
 
 /** A grid as the worker receives it: the geometry may still be base64 WKB text, read here, off the event loop. */
@@ -34,6 +35,9 @@ export type WorkerMessage =
   | { type: 'progress'; done: number; total: number }
   | { type: 'done'; result: WorkerResult }
   | { type: 'error'; message: string; status?: number; code?: string };
+
+// A worker kept ready (`keepValidationWorkerReady`) compiles the validator before any request comes.
+if ((workerData as { warmUp?: boolean } | null)?.warmUp) warmUpValidator();
 
 parentPort?.on('message', (request: WorkerRequest) => {
   const post = (message: WorkerMessage) => parentPort!.postMessage(message);

@@ -1,6 +1,7 @@
 import type { Polygon } from 'geojson';
 import { describe, expect, it } from 'vitest';
-import { type PartitionGrid, validatePartition } from './index';
+import { type PartitionGrid, keepValidationWorkerReady, validatePartition, validateSystem, validateSystemInWorker } from './index';
+import { warmUpSystem } from './warm-up';
 import { GOVERNANCE_SYSTEM, generateLatticePartition } from './testing/generate';
 
 const d = 0.001;
@@ -67,5 +68,18 @@ describe('validatePartition', () => {
   it('flags a grid that names itself as parent, and keeps it out of the geometry checks', () => {
     const grids = [grid('110101', '110101', 'district', rect(0, 0, 1, 1))];
     expect(validatePartition(GOVERNANCE_SYSTEM, grids).issues.map((i) => i.kind)).toEqual(['orphan']);
+  });
+});
+
+describe('the validation worker kept ready', () => {
+  it('warms up on a system that takes the overlay and repair paths, and validates like the main thread', async () => {
+    const { system, grids } = warmUpSystem();
+    const local = validateSystem(system, grids, null, {});
+    // The warm-up must reach the overlay (overlap, gap) and the repair (invalid ring), or it compiles too little.
+    expect(local.summary.counts).toMatchObject({ overlap: 1, invalid: 1 });
+    expect(local.summary.counts.gap + local.summary.counts.sliver).toBeGreaterThan(0);
+    keepValidationWorkerReady();
+    const { report } = await validateSystemInWorker({ system, grids, scope: null, options: {}, fixes: false });
+    expect({ ...report, generatedAt: null }).toEqual({ ...local, generatedAt: null });
   });
 });

@@ -13,6 +13,15 @@ interface Prepared {
 }
 
 /**
+ * Inspections and repaired copies of the grids `keep` selects, kept across the calls of one system
+ * validation (`validateSystem`): a parent is also a child of its own parent's family, and is checked once.
+ */
+export interface PreparedGrids {
+  keep: (grid: PartitionGrid) => boolean;
+  grids: Map<PartitionGrid, Prepared>;
+}
+
+/**
  * Proves that every parent of a grid system is tiled exactly by its children (无缝覆盖、不重复、不遗漏,
  * DOMAIN.md), and where not, says where, how big and what kind: invalid or empty geometries, overlaps
  * between siblings (deeper than the system's `overlapPolicy.maxDepth`), gaps and slivers, children
@@ -25,6 +34,7 @@ interface Prepared {
  * @param system the grid system: levels (order 1 = top) and overlap policy
  * @param grids all grids of the system (or of the families to re-check, with their parents)
  * @param options tolerances; `parents` restricts the check to those parents' families
+ * @param cache inspections of grids already checked in the same validation (`PreparedGrids`)
  * @returns the report; issues are ordered by family (top level first, children of missing parents
  *   last), and within a family structural issues come first
  * @throws AppError 400 `partition.invalid-system` / `partition.invalid-options` naming the bad value
@@ -32,7 +42,7 @@ interface Prepared {
  * const report = validatePartition(system, grids, { parents: ['110101001'] });
  * report.issues.filter((i) => i.kind === 'gap');
  */
-export function validatePartition(system: PartitionSystem, grids: PartitionGrid[], options: PartitionOptions = {}): PartitionReport {
+export function validatePartition(system: PartitionSystem, grids: PartitionGrid[], options: PartitionOptions = {}, cache?: PreparedGrids): PartitionReport {
   const resolved = resolveOptions(options);
   checkSystem(system);
   const occurrences = codeOccurrences(grids);
@@ -41,8 +51,11 @@ export function validatePartition(system: PartitionSystem, grids: PartitionGrid[
   const prepared: Prepared[] = [];
   const prepare = (i: number): Prepared => {
     if (!prepared[i]) {
+      const kept = cache?.grids.get(grids[i]);
+      if (kept) return (prepared[i] = kept);
       const inspection = inspectGeometry(grids[i].geometry);
       prepared[i] = { inspection, repaired: repairGeometry(inspection) };
+      if (cache?.keep(grids[i])) cache.grids.set(grids[i], prepared[i]);
     }
     return prepared[i];
   };
