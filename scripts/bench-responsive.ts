@@ -12,6 +12,7 @@
  * validation running, and how many validations completed in the window.
  */
 import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { createApp, createServices } from '../service/app';
@@ -91,6 +92,9 @@ async function main(): Promise<void> {
 
     for (const connections of opts.connections.split(',').map(Number)) {
       const alone = await phase(connections);
+      // The longest the event loop was late (a blocking step, a long turn of requests, or the thread descheduled).
+      const stalls = monitorEventLoopDelay({ resolution: 10 });
+      stalls.enable();
       let running = true;
       const durations: number[] = [];
       const validations = (async () => {
@@ -103,10 +107,11 @@ async function main(): Promise<void> {
       const during = await phase(connections);
       running = false;
       await validations;
+      stalls.disable();
       const errors = (r: Cannon) => r.errors + r.non2xx;
       rows.push(
-        [connections, 'alone', Math.round(alone.requests.average), alone.latency.p50, alone.latency.p99, alone.latency.max, errors(alone), '—'],
-        [connections, `${grids.toLocaleString('en')}-grid validation running`, Math.round(during.requests.average), during.latency.p50, during.latency.p99, during.latency.max, errors(during), `${durations.length} (median ${(median(durations) / 1000).toFixed(1)} s)`],
+        [connections, 'alone', Math.round(alone.requests.average), alone.latency.p50, alone.latency.p99, alone.latency.max, errors(alone), '—', '—'],
+        [connections, `${grids.toLocaleString('en')}-grid validation running`, Math.round(during.requests.average), during.latency.p50, during.latency.p99, during.latency.max, errors(during), `${durations.length} (median ${(median(durations) / 1000).toFixed(1)} s)`, Math.round(stalls.max / 1e6)],
       );
       const verdict = during.latency.p99 < AIM_P99_MS ? 'met' : 'NOT met';
       console.log(`${connections} connections: tile p99 ${during.latency.p99} ms during validation (aim < ${AIM_P99_MS} ms: ${verdict})`);
@@ -119,7 +124,7 @@ async function main(): Promise<void> {
     await scratch.drop();
   }
   console.log(`\n## Tiles while validating: ${header(url.replace(/\/\/[^@]*@/, '//'))}; ${opts.seconds} s per phase\n`);
-  console.log(table(['connections', 'phase', 'tiles/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'validations (median)'], rows, [0, 2, 3, 4, 5, 6]));
+  console.log(table(['connections', 'phase', 'tiles/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'validations (median)', 'longest event-loop delay ms'], rows, [0, 2, 3, 4, 5, 6, 8]));
 }
 
 main().catch((err) => {
