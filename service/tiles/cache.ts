@@ -8,6 +8,9 @@ export interface ServedTile {
   gzip: Buffer | null;
   /** Content hash, the same in every process that generates the same tile (see service.ts). */
   hash: string;
+  /** The ETag of each encoding (the gzip one ends in "-gz"), made once per tile rather than per request. */
+  etag: string;
+  gzipEtag: string;
 }
 
 interface Entry {

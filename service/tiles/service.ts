@@ -10,7 +10,7 @@ import { recordTileCache } from '../ops';
 
 export type { ServedTile };
 
-const EMPTY: ServedTile = { body: null, gzip: null, hash: 'empty' };
+const EMPTY: ServedTile = { body: null, gzip: null, hash: 'empty', etag: '"empty"', gzipEtag: '"empty"' };
 
 /**
  * The tiles of every source: discovery, the cache and freshness. A change invalidates the cached tiles
@@ -63,10 +63,9 @@ export class TileService {
    * @throws AppError 404 `unknown_layer`, or 400 `invalid_tile` when z is beyond a source's maxzoom
    */
   async tile(ids: string[], tile: TileCoord): Promise<ServedTile> {
-    const key = `${ids.join(',')}/${tile.z}/${tile.x}/${tile.y}`;
-    // Only tiles of known sources within their zooms are cached, and stale ones are gone: a hit needs no checks.
+    const key = tileKey(ids, tile);
     const hit = this.cache.get(key);
-    recordTileCache(hit !== undefined && hit !== null);
+    recordTileCache(hit !== undefined);
     if (hit) return hit;
     const sources = await this.resolve(ids);
     for (const s of sources) {
@@ -80,6 +79,17 @@ export class TileService {
       this.inflight.set(flight, running);
     }
     return running;
+  }
+
+  /**
+   * The tile if it is cached, without waiting: warm tiles are most requests, and this path allocates no
+   * promise (`tile` makes and counts the misses).
+   */
+  cached(ids: string[], tile: TileCoord): ServedTile | undefined {
+    // Only tiles of known sources within their zooms are cached, and stale ones are gone: a hit needs no checks.
+    const hit = this.cache.get(tileKey(ids, tile));
+    if (hit) recordTileCache(true);
+    return hit;
   }
 
   private async generate(key: string, sources: TileSource[], tile: TileCoord, epochs: number[]): Promise<ServedTile> {
@@ -175,9 +185,12 @@ export class TileService {
   }
 }
 
+const tileKey = (ids: string[], tile: TileCoord) => `${ids.join(',')}/${tile.z}/${tile.x}/${tile.y}`;
+
 function serve(body: Uint8Array): ServedTile {
   const buffer = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   // A content hash, not a version: every process that makes the same tile gives it the same ETag,
   // so a CDN in front of several processes revalidates instead of refetching.
-  return { body: buffer, gzip: gzipSync(buffer), hash: createHash('sha1').update(buffer).digest('base64url').slice(0, 22) };
+  const hash = createHash('sha1').update(buffer).digest('base64url').slice(0, 22);
+  return { body: buffer, gzip: gzipSync(buffer), hash, etag: `"${hash}"`, gzipEtag: `"${hash}-gz"` };
 }
