@@ -30,7 +30,13 @@ export async function copyOut(knex: Knex, sql: string, onRow: (row: BinaryRow) =
  */
 export class BinaryRow {
   private at = 0;
-  constructor(readonly bytes: Buffer) {}
+  private bytes: Buffer = Buffer.alloc(0);
+
+  /** @internal reads `bytes` next (one object for every row of a COPY) */
+  reset(bytes: Buffer): void {
+    this.bytes = bytes;
+    this.at = 0;
+  }
 
   /** Moves to the field after this one; returns its byte length, -1 for NULL. */
   private field(): number {
@@ -45,6 +51,13 @@ export class BinaryRow {
     const s = this.bytes.toString('utf8', this.at, this.at + n);
     this.at += n;
     return s;
+  }
+
+  int(): number | null {
+    const n = this.field();
+    if (n < 0) return null;
+    this.at += n;
+    return this.bytes.readInt32BE(this.at - 4);
   }
 
   bool(): boolean | null {
@@ -85,6 +98,7 @@ class CopyOut {
   private reject!: (err: Error) => void;
   private error: Error | null = null;
   private first = true;
+  private readonly row = new BinaryRow();
 
   constructor(
     private readonly text: string,
@@ -103,7 +117,8 @@ class CopyOut {
   handleCopyData(msg: { chunk: Buffer }): void {
     if (this.error) return;
     try {
-      const row = new BinaryRow(msg.chunk);
+      const row = this.row;
+      row.reset(msg.chunk);
       if (this.first) row.skipHeader();
       this.first = false;
       // One message is one row in practice; the header, and the trailer, may share it.
@@ -114,8 +129,10 @@ class CopyOut {
     }
   }
 
+  /** A database or connection error: reported at once, as node-postgres's own queries do (a broken connection sends no ReadyForQuery). */
   handleError(err: Error): void {
     this.error ??= err;
+    this.reject(this.error);
   }
 
   handleReadyForQuery(): void {

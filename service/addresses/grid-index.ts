@@ -163,7 +163,7 @@ function boxesOf(grids: readonly IndexGrid[]): Float64Array {
   const out = new Float64Array(4 * grids.length);
   for (let i = 0; i < grids.length; i++) {
     const { coords, box } = grids[i]!.shape;
-    out.set(coords.subarray(box, box + 4), 4 * i);
+    for (let k = 0; k < 4; k++) out[4 * i + k] = coords[box + k]!;
   }
   return out;
 }
