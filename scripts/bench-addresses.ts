@@ -10,7 +10,10 @@
  *
  * Usage: DATABASE_URL=postgres://user:pass@host/db npx tsx scripts/bench-addresses.ts
  *          [--grids 100000] [--addresses 1000000] [--reps 5] [--import-reps 3] [--seed 1]
- * It works in a database of its own (<db>_bench_addresses), created afresh and dropped at the end.
+ *        npx tsx scripts/bench-addresses.ts --engine embedded --grids 10000 --addresses 100000 --import-reps 0
+ * On the server it works in a database of its own (<db>_bench_addresses), created afresh and dropped at
+ * the end; the embedded engine runs in memory. `--import-reps 0` skips the import measures and loads the
+ * addresses with one plain INSERT per 50,000 (the assignment runs only need them stored).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,6 +28,7 @@ import { ChangeBus } from '../service/db/changes';
 import { openDatabase, type Database } from '../service/db/engine';
 import { transactor } from '../service/db/tx';
 import { createAddressQueries } from '../service/addresses/store';
+import { pgArray } from '../service/addresses/sql-values';
 import { createSystemQueries } from '../service/systems/store';
 import { addressFeature } from '../service/demo/addresses';
 import { generateCityStream, type AddressRecord } from '../service/demo/index';
@@ -45,17 +49,19 @@ interface Measure {
 
 async function main(): Promise<void> {
   if (args[0] === '--child-import') return childImport(args[1]!, args[2]!);
+  const { seed, grids: gridCount, addresses: addressCount, reps, 'import-reps': importReps, engine } = options({ seed: 1, grids: 100_000, addresses: 1_000_000, reps: 5, 'import-reps': 3, engine: 'server' });
+  const embedded = engine === 'embedded';
   const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('set DATABASE_URL to a PostGIS server: the PostGIS join is what gridatlas is measured against');
-  const { seed, grids: gridCount, addresses: addressCount, reps, 'import-reps': importReps } = options({ seed: 1, grids: 100_000, addresses: 1_000_000, reps: 5, 'import-reps': 3 });
+  if (!url && !embedded) throw new Error('set DATABASE_URL to a PostGIS server, or pass --engine embedded');
+  if (embedded && importReps > 0) throw new Error('the import measures run the server engine in child processes: pass --import-reps 0 with --engine embedded');
 
-  const benchUrl = new URL(url);
+  const benchUrl = new URL(url ?? 'postgres://embedded/');
   const dbName = `${benchUrl.pathname.slice(1) || 'postgres'}_bench_addresses`;
   benchUrl.pathname = `/${dbName}`;
-  const admin = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
-  await admin.raw(`drop database if exists ${dbName} with (force)`);
-  await admin.raw(`create database ${dbName}`);
-  const db = await openDatabase({ databaseUrl: benchUrl.toString() });
+  const admin = embedded ? null : knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+  await admin?.raw(`drop database if exists ${dbName} with (force)`);
+  await admin?.raw(`create database ${dbName}`);
+  const db = await openDatabase(embedded ? { dataDir: 'memory://bench-addresses' } : { databaseUrl: benchUrl.toString() });
   const measures: Measure[] = [];
   const context: string[] = [];
   try {
@@ -92,7 +98,8 @@ async function main(): Promise<void> {
     const tenthRss: number[] = [];
     const noopMs: number[] = [];
     await truncate();
-    await runChild(tenth, benchUrl.toString()); // warm-up: caches, JIT, table and index pages
+    if (importReps === 0) await insertPlain(db, points);
+    else await runChild(tenth, benchUrl.toString()); // warm-up: caches, JIT, table and index pages
     for (let r = 0; r < importReps; r++) {
       await truncate();
       const small = await runChild(tenth, benchUrl.toString());
@@ -107,10 +114,12 @@ async function main(): Promise<void> {
       noopMs.push(again.ms);
       log(`import ${r + 1}/${importReps}: ${Math.round(run.ms)} ms, peak ${run.maxRssMB} MB (N/10: ${small.maxRssMB} MB); re-import ${Math.round(again.ms)} ms`);
     }
-    measures.push({ name: `import ${points.length} rows (CSV over HTTP, 6 systems assigned)`, samples: importMs, unit: 'ms', note: `${Math.round(points.length / (median(importMs) / 1000))} rows/s` });
-    measures.push({ name: `re-import the same ${points.length} rows (no-op)`, samples: noopMs, unit: 'ms', note: `${Math.round(points.length / (median(noopMs) / 1000))} rows/s` });
-    measures.push({ name: `peak RSS of the server process, import of ${points.length} rows`, samples: importRss, unit: 'MB', note: `V8 heap capped at ${HEAP_CAP_MB} MB` });
-    measures.push({ name: `peak RSS of the server process, import of ${points.length / 10} rows`, samples: tenthRss, unit: 'MB' });
+    if (importReps > 0) {
+      measures.push({ name: `import ${points.length} rows (CSV over HTTP, 6 systems assigned)`, samples: importMs, unit: 'ms', note: `${Math.round(points.length / (median(importMs) / 1000))} rows/s` });
+      measures.push({ name: `re-import the same ${points.length} rows (no-op)`, samples: noopMs, unit: 'ms', note: `${Math.round(points.length / (median(noopMs) / 1000))} rows/s` });
+      measures.push({ name: `peak RSS of the server process, import of ${points.length} rows`, samples: importRss, unit: 'MB', note: `V8 heap capped at ${HEAP_CAP_MB} MB` });
+      measures.push({ name: `peak RSS of the server process, import of ${points.length / 10} rows`, samples: tenthRss, unit: 'MB' });
+    }
 
     // Assignment: the addresses are stored; compare on the governance system's finest level.
     const system = (await createSystemQueries(db.knex).get('governance'))!;
@@ -142,10 +151,16 @@ async function main(): Promise<void> {
       const load = performance.now() - t;
       t = performance.now();
       assigned = 0;
+      // The warm-up keeps its answers for the check against the join; the timed runs keep none.
+      const answers: (string | null)[] | null = r === 0 ? [] : null;
       for (let i = 0; i < points.length; i += 50_000) {
-        for (const a of index.assignAll(points.slice(i, i + 50_000))) if (a) assigned++;
+        for (const a of index.assignAll(points.slice(i, i + 50_000))) {
+          if (a) assigned++;
+          answers?.push(a?.code ?? null);
+        }
       }
       const assign = performance.now() - t;
+      if (answers) await sameAsJoin(db, answers, new Set(await db.knex('grids').where({ system_id: system.id, level: finest.key }).pluck('code')));
 
       t = performance.now();
       await transactor(db.knex)((tx) => services.addresses.onGridChange(tx, system, null, []));
@@ -177,8 +192,42 @@ async function main(): Promise<void> {
     ]));
   } finally {
     await db.close();
-    await admin.raw(`drop database if exists ${dbName} with (force)`);
-    await admin.destroy();
+    await admin?.raw(`drop database if exists ${dbName} with (force)`);
+    await admin?.destroy();
+  }
+}
+
+/**
+ * Checks gridatlas's answers against the join's pairs (bench_join; address ids are the points' order + 1):
+ * where the join found finest grids, the answer is the lowest of their codes by code point (a point on a
+ * shared boundary is in both); where it found none, the answer is no finest grid.
+ * @throws Error with the first differences
+ */
+async function sameAsJoin(db: Database, answers: (string | null)[], finest: Set<string>): Promise<void> {
+  const lowest = new Map<number, string>();
+  const pairs: { id: number | string; code: string }[] = (await db.knex.raw('select id, code from bench_join')).rows;
+  for (const { id, code } of pairs) {
+    const prev = lowest.get(Number(id));
+    if (prev === undefined || code < prev) lowest.set(Number(id), code);
+  }
+  const wrong: string[] = [];
+  answers.forEach((answer, i) => {
+    const expected = lowest.get(i + 1) ?? null;
+    const ok = expected !== null ? answer === expected : answer === null || !finest.has(answer);
+    if (!ok && wrong.length < 5) wrong.push(`address ${i + 1}: join ${expected}, gridatlas ${answer}`);
+  });
+  if (wrong.length > 0) throw new Error(`the assignment differs from the PostGIS join: ${wrong.join('; ')}`);
+}
+
+/** The addresses as plain rows, unassigned, 50,000 per INSERT (for the assignment runs only). */
+async function insertPlain(db: Database, points: { lon: number; lat: number }[]): Promise<void> {
+  for (let i = 0; i < points.length; i += 50_000) {
+    const slice = points.slice(i, i + 50_000);
+    await db.knex.raw(
+      `insert into addresses (external_id, kind, geom, content_hash)
+       select 'A' || n, 'residential', ST_SetSRID(ST_MakePoint(x, y), 4326), '' from unnest(?::int[], ?::float8[], ?::float8[]) as t(n, x, y)`,
+      [pgArray(slice.map((_, k) => i + k)), pgArray(slice.map((p) => p.lon)), pgArray(slice.map((p) => p.lat))],
+    );
   }
 }
 

@@ -6,6 +6,9 @@ import { toCsv } from '../formats/csv';
 import { engines } from '../test/db';
 import { startTestApp, type TestApp } from '../test/app';
 import { gridFeature, rect } from '../test/fixtures';
+import type { IndexGrid } from './grid-index';
+import { shapeCoordinates, shapeFromWkb } from './shape';
+import { createAddressQueries } from './store';
 
 /**
  * The address register over HTTP on a small system of our own, away from every other fixture:
@@ -359,6 +362,31 @@ describe.each(engines())('addresses on %s PostGIS', (engine) => {
     const swapped = await importCsv(t, toCsv(['external_id', 'x', 'y'], [['CRS-SWAP', y, x]]), '&crs=EPSG:4547').expect(200);
     expect(swapped.body.errors[0]).toMatchObject({ row: 2, error: 'coordinates_out_of_range' });
     expect(swapped.body.errors[0].message).toMatch(/x and y look swapped/);
+  });
+
+  it('reads a system\'s grids for the index as stored, whole and within an area, outside and inside a transaction', async () => {
+    // The server reads them by binary COPY, the embedded engine by pages of aggregates: both must give what
+    // PostGIS holds, each geometry decoded from its own ST_AsBinary.
+    const { rows } = await t.db.knex.raw(
+      `select g.code, g.level, ST_AsBinary(g.geom) as wkb, g.geom && ST_MakeEnvelope(?::float8, ?::float8, ?::float8, ?::float8, 4326) as in_area,
+         not exists (select 1 from grids c where c.system_id = g.system_id and c.parent_code = g.code) as leaf
+       from grids g join grid_systems s on s.id = g.system_id where s.key = ?`,
+      [X0, Y0, X0 + D / 2, Y0 + D / 2, system.key],
+    );
+    const id = Number((await t.db.knex.raw('select id from grid_systems where key = ?', [system.key])).rows[0].id);
+    const order = new Map(system.levels.map((l) => [l.key, l.order]));
+    const stored = (r: { code: string; level: string; wkb: Uint8Array; leaf: boolean }) => ({ code: r.code, order: order.get(r.level), leaf: r.leaf, coordinates: shapeCoordinates(shapeFromWkb(r.wkb)) });
+    const read = (gs: IndexGrid[]) => gs.map((g) => ({ code: g.code, order: g.order, leaf: g.leaf, coordinates: shapeCoordinates(g.shape) })).sort((a, b) => (a.code < b.code ? -1 : 1));
+    const whole = rows.map(stored).sort((a: { code: string }, b: { code: string }) => (a.code < b.code ? -1 : 1));
+    const area = rows.filter((r: { in_area: boolean }) => r.in_area).map(stored).sort((a: { code: string }, b: { code: string }) => (a.code < b.code ? -1 : 1));
+    expect(area.length).toBeGreaterThan(0);
+    expect(area.length).toBeLessThan(whole.length);
+    expect(read(await createAddressQueries(t.db.knex).indexGrids(id, order, null))).toEqual(whole);
+    expect(read(await createAddressQueries(t.db.knex).indexGrids(id, order, [X0, Y0, X0 + D / 2, Y0 + D / 2]))).toEqual(area);
+    await t.db.knex.transaction(async (trx) => {
+      expect(read(await createAddressQueries(trx).indexGrids(id, order, null))).toEqual(whole);
+      expect(read(await createAddressQueries(trx).indexGrids(id, order, [X0, Y0, X0 + D / 2, Y0 + D / 2]))).toEqual(area);
+    });
   });
 });
 

@@ -17,46 +17,54 @@ export class BucketGrid {
   private readonly boxes: Float64Array;
 
   /**
-   * @param boxes [minX, minY, maxX, maxY] per item; items are numbered by their position
+   * @param boxes minX, minY, maxX, maxY of each item in turn; items are numbered by their position
    * @throws RangeError naming the first box whose min exceeds its max
    */
-  constructor(boxes: readonly (readonly [number, number, number, number])[]) {
-    const n = boxes.length;
-    this.boxes = new Float64Array(4 * n);
+  constructor(boxes: Float64Array) {
+    const n = boxes.length / 4;
+    this.boxes = boxes;
     let x0 = Infinity;
     let y0 = Infinity;
     let x1 = -Infinity;
     let y1 = -Infinity;
-    boxes.forEach((b, i) => {
-      if (!(b[0] <= b[2] && b[1] <= b[3])) throw new RangeError(`box ${i} [${b.join(', ')}] has its minimum above its maximum`);
-      this.boxes.set(b, 4 * i);
-      x0 = Math.min(x0, b[0]);
-      y0 = Math.min(y0, b[1]);
-      x1 = Math.max(x1, b[2]);
-      y1 = Math.max(y1, b[3]);
-    });
+    for (let i = 0; i < n; i++) {
+      const a = boxes[4 * i]!;
+      const b = boxes[4 * i + 1]!;
+      const c = boxes[4 * i + 2]!;
+      const d = boxes[4 * i + 3]!;
+      if (!(a <= c && b <= d)) throw new RangeError(`box ${i} [${a}, ${b}, ${c}, ${d}] has its minimum above its maximum`);
+      if (a < x0) x0 = a;
+      if (b < y0) y0 = b;
+      if (c > x1) x1 = c;
+      if (d > y1) y1 = d;
+    }
     const width = n > 0 ? Math.max(x1 - x0, 1e-9) : 1;
     const height = n > 0 ? Math.max(y1 - y0, 1e-9) : 1;
     // About one cell per box, shaped like the extent.
-    const cells = Math.max(1, n);
-    this.columns = Math.max(1, Math.min(4096, Math.round(Math.sqrt((cells * width) / height))));
-    this.rows = Math.max(1, Math.min(4096, Math.ceil(cells / this.columns)));
+    const cellCount = Math.max(1, n);
+    this.columns = Math.max(1, Math.min(4096, Math.round(Math.sqrt((cellCount * width) / height))));
+    this.rows = Math.max(1, Math.min(4096, Math.ceil(cellCount / this.columns)));
     this.x0 = n > 0 ? x0 : 0;
     this.y0 = n > 0 ? y0 : 0;
     this.sx = this.columns / width;
     this.sy = this.rows / height;
 
+    // Two passes over the cells each box touches: count per cell, then fill (no callback, no arrays per box).
     const counts = new Uint32Array(this.columns * this.rows + 1);
-    const each = (i: number, visit: (cell: number) => void) => {
-      const [c0, r0] = this.cellOf(this.boxes[4 * i]!, this.boxes[4 * i + 1]!);
-      const [c1, r1] = this.cellOf(this.boxes[4 * i + 2]!, this.boxes[4 * i + 3]!);
-      for (let r = r0; r <= r1; r++) for (let c = c0; c <= c1; c++) visit(r * this.columns + c);
-    };
-    for (let i = 0; i < n; i++) each(i, (cell) => counts[cell + 1]!++);
+    const cells = new Uint32Array(4 * n); // first column, first row, last column, last row per box
+    for (let i = 0; i < n; i++) {
+      cells[4 * i] = this.column(boxes[4 * i]!);
+      cells[4 * i + 1] = this.row(boxes[4 * i + 1]!);
+      cells[4 * i + 2] = this.column(boxes[4 * i + 2]!);
+      cells[4 * i + 3] = this.row(boxes[4 * i + 3]!);
+      for (let r = cells[4 * i + 1]!; r <= cells[4 * i + 3]!; r++) for (let c = cells[4 * i]!; c <= cells[4 * i + 2]!; c++) counts[r * this.columns + c + 1]!++;
+    }
     for (let k = 1; k < counts.length; k++) counts[k]! += counts[k - 1]!;
     this.start = counts.slice();
     this.items = new Uint32Array(counts[counts.length - 1]!);
-    for (let i = 0; i < n; i++) each(i, (cell) => (this.items[counts[cell]!++] = i));
+    for (let i = 0; i < n; i++) {
+      for (let r = cells[4 * i + 1]!; r <= cells[4 * i + 3]!; r++) for (let c = cells[4 * i]!; c <= cells[4 * i + 2]!; c++) this.items[counts[r * this.columns + c]!++] = i;
+    }
   }
 
   /** The most boxes any one cell lists: the size `containing` may need for its output. */
@@ -89,9 +97,11 @@ export class BucketGrid {
     return n;
   }
 
-  private cellOf(x: number, y: number): [number, number] {
-    const c = Math.min(this.columns - 1, Math.max(0, Math.floor((x - this.x0) * this.sx)));
-    const r = Math.min(this.rows - 1, Math.max(0, Math.floor((y - this.y0) * this.sy)));
-    return [c, r];
+  private column(x: number): number {
+    return Math.min(this.columns - 1, Math.max(0, Math.floor((x - this.x0) * this.sx)));
+  }
+
+  private row(y: number): number {
+    return Math.min(this.rows - 1, Math.max(0, Math.floor((y - this.y0) * this.sy)));
   }
 }

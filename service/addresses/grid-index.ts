@@ -1,6 +1,6 @@
 import RBush from 'rbush';
 import { BucketGrid } from './buckets';
-import { INTERIOR, OUTSIDE, distanceToShape, locatePoint, metresPerDegree, type FlatShape } from './shape';
+import { INTERIOR, OUTSIDE, bboxOf, distanceToShape, locatePoint, metresPerDegree, type FlatShape } from './shape';
 
 /** One grid of one system, as the assignment index needs it. */
 export interface IndexGrid {
@@ -65,9 +65,9 @@ export class GridIndex {
     const byOrder = new Map<number, IndexGrid[]>();
     const leaves: IndexGrid[] = [];
     for (const grid of grids) {
-      const [minX, minY, maxX, maxY] = grid.shape.bbox;
+      const { coords: c, box: b } = grid.shape;
       // An empty geometry (e.g. a collapsed polygon after repair) covers nothing and is nearest to nothing.
-      if (!(minX <= maxX && minY <= maxY)) continue;
+      if (!(c[b]! <= c[b + 2]! && c[b + 1]! <= c[b + 3]!)) continue;
       const list = byOrder.get(grid.order) ?? [];
       list.push(grid);
       byOrder.set(grid.order, list);
@@ -79,7 +79,7 @@ export class GridIndex {
         grids: list,
         // The usual answer, one shared object per grid: assigning a million points allocates nothing.
         plain: list.map((g) => Object.freeze({ code: g.code, status: 'assigned' as const, alsoIn: NONE, distance: null })),
-        buckets: new BucketGrid(list.map((g) => g.shape.bbox)),
+        buckets: new BucketGrid(boxesOf(list)),
       }));
     this.scratch = new Uint32Array(Math.max(1, ...this.levels.map((l) => l.buckets.maxPerCell)));
     this.leafGrids = leaves;
@@ -140,7 +140,12 @@ export class GridIndex {
     const dy = within / ky;
     let best: IndexGrid | null = null;
     let bestDistance = Infinity;
-    this.leaves ??= new RBush<Entry>().load(this.leafGrids.map((grid) => ({ minX: grid.shape.bbox[0], minY: grid.shape.bbox[1], maxX: grid.shape.bbox[2], maxY: grid.shape.bbox[3], grid })));
+    this.leaves ??= new RBush<Entry>().load(
+      this.leafGrids.map((grid) => {
+        const [minX, minY, maxX, maxY] = bboxOf(grid.shape);
+        return { minX, minY, maxX, maxY, grid };
+      }),
+    );
     for (const { grid } of this.leaves.search({ minX: x - dx, minY: y - dy, maxX: x + dx, maxY: y + dy })) {
       const d = distanceToShape(grid.shape, x, y);
       if (d > within) continue;
@@ -151,6 +156,16 @@ export class GridIndex {
     }
     return best ? { code: best.code, status: 'nearest', alsoIn: [], distance: Math.round(bestDistance * 100) / 100 } : null;
   }
+}
+
+/** The grids' bounding boxes, four numbers each, for the bucket grid. */
+function boxesOf(grids: readonly IndexGrid[]): Float64Array {
+  const out = new Float64Array(4 * grids.length);
+  for (let i = 0; i < grids.length; i++) {
+    const { coords, box } = grids[i]!.shape;
+    for (let k = 0; k < 4; k++) out[4 * i + k] = coords[box + k]!;
+  }
+  return out;
 }
 
 /**

@@ -1,16 +1,21 @@
 import { orient2d } from 'robust-predicates';
 
 /**
- * A polygonal grid geometry as flat arrays, so the assignment inner loop touches typed arrays only
- * (STYLE.md: convert at the entry, keep GeoJSON out of inner loops). Coordinates are [lon, lat] pairs;
- * `rings[i]` is the first vertex (pair index) of ring i and `rings[rings.length - 1]` the end sentinel;
- * `polygons[j]` is the first ring of polygon j, the first ring of a polygon being its exterior.
+ * A polygonal grid geometry inside typed arrays that many shapes share (STYLE.md: convert at the entry,
+ * keep GeoJSON out of inner loops). A system's 100,000 shapes are then 100,000 small objects and a few
+ * dozen arrays: one typed-array view per shape and part (as before issue #15) cost more to make and to
+ * collect than reading the grids from PostGIS.
+ * - `coords[box .. box + 3]` is the bounding box [minX, minY, maxX, maxY], followed by the vertices as
+ *   [lon, lat] pairs;
+ * - `ints[at]` is the number of polygons P, then P + 1 ring numbers (the first ring of each polygon, the
+ *   first one its exterior, then the ring count R), then R + 1 vertex positions (the first vertex of each
+ *   ring as a pair index into `coords`, then the end).
  */
 export interface FlatShape {
-  coords: Float64Array;
-  rings: Uint32Array;
-  polygons: Uint32Array;
-  bbox: [number, number, number, number];
+  readonly coords: Float64Array;
+  readonly box: number;
+  readonly ints: Uint32Array;
+  readonly at: number;
 }
 
 export const OUTSIDE = 0;
@@ -18,43 +23,78 @@ export const BOUNDARY = 1;
 export const INTERIOR = 2;
 export type Location = typeof OUTSIDE | typeof BOUNDARY | typeof INTERIOR;
 
+/** The bounding box of a shape (min > max when it is empty). */
+export function bboxOf(shape: FlatShape): [number, number, number, number] {
+  const c = shape.coords;
+  const b = shape.box;
+  return [c[b]!, c[b + 1]!, c[b + 2]!, c[b + 3]!];
+}
+
+/** How many vertices the shape has (PostGIS's ST_NPoints). */
+export function vertexCount(shape: FlatShape): number {
+  const I = shape.ints;
+  const rings = shape.at + 2 + I[shape.at]!;
+  return I[rings + I[rings - 1]!]! - I[rings]!;
+}
+
+/** The shape's rings per polygon as GeoJSON MultiPolygon coordinates (for tests and messages). */
+export function shapeCoordinates(shape: FlatShape): number[][][][] {
+  const { coords: c, ints: I, at } = shape;
+  const polygons = I[at]!;
+  const rings = at + 2 + polygons;
+  const out: number[][][][] = [];
+  for (let p = 0; p < polygons; p++) {
+    const part: number[][][] = [];
+    for (let r = I[at + 1 + p]!; r < I[at + 2 + p]!; r++) {
+      const ring: number[][] = [];
+      for (let i = I[rings + r]!; i < I[rings + r + 1]!; i++) ring.push([c[2 * i]!, c[2 * i + 1]!]);
+      part.push(ring);
+    }
+    out.push(part);
+  }
+  return out;
+}
+
 /**
- * Typed storage handed out as slices of a few large buffers. A system's 100,000 shapes then cost a few
- * dozen allocations instead of 300,000 typed arrays with a backing store each, which the garbage
- * collector tracks one by one: reading a large system spent a quarter of its time collecting them.
+ * Typed storage handed out as ranges of a few large arrays: shapes of one system share them.
  */
 export class ShapeArena {
-  private floats = new Float64Array(0);
+  floats = new Float64Array(0);
   private floatsUsed = 0;
-  private ints = new Uint32Array(0);
+  ints = new Uint32Array(0);
   private intsUsed = 0;
 
   constructor(private readonly chunk = 1 << 18) {}
 
-  float64(n: number): Float64Array {
+  /** Room for `n` doubles in `floats` (which may be a new array after the call): their first index. */
+  float64(n: number): number {
     if (this.floatsUsed + n > this.floats.length) {
       this.floats = new Float64Array(Math.max(n, this.chunk));
       this.floatsUsed = 0;
     }
-    return this.floats.subarray(this.floatsUsed, (this.floatsUsed += n));
+    this.floatsUsed += n;
+    return this.floatsUsed - n;
   }
 
-  uint32(n: number): Uint32Array {
+  /** Room for `n` integers in `ints` (which may be a new array after the call): their first index. */
+  uint32(n: number): number {
     if (this.intsUsed + n > this.ints.length) {
       this.ints = new Uint32Array(Math.max(n, this.chunk >> 2));
       this.intsUsed = 0;
     }
-    return this.ints.subarray(this.intsUsed, (this.intsUsed += n));
+    this.intsUsed += n;
+    return this.intsUsed - n;
   }
 }
 
 /**
- * Reads a WKB (or EWKB, as PostGIS's ST_AsBinary/ST_AsEWKB return) Polygon or MultiPolygon.
- * @param arena where to keep the arrays (a system's shapes share a few buffers); own arrays when absent
+ * Reads a WKB (or EWKB, as PostGIS's ST_AsBinary/ST_AsEWKB and a geometry's binary send return) Polygon
+ * or MultiPolygon.
+ * @param arena where to keep the arrays (a system's shapes share a few); arrays of its own when absent
  * @throws Error naming the geometry type when it is not polygonal
  */
 export function shapeFromWkb(wkb: Uint8Array, arena?: ShapeArena): FlatShape {
-  return readWkb(new DataView(wkb.buffer, wkb.byteOffset, wkb.byteLength), 0, arena).shape;
+  return readWkb(new DataView(wkb.buffer, wkb.byteOffset, wkb.byteLength), 0, arena ?? new ShapeArena(0)).shape;
 }
 
 /**
@@ -74,7 +114,7 @@ export function shapesFromWkbs(wkbs: Uint8Array, arena: ShapeArena): FlatShape[]
 }
 
 /** One geometry at `start`, and where the next begins. */
-function readWkb(view: DataView, start: number, arena: ShapeArena | undefined): { shape: FlatShape; end: number } {
+function readWkb(view: DataView, start: number, arena: ShapeArena): { shape: FlatShape; end: number } {
   // Two passes over the headers: count the rings and points, then copy the coordinates into place.
   let little = view.getUint8(start) === 1;
   let type = view.getUint32(start + 1, little);
@@ -103,13 +143,16 @@ function readWkb(view: DataView, start: number, arena: ShapeArena | undefined): 
     ringCount += rings;
   }
   const end = at;
-  const coords = arena ? arena.float64(2 * points) : new Float64Array(2 * points);
-  const rings = arena ? arena.uint32(ringCount + 1) : new Uint32Array(ringCount + 1);
-  const polygons = arena ? arena.uint32(parts + 1) : new Uint32Array(parts + 1);
+  const box = arena.float64(4 + 2 * points);
+  const coords = arena.floats;
+  const head = arena.uint32(3 + parts + ringCount);
+  const ints = arena.ints;
+  ints[head] = parts;
+  const ringAt = head + 2 + parts;
   little = view.getUint8(start) === 1;
   at = multi ? body + 4 : body;
   let ring = 0;
-  let c = 0;
+  let c = box + 4;
   let x0 = Infinity;
   let y0 = Infinity;
   let x1 = -Infinity;
@@ -119,13 +162,13 @@ function readWkb(view: DataView, start: number, arena: ShapeArena | undefined): 
       little = view.getUint8(at) === 1;
       at += view.getUint32(at + 1, little) & 0x20000000 ? 9 : 5;
     }
-    polygons[p] = ring;
+    ints[head + 1 + p] = ring;
     const count = view.getUint32(at, little);
     at += 4;
     for (let r = 0; r < count; r++, ring++) {
       const n = view.getUint32(at, little);
       at += 4;
-      rings[ring] = c / 2;
+      ints[ringAt + ring] = c / 2;
       for (let i = 0; i < n; i++, at += 16) {
         const x = view.getFloat64(at, little);
         const y = view.getFloat64(at + 8, little);
@@ -138,51 +181,48 @@ function readWkb(view: DataView, start: number, arena: ShapeArena | undefined): 
       }
     }
   }
-  rings[ringCount] = points;
-  polygons[parts] = ringCount;
-  return { shape: { coords, rings, polygons, bbox: [x0, y0, x1, y1] }, end };
+  ints[head + 1 + parts] = ringCount;
+  ints[ringAt + ringCount] = c / 2;
+  coords[box] = x0;
+  coords[box + 1] = y0;
+  coords[box + 2] = x1;
+  coords[box + 3] = y1;
+  return { shape: { coords, box, ints, at: head }, end };
 }
 
 /** The same flat form from GeoJSON coordinates (tests and callers that hold GeoJSON). */
 export function shapeFromGeoJson(geometry: { type: 'Polygon'; coordinates: number[][][] } | { type: 'MultiPolygon'; coordinates: number[][][][] }): FlatShape {
-  const coords: number[] = [];
-  const rings: number[] = [];
-  const polygons: number[] = [];
   const parts = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates;
-  for (const part of parts) {
-    polygons.push(rings.length);
-    for (const ring of part) {
-      rings.push(coords.length / 2);
-      for (const [x, y] of ring) coords.push(x!, y!);
-    }
-  }
-  return build(coords, rings, polygons);
-}
-
-function build(coords: number[], rings: number[], polygons: number[]): FlatShape {
-  const flat = Float64Array.from(coords);
-  return {
-    coords: flat,
-    rings: Uint32Array.from([...rings, coords.length / 2]),
-    polygons: Uint32Array.from([...polygons, rings.length]),
-    bbox: extent(flat),
-  };
-}
-
-function extent(coords: Float64Array): [number, number, number, number] {
+  const ringCount = parts.reduce((n, part) => n + part.length, 0);
+  const points = parts.reduce((n, part) => n + part.reduce((m, ring) => m + ring.length, 0), 0);
+  const coords = new Float64Array(4 + 2 * points);
+  const ints = new Uint32Array(3 + parts.length + ringCount);
+  ints[0] = parts.length;
+  const ringAt = 2 + parts.length;
+  let ring = 0;
+  let c = 4;
   let x0 = Infinity;
   let y0 = Infinity;
   let x1 = -Infinity;
   let y1 = -Infinity;
-  for (let i = 0; i < coords.length; i += 2) {
-    const x = coords[i]!;
-    const y = coords[i + 1]!;
-    if (x < x0) x0 = x;
-    if (x > x1) x1 = x;
-    if (y < y0) y0 = y;
-    if (y > y1) y1 = y;
-  }
-  return [x0, y0, x1, y1];
+  parts.forEach((part, p) => {
+    ints[1 + p] = ring;
+    for (const r of part) {
+      ints[ringAt + ring++] = c / 2;
+      for (const [x, y] of r) {
+        coords[c++] = x!;
+        coords[c++] = y!;
+        x0 = Math.min(x0, x!);
+        y0 = Math.min(y0, y!);
+        x1 = Math.max(x1, x!);
+        y1 = Math.max(y1, y!);
+      }
+    }
+  });
+  ints[1 + parts.length] = ringCount;
+  ints[ringAt + ringCount] = c / 2;
+  coords.set([x0, y0, x1, y1], 0);
+  return { coords, box: 0, ints, at: 0 };
 }
 
 /**
@@ -197,22 +237,26 @@ function extent(coords: Float64Array): [number, number, number, number] {
  * @returns INTERIOR, BOUNDARY or OUTSIDE
  */
 export function locatePoint(shape: FlatShape, x: number, y: number): Location {
-  const [bx0, by0, bx1, by1] = shape.bbox;
-  if (x < bx0 || x > bx1 || y < by0 || y > by1) return OUTSIDE;
-  const { polygons } = shape;
+  const c = shape.coords;
+  const b = shape.box;
+  if (x < c[b]! || x > c[b + 2]! || y < c[b + 1]! || y > c[b + 3]!) return OUTSIDE;
+  const I = shape.ints;
+  const polygons = I[shape.at]!;
+  const first = shape.at + 1;
+  const rings = first + polygons + 1;
   let onBoundary = false;
-  for (let p = 0; p + 1 < polygons.length; p++) {
-    const first = polygons[p]!;
-    const end = polygons[p + 1]!;
-    const outer = locateInRing(shape, first, x, y);
+  for (let p = 0; p < polygons; p++) {
+    const outerRing = I[first + p]!;
+    const end = I[first + p + 1]!;
+    const outer = locateInRing(c, I[rings + outerRing]!, I[rings + outerRing + 1]!, x, y);
     if (outer === OUTSIDE) continue;
     if (outer === BOUNDARY) {
       onBoundary = true;
       continue;
     }
     let inPolygon: Location = INTERIOR;
-    for (let r = first + 1; r < end; r++) {
-      const hole = locateInRing(shape, r, x, y);
+    for (let r = outerRing + 1; r < end; r++) {
+      const hole = locateInRing(c, I[rings + r]!, I[rings + r + 1]!, x, y);
       if (hole === INTERIOR) {
         inPolygon = OUTSIDE;
         break;
@@ -225,11 +269,8 @@ export function locatePoint(shape: FlatShape, x: number, y: number): Location {
   return onBoundary ? BOUNDARY : OUTSIDE;
 }
 
-/** Crossing number along a ray towards +x, with exact on-edge detection (Hao et al. 2018 style). */
-function locateInRing(shape: FlatShape, ring: number, x: number, y: number): Location {
-  const c = shape.coords;
-  const start = shape.rings[ring]!;
-  const end = shape.rings[ring + 1]!;
+/** Crossing number along a ray towards +x over the vertices start..end - 1, with exact on-edge detection (Hao et al. 2018 style). */
+function locateInRing(c: Float64Array, start: number, end: number, x: number, y: number): Location {
   let inside = false;
   for (let i = start, j = end - 1; i < end; j = i++) {
     const ax = c[2 * j]!;
@@ -271,11 +312,14 @@ export function metresPerDegree(lat: number): { kx: number; ky: number } {
 export function distanceToShape(shape: FlatShape, x: number, y: number): number {
   const { kx, ky } = metresPerDegree(y);
   const c = shape.coords;
-  const r = shape.rings;
+  const I = shape.ints;
+  const polygons = I[shape.at]!;
+  const rings = shape.at + 2 + polygons;
+  const ringCount = I[rings - 1]!;
   let best = Infinity;
-  for (let ring = 0; ring + 1 < r.length; ring++) {
-    const start = r[ring]!;
-    const end = r[ring + 1]!;
+  for (let ring = 0; ring < ringCount; ring++) {
+    const start = I[rings + ring]!;
+    const end = I[rings + ring + 1]!;
     for (let i = start, j = end - 1; i < end; j = i++) {
       const ax = (c[2 * j]! - x) * kx;
       const ay = (c[2 * j + 1]! - y) * ky;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { GridIndex, zOrder, type IndexGrid } from './grid-index';
 import { readGeoJson } from '../formats/address-geojson';
 import { parseAddressRecord, type AddressInput, type RowError } from './rows';
-import { BOUNDARY, INTERIOR, OUTSIDE, ShapeArena, distanceToShape, locatePoint, shapeFromGeoJson, shapeFromWkb, shapesFromWkbs } from './shape';
+import { BOUNDARY, INTERIOR, OUTSIDE, ShapeArena, bboxOf, distanceToShape, locatePoint, shapeCoordinates, shapeFromGeoJson, shapeFromWkb, shapesFromWkbs, vertexCount } from './shape';
 import { readXlsxRows } from '../formats/xlsx-reader';
 import { registerCsv } from '../grids/export';
 import type { Grid, GridSystem } from '../kernel/types';
@@ -76,9 +76,14 @@ describe('point in polygon', () => {
     };
     const expected = polygon(ring);
     for (const little of [true, false]) for (const srid of [true, false]) expect(shapeFromWkb(wkb(little, srid))).toEqual(expected);
-    // End to end, as a page of grids comes from PostGIS (string_agg), into shared buffers.
-    const page = shapesFromWkbs(Buffer.concat([wkb(true, true), wkb(false, false), wkb(true, false)]), new ShapeArena(8));
-    expect(page).toEqual([expected, expected, expected]);
+    // End to end, as a page of grids comes from PostGIS (string_agg), into shared arrays (a small arena:
+    // the shapes span several of its arrays).
+    const arena = new ShapeArena(8);
+    const page = shapesFromWkbs(Buffer.concat([wkb(true, true), wkb(false, false), wkb(true, false)]), arena);
+    expect(page.map(shapeCoordinates)).toEqual([[[ring]], [[ring]], [[ring]]]);
+    expect(page.map(bboxOf)).toEqual([bboxOf(expected), bboxOf(expected), bboxOf(expected)]);
+    expect(page.map(vertexCount)).toEqual([ring.length, ring.length, ring.length]);
+    expect(page.map((s) => locatePoint(s, ring[0]![0]!, ring[0]![1]!))).toEqual([BOUNDARY, BOUNDARY, BOUNDARY]);
     expect(() => shapeFromWkb(Buffer.from('0101000000000000000000f03f000000000000f03f', 'hex'))).toThrow(/expected a Polygon or MultiPolygon, got WKB type 1/);
   });
 
