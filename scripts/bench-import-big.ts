@@ -56,8 +56,10 @@ async function generate(file: string): Promise<{ features: number; vertices: num
   };
   await write('{"type":"FeatureCollection","features":[\n');
   for (let p = 0; bytes < targetMb * 1e6; p++) {
-    const px = 75 + (p % 10) * 5;
-    const py = 20 + Math.floor(p / 10) * 5;
+    // 68 provinces a row round the globe: a 1 GB file (~390 provinces) stays within lat 20–48.
+    const px = -170 + (p % 68) * 5;
+    const py = 20 + Math.floor(p / 68) * 5;
+    if (py > 80) throw new Error(`--mb ${targetMb}: more provinces than the generated layout holds`);
     await feature({ code: `P${p}`, name: `省${p}`, level: 'province' }, ring(px, py, 2.4));
     for (let c = 0; c < 16; c++) {
       const cx = px - 1.8 + (c % 4) * 1.2;

@@ -24,12 +24,16 @@ export function reassignOnGridChange(deps: { store: (tx?: Tx) => AddressQueries;
     await q.bumpGeneration(system.id);
     const reachM = bbox ? await q.maxNearest() : 0;
     const reach = bbox && reachM > 0 ? widen(bbox, reachM) : null;
-    const index = new GridIndex(await q.indexGrids(system.id, levelOrder(system), bbox ? widen(bbox, 2 * reachM) : null));
+    // Read once the first page shows addresses to place: an import of a system where no address lies reads
+    // no grid back (issue #15: a 1 GB import read its 43 M vertices again at the end of its transaction).
+    let index: GridIndex | null = null;
     const touched = new Set<string>();
     let changedBbox: Bbox | null = null;
     let after = 0;
     for (;;) {
       const page = await q.placed(system.id, bbox, reach, after, PAGE);
+      if (page.length === 0) break;
+      index ??= new GridIndex(await q.indexGrids(system.id, levelOrder(system), bbox ? widen(bbox, 2 * reachM) : null));
       const updates: { id: number; code: string | null; note: StatusNote | null }[] = [];
       const assigned = index.assignAll(page);
       for (const [i, address] of page.entries()) {
