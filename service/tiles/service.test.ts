@@ -43,13 +43,19 @@ const inside = (t: TileCoord): LonLatBbox => {
 
 describe('TileService', () => {
   it('makes a tile once and serves it from the cache with a content hash', async () => {
-    const { service, a } = setup();
+    const { service, a, change } = setup();
+    expect(service.cached(['a'], tile(3, 1, 2))).toBeUndefined();
     const first = await service.tile(['a'], tile(3, 1, 2));
     const again = await service.tile(['a'], tile(3, 1, 2));
     expect(again).toBe(first);
+    expect(service.cached(['a'], tile(3, 1, 2))).toBe(first);
     expect(a.made).toEqual(['3/1/2']);
     expect(first.body!.toString()).toBe('a:3/1/2;');
     expect(first.hash).toMatch(/^[\w-]{22}$/);
+    expect([first.etag, first.gzipEtag]).toEqual([`"${first.hash}"`, `"${first.hash}-gz"`]);
+    // A change drops the tile from what the warm path sees too.
+    change('a', null);
+    expect(service.cached(['a'], tile(3, 1, 2))).toBeUndefined();
     expect((await service.tile(['a'], tile(0, 0, 0))).body).toBeNull();
   });
 
