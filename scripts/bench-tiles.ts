@@ -36,10 +36,14 @@ import { PostgisGridSource } from '../service/tiles/postgis-grid-source';
 import { tilesCovering, type TileCoord } from '../service/tiles/tile-math';
 import { header, median, ms, options, ratio, table } from './bench-lib';
 
-const opts = options({ grids: '400,100000', runs: 3, seconds: 10, connections: 100 });
+const opts = options({ grids: '400,100000', runs: 3, seconds: 10, connections: 100, zooms: '0-16' });
 const sizes = opts.grids.split(',').map(Number);
 const { runs, seconds, connections } = opts;
-const ZOOMS = [12, 14, 16];
+/** `--zooms 0-16` (issue #15: cold tiles ≥ 3× ST_AsMVT at every zoom 0–16) or a list, e.g. `12,14,16`. */
+const ZOOMS = opts.zooms.split(',').flatMap((part) => {
+  const [from, to = from] = part.split('-').map(Number) as [number, number?];
+  return Array.from({ length: to! - from + 1 }, (_, i) => from + i);
+});
 /** Tiles per zoom at most, taken evenly from the tiles covering the city (always the same ones). */
 const MAX_TILES = 400;
 
@@ -103,6 +107,8 @@ async function generation(city: string, db: Database, system: TileSystem, bbox: 
   const queries = createGridTileQueries(db.knex);
   const postgis = new PostgisGridSource(system, db.knex);
   const rows: GenerationRow[] = [];
+  // geojson-vt's index of the whole system, for the encoder columns: built once per city, not per zoom.
+  let vt: GeoJSONVT | null = null;
   for (const [zoom, set] of ZOOMS.flatMap((z) => [[z, 'spread'], [z, 'block']] as const)) {
     const covering = tilesCovering(bbox, zoom);
     if (set === 'block' && covering.length <= MAX_TILES) continue;
@@ -120,19 +126,23 @@ async function generation(city: string, db: Database, system: TileSystem, bbox: 
       if (r >= 0) cold.push(c);
       if (r >= 0) warm.push(w);
     }
-    const { features, mvtTs, vtPbf } = await encoders(db, system, tiles);
+    vt ??= await vtIndex(db, system);
+    const { features, mvtTs, vtPbf } = encoders(vt, tiles);
     rows.push({ city, zoom, set, tiles: tiles.length, features, stAsMvt, cold: median(cold), warm: median(warm), mvtTs, vtPbf });
   }
   return rows;
 }
 
 /** The encoders alone on the same features: geojson-vt's tiles of the whole system, as mvt.ts and vt-pbf take them. */
-async function encoders(db: Database, system: TileSystem, tiles: TileCoord[]) {
+async function vtIndex(db: Database, system: TileSystem): Promise<GeoJSONVT> {
   const rows = await createGridTileQueries(db.knex).grids(system.id);
-  const index = new GeoJSONVT(
+  return new GeoJSONVT(
     { type: 'FeatureCollection', features: rows.map((r) => ({ type: 'Feature', id: r.id, geometry: JSON.parse(r.geojson), properties: { code: r.code, name: r.name, level: r.level, parent: r.parent } })) },
     { maxZoom: 18, indexMaxZoom: 0 },
   );
+}
+
+function encoders(index: GeoJSONVT, tiles: TileCoord[]) {
   const raw = tiles.map((t) => index.getTileRaw(t.z, t.x, t.y)?.features ?? []);
   const legacy = tiles.map((t) => index.getTile(t.z, t.x, t.y) ?? { features: [] });
   const asPolygons = raw.map((fs) => fs.flatMap((f): MvtPolygon[] => (f.type === 3 ? [{ id: f.id as number, rings: f.geometry, properties: f.tags as MvtPolygon['properties'] }] : [])));
