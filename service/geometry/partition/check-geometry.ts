@@ -110,10 +110,13 @@ function checkRingRelations(rings: InspectedRing[], multi: boolean, problems: Ge
   if (rings.length === 0) return false;
   const x0 = rings[0].xy[0];
   const y0 = rings[0].xy[1];
+  const contacts = findSegmentContacts(rings, TOLERANCE_STEPS, { x0, y0, scale: STEPS_PER_DEGREE });
+  // A simple one-ring grid (most of them): nothing more to look at.
+  if (contacts.length === 0 && rings.length === 1) return false;
   const toLonLat = (x: number, y: number): [number, number] => [snapDegrees(x0 + x / STEPS_PER_DEGREE), snapDegrees(y0 + y / STEPS_PER_DEGREE)];
   const crossing = new Set<string>();
   const seen = new Set<string>();
-  for (const contact of findSegmentContacts(rings, TOLERANCE_STEPS, { x0, y0, scale: STEPS_PER_DEGREE })) {
+  for (const contact of contacts) {
     const a = rings[Math.min(contact.a, contact.b)];
     const b = rings[Math.max(contact.a, contact.b)];
     const sameRing = contact.a === contact.b;

@@ -37,7 +37,13 @@ export type WorkerMessage =
   | { type: 'error'; message: string; status?: number; code?: string };
 
 // A worker kept ready (`keepValidationWorkerReady`) compiles the validator before any request comes.
-if ((workerData as { warmUp?: boolean } | null)?.warmUp) warmUpValidator();
+if ((workerData as { warmUp?: boolean } | null)?.warmUp) {
+  try {
+    warmUpValidator();
+  } catch {
+    // Only a speed-up: a failing warm-up must not take the worker (and its first validation) down.
+  }
+}
 
 parentPort?.on('message', (request: WorkerRequest) => {
   const post = (message: WorkerMessage) => parentPort!.postMessage(message);

@@ -97,6 +97,8 @@ function geometryIssues(system: string, grids: PartitionGrid[], family: Family, 
   for (const i of family.children) {
     const grid = grids[i];
     const { inspection, repaired } = prepare(i);
+    // Nothing to report (most grids): no closure made for them.
+    if (!inspection.empty && inspection.problems.length === 0 && inspection.repeatedVertices === 0) continue;
     const issue = (kind: IssueKind, geometry: PartitionIssue['geometry'], reason: string): PartitionIssue => ({
       kind,
       system,

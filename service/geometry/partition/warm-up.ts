@@ -9,7 +9,8 @@ const CELL = 0.01;
 
 /**
  * Runs the validator's paths on a small made-up system (a parent tiled by 12 × 12 cells, one of them
- * shifted so an overlap, a gap and an invalid ring go through the overlay and the repair), read from
+ * shifted so an overlap, a gap and an invalid ring go through the overlay and the repair; an island, a
+ * hole, a neighbouring parent), read from
  * WKB as the service sends grids, so that a freshly started validation worker has compiled its code
  * before the first real validation: a cold validation of US counties paid ~0.4 s of unoptimised code on
  * top of the work (issue #15). About 0.5 s of CPU, off the event loop.
@@ -76,5 +77,21 @@ function warmUpGrids(): PartitionGrid[] {
   const [x0, y0] = [100 + (SIZE - 1) * CELL, 30 + (SIZE - 1) * CELL];
   const [x1, y1] = [x0 + CELL, y0 + CELL];
   grids[grids.length - 1].geometry = { type: 'Polygon', coordinates: [[[x0, y0], [x1, y1], [x1, y0], [x0, y1], [x0, y0]]] };
+  // The shapes of real systems: a parent with an island (a MultiPolygon), a neighbouring parent sharing
+  // an edge at the top level, a child with a hole that another child fills.
+  const island = square(99.9, 30, CELL, CELL, 3);
+  grids[0].geometry = { type: 'MultiPolygon', coordinates: [(grids[0].geometry as Polygon).coordinates, island.coordinates] };
+  grids.push({ code: 'p-island', parentCode: 'p', level: 'cell', geometry: island });
+  const east = 100 + SIZE * CELL;
+  grids.push({ code: 'q', parentCode: null, level: 'parent', geometry: square(east, 30, 3 * CELL, 3 * CELL, 6) });
+  const hole = square(east + 1.25 * CELL, 30 + 1.25 * CELL, CELL / 2, CELL / 2, 1);
+  for (let row = 0; row < 3; row++) {
+    for (let column = 0; column < 3; column++) {
+      const cell = square(east + column * CELL, 30 + row * CELL, CELL, CELL, 2);
+      if (row === 1 && column === 1) cell.coordinates.push([...hole.coordinates[0]].reverse());
+      grids.push({ code: `q${row}-${column}`, parentCode: 'q', level: 'cell', geometry: cell });
+    }
+  }
+  grids.push({ code: 'q-hole', parentCode: 'q', level: 'cell', geometry: hole });
   return grids;
 }
