@@ -130,7 +130,6 @@ async function main(): Promise<void> {
     const system = (await createSystemQueries(db.knex).get('governance'))!;
     const finest = [...system.levels].sort((a, b) => b.order - a.order)[0]!;
     const levelOrder = new Map(system.levels.map((l) => [l.key, l.order]));
-    log(`heap in use before the assignment runs: ${Math.round(process.memoryUsage().heapUsed / 1e6)} MB`);
     await db.knex.raw('analyze addresses');
     await db.knex.raw('analyze grids');
     const joinMs: number[] = [];
