@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
  * for that to be fast; binary COPY sends every row as it is stored, geometry as WKB (its `send`
  * function), with no per-row SQL function and no text in between.
  * @returns false, without running anything, when the connection is not node-postgres (the embedded
- *   engine, whose bytes would cross its WebAssembly boundary as text anyway): the caller falls back
+ *   engine: knex-pglite has no COPY TO STDOUT): the caller falls back
  */
 export async function copyOut(knex: Knex, sql: string, onRow: (row: BinaryRow) => void): Promise<boolean> {
   const client = knex.client as { acquireConnection(): Promise<unknown>; releaseConnection(c: unknown): Promise<void> };

@@ -49,9 +49,6 @@ export interface PlacedAddress {
 }
 
 
-/** A string as an SQL literal (COPY takes no bound parameters). */
-const pgLiteral = (s: string) => `'${s.replace(/'/g, "''")}'`;
-
 // One lock for "assignments are being computed from the grids": imports share it, grid changes take it
 // alone, so an import never assigns against grids that change before it commits.
 const ASSIGNMENT_LOCK = 0x6772_6964_6164; // "gridad"
@@ -71,9 +68,9 @@ export function createAddressQueries(db: Queryable) {
 
     /**
      * The grids of a system as the assignment index needs them, optionally only those meeting `area`.
-     * On the server, a binary COPY of the rows on two connections at once outside a transaction (each
-     * geometry as WKB straight from its send function, parsed as it arrives); on the embedded engine,
-     * pages of 10,000 grids as one row each (`aggregatePage`). Shapes share a few buffers (ShapeArena).
+     * On the server, a binary COPY of the rows (each geometry as WKB straight from its send function,
+     * parsed as it arrives; issue #15); on the embedded engine, pages of 10,000 grids as one row each.
+     * Shapes share a few arrays (ShapeArena).
      */
     async indexGrids(systemId: number, levelOrder: Map<string, number>, area: Bbox | null): Promise<IndexGrid[]> {
       // A transaction is one connection: its queries go one at a time (pg will not queue them for us).
@@ -95,9 +92,9 @@ export function createAddressQueries(db: Queryable) {
         const step = Math.ceil((last - first) / count);
         return Array.from({ length: count }, (_, i) => [first + i * step, i === count - 1 ? last : first + (i + 1) * step] as const);
       };
-      const select = (fields: string, [after, last]: readonly [number, number]) => ({
+      const select = (fields: string, [after, last]: readonly [number, number], fieldBindings: Knex.RawBinding[] = []) => ({
         sql: `select ${fields} from grids g where g.system_id = ? and g.id > ? and g.id <= ? ${where}`,
-        bindings: [systemId, after, last, ...areaBindings],
+        bindings: [...fieldBindings, systemId, after, last, ...areaBindings],
       });
       const arena = new ShapeArena();
       const parents = new Set<string>();
@@ -111,17 +108,18 @@ export function createAddressQueries(db: Queryable) {
         return out;
       };
 
-      // Server: two halves of the id range on two connections, so PostgreSQL sends one while this process
-      // parses the other (measured: 2 beat 1 and 3 on the 2-core machine). Each row is the code, the
-      // level's position in `levels`, the leaf flag over an area, and the WKB; over a whole system the
-      // parents come from a query of their own (a tenth as many strings to decode as one per row).
+      // Server: outside a transaction, two halves of the id range on two connections, so PostgreSQL sends
+      // one while this process parses the other. Each row is the code, the level's position in `levels`,
+      // the leaf flag over an area, and the WKB; over a whole system the parents come from a query of
+      // their own over the parent index (a tenth as many strings to decode as one per row).
       const levels = [...levelOrder.keys()];
       const orders = levels.map((l) => levelOrder.get(l)!);
       const halves = rangesOf(inTransaction ? 1 : 2);
       const copied: IndexGrid[][] = halves.map(() => []);
       const copyHalf = (range: readonly [number, number], out: IndexGrid[]) => {
-        const q = select(`g.code, array_position(?::text[], g.level), ${area ? leafSql : 'true'}, g.geom`, range);
-        return copyOut(knex, knex.raw(q.sql.replace('?::text[]', `${pgLiteral(pgArray(levels))}::text[]`), q.bindings).toQuery(), (row) => {
+        const q = select(`g.code, array_position(?::text[], g.level), ${area ? leafSql : 'true'}, g.geom`, range, [pgArray(levels)]);
+        // COPY takes no bound parameters: knex writes the values into the text, quoted.
+        return copyOut(knex, knex.raw(q.sql, q.bindings).toQuery(), (row) => {
           const code = row.text()!;
           const level = row.int();
           const leaf = row.bool()!;
