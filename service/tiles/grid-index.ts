@@ -69,7 +69,11 @@ interface Entry {
 export class GridIndex {
   /** Per code, the grid's entries: one, or up to three for a grid near the antimeridian (see `entries`). */
   private readonly grids = new Map<string, Entry[]>();
-  private readonly tree = new RBush<Entry>();
+  /**
+   * One R-tree per level: a tile searches only the levels shown at its zoom. With one tree, a zoom-0 tile of
+   * the 100,000-grid city found all 110,907 grids to keep one (~105 ms a tile at zooms 0–6, issue #15).
+   */
+  private readonly trees = new Map<string, RBush<Entry>>();
   private minzoom: ReadonlyMap<string, number> = new Map();
   private seq = 0;
   private readonly scale: number;
@@ -85,9 +89,17 @@ export class GridIndex {
   /** Replaces everything: the grids and the zoom from which each level is put in tiles. */
   load(grids: IndexedGrid[], minzoom: ReadonlyMap<string, number>): void {
     this.grids.clear();
-    this.tree.clear();
+    this.trees.clear();
     for (const g of grids) this.grids.set(g.code, this.entries(g));
-    this.tree.load([...this.grids.values()].flat());
+    const byLevel = new Map<string, Entry[]>();
+    for (const entries of this.grids.values()) {
+      for (const e of entries) {
+        const list = byLevel.get(e.grid.level);
+        if (list) list.push(e);
+        else byLevel.set(e.grid.level, [e]);
+      }
+    }
+    for (const [level, entries] of byLevel) this.treeOf(level).load(entries);
     this.minzoom = minzoom;
   }
 
@@ -96,7 +108,7 @@ export class GridIndex {
     const take = (code: string) => {
       const old = this.grids.get(code);
       if (!old) return;
-      for (const e of old) this.tree.remove(e);
+      for (const e of old) this.treeOf(e.grid.level).remove(e);
       this.grids.delete(code);
     };
     for (const code of removed) take(code);
@@ -104,7 +116,7 @@ export class GridIndex {
       take(g.code);
       const entries = this.entries(g);
       this.grids.set(g.code, entries);
-      for (const e of entries) this.tree.insert(e);
+      for (const e of entries) this.treeOf(e.grid.level).insert(e);
     }
   }
 
@@ -114,7 +126,9 @@ export class GridIndex {
     const step = this.scale / 2 ** tile.z;
     const b = (buffer * step) / extent;
     const k = { x0: tile.x * step - b, x1: (tile.x + 1) * step + b, y0: tile.y * step - b, y1: (tile.y + 1) * step + b };
-    const found = this.tree.search({ minX: k.x0, minY: k.y0, maxX: k.x1, maxY: k.y1 }).filter((e) => (this.minzoom.get(e.grid.level) ?? 0) <= tile.z);
+    const box = { minX: k.x0, minY: k.y0, maxX: k.x1, maxY: k.y1 };
+    const found: Entry[] = [];
+    for (const [level, tree] of this.trees) if ((this.minzoom.get(level) ?? 0) <= tile.z) for (const e of tree.search(box)) found.push(e);
     found.sort((a, c) => a.seq - c.seq);
     const tolerance = tile.z === maxzoom ? 0 : (TOLERANCE * this.scale) / (2 ** tile.z * extent);
     // World units to tile units: an exact power of two, so the rounding matches geojson-vt's.
@@ -125,6 +139,12 @@ export class GridIndex {
       if (rings.length > 0) out.push({ level: grid.level, polygon: { id: grid.id, rings, properties: grid.properties } });
     }
     return out;
+  }
+
+  private treeOf(level: string): RBush<Entry> {
+    let tree = this.trees.get(level);
+    if (!tree) this.trees.set(level, (tree = new RBush<Entry>()));
+    return tree;
   }
 
   bounds(): LonLatBbox | null {
