@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { knexOf, type Queryable } from '../db/tx';
 import { polygonFromWkb, type PartitionGrid, type PartitionIssue } from '../geometry/partition/index';
 import type { StoredSystem } from '../kernel/types';
@@ -46,7 +47,7 @@ export function createPartitionQueries(db: Queryable) {
   }
 
   /** Every finding of a report as one row, in statements of at most a thousand findings or 4 MB of JSON. */
-  async function insertIssues(reportId: number, issues: PartitionIssue[]): Promise<void> {
+  async function insertIssues(knex: Knex, reportId: number, issues: PartitionIssue[]): Promise<void> {
     let batch: string[] = [];
     let chars = 0;
     const flush = async () => {
@@ -96,20 +97,23 @@ export function createPartitionQueries(db: Queryable) {
      * partition_report_issues, numbered by its place in the full list.
      */
     async insertReport(system: StoredSystem, scope: string | null, full: StoredReport): Promise<void> {
-      const rows: { id: number | string }[] = (
-        await knex.raw(`insert into partition_reports (system_id, scope, report, duration_ms) values (?, ?, ?::jsonb, ?) returning id`, [
-          system.id,
-          scope,
-          JSON.stringify(compact(full)),
-          Math.round(full.durationMs),
-        ])
-      ).rows;
-      await insertIssues(Number(rows[0]!.id), full.issues);
-      await knex.raw(
-        `delete from partition_reports where system_id = ? and scope is not distinct from ? and id not in (
-           select id from partition_reports where system_id = ? and scope is not distinct from ? order by created_at desc, id desc limit ${KEEP_REPORTS})`,
-        [system.id, scope, system.id, scope],
-      );
+      // One transaction: a reader (the problems tiles) never sees the row without its findings.
+      await knex.transaction(async (trx) => {
+        const rows: { id: number | string }[] = (
+          await trx.raw(`insert into partition_reports (system_id, scope, report, duration_ms) values (?, ?, ?::jsonb, ?) returning id`, [
+            system.id,
+            scope,
+            JSON.stringify(compact(full)),
+            Math.round(full.durationMs),
+          ])
+        ).rows;
+        await insertIssues(trx, Number(rows[0]!.id), full.issues);
+        await trx.raw(
+          `delete from partition_reports where system_id = ? and scope is not distinct from ? and id not in (
+             select id from partition_reports where system_id = ? and scope is not distinct from ? order by created_at desc, id desc limit ${KEEP_REPORTS})`,
+          [system.id, scope, system.id, scope],
+        );
+      });
     },
 
     /** The latest report in its compact form (the first findings of each kind), or null. */
@@ -159,9 +163,13 @@ export function createPartitionQueries(db: Queryable) {
     async replaceLatest(system: StoredSystem, full: StoredReport): Promise<void> {
       const row = await latestRow(system, null, false);
       if (!row) return;
-      await knex.raw(`update partition_reports set report = ?::jsonb, created_at = now() where id = ?`, [JSON.stringify(compact(full)), row.id]);
-      await knex.raw(`delete from partition_report_issues where report_id = ?`, [row.id]);
-      await insertIssues(row.id, full.issues);
+      // One transaction: between the delete and the insert a reader saw the report with no findings (the
+      // problems tiles then drew none until the next change).
+      await knex.transaction(async (trx) => {
+        await trx.raw(`update partition_reports set report = ?::jsonb, created_at = now() where id = ?`, [JSON.stringify(compact(full)), row.id]);
+        await trx.raw(`delete from partition_report_issues where report_id = ?`, [row.id]);
+        await insertIssues(trx, row.id, full.issues);
+      });
     },
 
     async markStale(system: StoredSystem): Promise<void> {
