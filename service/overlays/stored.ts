@@ -2,7 +2,7 @@ import type { MultiPolygon, Polygon } from 'geojson';
 import type { ChangeBus } from '../db/changes';
 import type { Queryable } from '../db/tx';
 import { AppError, badRequest, notFound } from '../errors';
-import { tabulate, type ArrangedFace, type FaceRef, type OverlayMeta, type OverlayReport } from '../geometry/overlay/index';
+import { extendBox, tabulate, type ArrangedFace, type FaceRef, type OverlayMeta, type OverlayReport } from '../geometry/overlay/index';
 import { seesWholeSystem, type AreaScope } from '../kernel/scope';
 import type { Logger } from '../logger';
 import type { SingleRun } from '../ops';
@@ -382,16 +382,6 @@ function faceOf(f: StoredFaceRow): ArrangedFace {
 /** The box of the re-arranged faces and of the change (old extents of the units lie in their new union). */
 function boundsOf(faces: ArrangedFace[], bbox: [number, number, number, number]): [number, number, number, number] {
   const box: [number, number, number, number] = [...bbox];
-  for (const f of faces) {
-    const polygons = f.geometry.type === 'Polygon' ? [f.geometry.coordinates] : f.geometry.coordinates;
-    for (const ring of polygons.flatMap((p) => p)) {
-      for (const [x, y] of ring) {
-        if (x < box[0]) box[0] = x;
-        if (y < box[1]) box[1] = y;
-        if (x > box[2]) box[2] = x;
-        if (y > box[3]) box[3] = y;
-      }
-    }
-  }
+  for (const f of faces) extendBox(box, f.geometry);
   return box;
 }

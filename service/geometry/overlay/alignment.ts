@@ -2,6 +2,7 @@ import RBush from 'rbush';
 import { area, bounds, frameFor, intersection, normalise, shapeKey, toRings, type IntFrame, type Rings } from './boolean';
 import { AreaMeter } from './measure';
 import type { OverlayGrid } from './types';
+import { extendBox } from './shape';
 
 /** Pieces smaller than this (steps², ≈ 0.001 m²) are rounding noise. */
 const NOISE_STEPS2 = 1e5;
@@ -107,20 +108,7 @@ function ringsOf(frame: IntFrame, grid: OverlayGrid): Rings {
 
 function lonLatBox(grids: readonly OverlayGrid[]): [number, number, number, number] | null {
   const box: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const grid of grids) {
-    const g = grid.geometry;
-    if (!g) continue;
-    for (const rings of g.type === 'Polygon' ? [g.coordinates] : g.coordinates) {
-      for (const ring of rings) {
-        for (const [x, y] of ring) {
-          if (x < box[0]) box[0] = x;
-          if (y < box[1]) box[1] = y;
-          if (x > box[2]) box[2] = x;
-          if (y > box[3]) box[3] = y;
-        }
-      }
-    }
-  }
+  for (const grid of grids) if (grid.geometry) extendBox(box, grid.geometry);
   return box[0] === Infinity ? null : box;
 }
 

@@ -10,7 +10,7 @@ export { buildOverlayReport } from './report';
 export { alignmentToCsv, overlayToCsv, overlayToGeoJSON, overlayToXlsx } from './report-export';
 export * from './types';
 export { arrangeFaces, arrangePrepared, prepareOverlay, type ArrangedFace, type PrepareGeometry, type PreparedOverlay } from './faces';
-export { prepareShape, type PreparedShape } from './shape';
+export { extendBox, prepareShape, type PreparedShape } from './shape';
 export { tabulate, type OverlayMeta } from './report';
 export { arrangeInWorker } from './arrange-in-worker';
 export { arrangeRequest, prepareRequest, type ArrangeRequest, type ArrangeResult, type WorkerGeometry } from './overlay-worker';

@@ -97,7 +97,11 @@ export function shapeBox(shape: PreparedShape): [number, number, number, number]
 
 /** [minLon, minLat, maxLon, maxLat] of a lon/lat geometry. */
 export function boxOf(geometry: Polygon | MultiPolygon): [number, number, number, number] {
-  const box: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
+  return extendBox([Infinity, Infinity, -Infinity, -Infinity], geometry);
+}
+
+/** Grows `box` ([minLon, minLat, maxLon, maxLat]) over a lon/lat geometry's vertices; returns it. */
+export function extendBox(box: [number, number, number, number], geometry: Polygon | MultiPolygon): [number, number, number, number] {
   const polygons = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates;
   for (const rings of polygons) {
     for (const ring of rings) {
