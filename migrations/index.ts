@@ -20,6 +20,7 @@ import * as m040 from './040_overlay_results';
 import * as m041 from './041_overlay_changes';
 import * as m042 from './042_overlay_grid_shapes';
 import * as m060 from './060_partition_report_issues';
+import * as m061 from './061_partition_report_snapshot';
 
 /** Every migration in order. Listed statically so the same list runs under tsx, vitest and scripts. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -44,4 +45,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '041_overlay_changes': m041,
   '042_overlay_grid_shapes': m042,
   '060_partition_report_issues': m060,
+  '061_partition_report_snapshot': m061,
 };

@@ -16,6 +16,11 @@ export interface ChangeEvent {
   origin: string;
   /** Unique per change, the same in every process that hears it: work it causes is claimed by it (issue #16). */
   id?: string;
+  /**
+   * The writing transaction's id (`pg_current_xact_id()`), when published inside one: whether a reader's
+   * snapshot already saw this change (`pg_visible_in_snapshot`), however late the event arrives.
+   */
+  xid?: string;
 }
 
 const CHANNEL = 'gridatlas_changes';
@@ -40,8 +45,13 @@ export class ChangeBus {
     if (!this.db.listen) return;
     this.unlisten = await this.db.listen(CHANNEL, (payload) => {
       const event = parseEvent(payload);
-      if (event && event.origin !== this.origin) this.emitter.emit('change', event);
+      if (event && event.origin !== this.origin) this.deliver(event);
     });
+  }
+
+  /** Hands listeners a change heard from elsewhere (another process's NOTIFY), as it arrives. */
+  deliver(event: ChangeEvent): void {
+    this.emitter.emit('change', event);
   }
 
   async stop(): Promise<void> {
@@ -58,14 +68,16 @@ export class ChangeBus {
    * Announces a change made in `trx`. Local listeners hear it after the transaction commits; other
    * processes hear it through NOTIFY, which PostgreSQL also delivers only on commit.
    */
-  async publish(q: Queryable, event: Omit<ChangeEvent, 'origin' | 'id'>): Promise<void> {
+  async publish(q: Queryable, event: Omit<ChangeEvent, 'origin' | 'id' | 'xid'>): Promise<void> {
     const trx = knexOf(q);
-    const full: ChangeEvent = { ...event, origin: this.origin, id: `${this.origin}:${++this.seq}` };
+    const inTransaction = 'executionPromise' in trx && trx.isTransaction;
+    const xid = inTransaction ? String((await trx.raw('select pg_current_xact_id()::text as xid')).rows[0].xid) : undefined;
+    const full: ChangeEvent = { ...event, origin: this.origin, id: `${this.origin}:${++this.seq}`, ...(xid ? { xid } : {}) };
     let payload = JSON.stringify(full);
     if (payload.length > MAX_PAYLOAD) payload = JSON.stringify({ ...full, codes: [], bbox: null });
     if (this.db.engine === 'server') await trx.raw('select pg_notify(?, ?)', [CHANNEL, payload]);
     const emit = () => this.emitter.emit('change', full);
-    if ('executionPromise' in trx && trx.isTransaction) {
+    if (inTransaction) {
       (trx as Knex.Transaction).executionPromise.then(emit, () => undefined);
     } else {
       emit();

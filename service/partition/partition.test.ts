@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCity } from '../demo/index';
 import { engines } from '../test/db';
 import { startTestApp, type TestApp } from '../test/app';
+import type { ChangeEvent } from '../db/changes';
+import { createPartitionQueries } from './store';
 
 const city = generateCity({ seed: 1 });
 const broken = generateCity({ seed: 1, defects: true });
@@ -147,5 +149,40 @@ describe.each(engines())('partition validation through the API on %s PostGIS', (
     expect(job.progress).toBe(1);
     expect(job.result.summary.gridsChecked).toBe(gov.grids.features.length);
     expect((await t.request.get('/api/jobs/00000000-0000-0000-0000-000000000000').expect(404)).body.error.code).toBe('job_not_found');
+  });
+
+  it('skips a change its report already read, however late it arrives, and hands back one a full validation missed', async () => {
+    // A change heard late (another process's NOTIFY, or queued behind a validation) that the newer report read.
+    const heard: ChangeEvent[] = [];
+    const off = t.changes.on((e) => e.system === 'governance' && heard.push(e));
+    await t.request.patch('/api/systems/governance').send({ name: '综合网格（改名）' }).expect(200);
+    expect((await t.request.get('/api/systems/governance/report').expect(200)).body.stale).toBe(true);
+    const renamed = heard.find((e) => e.kind === 'system')!;
+    expect(renamed.xid).toMatch(/^\d+$/);
+    await t.request.post('/api/systems/governance/validate?mode=sync').expect(200);
+    t.changes.deliver({ ...renamed, id: `${renamed.id}-late` });
+    expect((await t.request.get('/api/systems/governance/report').expect(200)).body.stale).toBe(false);
+    // the same kind of change made after that report's read still marks it stale
+    await t.request.patch('/api/systems/governance').send({ name: '综合网格' }).expect(200);
+    expect((await t.request.get('/api/systems/governance/report').expect(200)).body.stale).toBe(true);
+    await t.request.post('/api/systems/governance/validate?mode=sync').expect(200);
+
+    // A full validation reads, an edit lands and is re-checked on the report of the time, then the
+    // validation stores what it read: the edit comes back to be re-checked on the new report.
+    const queries = createPartitionQueries(t.db.knex);
+    const system = await t.services.systems.require('governance');
+    const read = (await queries.latestFull(system, null))!;
+    const readAt = await queries.snapshot();
+    const victim = gov.grids.features.filter((f) => f.properties.level === 'grid').at(-1)!;
+    const ring = victim.geometry.coordinates[0]![0]!;
+    const moved = ring.map(([x, y], i) => (i === 0 || i === ring.length - 1 ? [x! - 0.0005, y!] : [x!, y!]));
+    await t.request.patch(`/api/systems/governance/grids/${victim.properties.code}`).send({ geometry: { type: 'Polygon', coordinates: [moved] } }).expect(200);
+    const rechecked = (await t.request.get('/api/systems/governance/report').expect(200)).body;
+    expect(rechecked.issues.some((i: Issue) => i.parent === victim.properties.parent)).toBe(true);
+    const edit = heard.find((e) => e.kind === 'grids' && e.codes.includes(victim.properties.code))!;
+    const missed = await queries.insertReport(system, null, read, readAt);
+    expect(missed).toEqual([{ kind: 'grids', codes: edit.codes, bbox: edit.bbox, xid: edit.xid }]);
+    expect(await queries.unseen(system, [edit])).toEqual([edit]);
+    off();
   });
 });

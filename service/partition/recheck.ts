@@ -5,12 +5,15 @@ import type { Logger } from '../logger';
 import { timed, type SingleRun } from '../ops';
 import type { SystemService } from '../systems';
 import { mergeReports, type StoredReport } from './report';
-import type { PartitionQueries } from './store';
+import type { PartitionQueries, RecheckedChange } from './store';
 
 /**
  * Incremental re-check (issue #3): after grids change, re-validate only the families the change can
  * touch — the changed grids' parents and the changed grids as parents — and merge into the latest report.
  * Changes are batched for 20 ms; `settled()` waits for the queue (read-your-writes, tests, shutdown).
+ * A change the report's own validation already read (its transaction visible in the report's read
+ * snapshot) is skipped however late it arrives; one re-checked on a report that a full validation, which
+ * read before it, then replaced is handed back by that validation (`requeue`).
  */
 export function startRecheck(deps: {
   store: PartitionQueries;
@@ -27,16 +30,17 @@ export function startRecheck(deps: {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
 
-  async function recheck(key: string, events: ChangeEvent[]): Promise<void> {
+  async function recheck(key: string, heard: RecheckedChange[]): Promise<void> {
     const system = await systems.find(key);
     if (!system) return;
     const report = await store.latestFull(system, null);
     if (!report) return;
-    if (events.some((e) => e.bbox === null || e.kind === 'system')) {
-      if (!report.stale) {
-        await store.markStale(system);
-        await changes.publish(store.handle, { kind: 'report', system: key, codes: [], bbox: null });
-      }
+    const events = await store.unseen(system, heard);
+    if (events.length === 0) return;
+    if (report.stale || events.some((e) => e.bbox === null || e.kind === 'system')) {
+      // Recorded even on a report already stale: a validation that read before these replaces it.
+      await store.markStale(system, events);
+      if (!report.stale) await changes.publish(store.handle, { kind: 'report', system: key, codes: [], bbox: null });
       return;
     }
     await recheckFamilies(system, report, events);
@@ -47,7 +51,7 @@ export function startRecheck(deps: {
    * parent (its children). A grid that no longer exists (deleted) is found through its change's bbox:
    * every grid there that has children may have been its parent.
    */
-  async function touchedFamilies(system: StoredSystem, events: ChangeEvent[]): Promise<{ families: Set<string>; top: boolean }> {
+  async function touchedFamilies(system: StoredSystem, events: RecheckedChange[]): Promise<{ families: Set<string>; top: boolean }> {
     const families = new Set<string>();
     let top = false;
     const rows = await store.changedGrids(system, [...new Set(events.flatMap((e) => e.codes))]);
@@ -62,7 +66,7 @@ export function startRecheck(deps: {
     return { families, top };
   }
 
-  async function recheckFamilies(system: StoredSystem, report: StoredReport, events: ChangeEvent[]): Promise<StoredReport> {
+  async function recheckFamilies(system: StoredSystem, report: StoredReport, events: RecheckedChange[]): Promise<StoredReport> {
     const started = performance.now();
     const { families, top } = await touchedFamilies(system, events);
     const codes = [...families];
@@ -76,7 +80,7 @@ export function startRecheck(deps: {
     const merged = mergeReports(system.key, [kept, ...partial], report.options);
     // Fix proposals are made on request from the stored findings (service.ts), so nothing to carry here.
     const stored: StoredReport = { ...merged, scope: null, durationMs: Math.round(performance.now() - started), stale: false, omitted: {} };
-    await store.replaceLatest(system, stored);
+    await store.replaceLatest(system, stored, events);
     await changes.publish(store.handle, { kind: 'report', system: system.key, codes: [], bbox: null });
     return stored;
   }
@@ -86,12 +90,33 @@ export function startRecheck(deps: {
    * re-check one change, nor interleave their read-merge-write of one report.
    */
   async function recheckOnce(key: string, events: ChangeEvent[]): Promise<void> {
-    if (!singleRun) return recheck(key, events);
+    if (!singleRun) return exclusive(key, () => recheck(key, events));
     const won = await singleRun.claim(events.flatMap((e) => (e.id ? [`recheck:${e.id}`] : [])));
     const mine = events.filter((e) => !e.id || won.has(`recheck:${e.id}`));
     if (mine.length === 0) return;
-    await singleRun.exclusive(`partition-report:${key}`, () => timed('partition_recheck', () => recheck(key, mine)));
+    await exclusive(key, () => timed('partition_recheck', () => recheck(key, mine)));
     logger.debug({ system: key, changes: mine.length }, 'report re-checked');
+  }
+
+  const locks = new Map<string, Promise<unknown>>();
+  /**
+   * Runs `work` on a system's whole-system report alone: after this process's earlier work on it (a
+   * re-check's read-merge-write must not straddle a full validation's store), and under the lease other
+   * processes take for it.
+   */
+  function exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const run = (locks.get(key) ?? Promise.resolve()).then(() => (singleRun ? singleRun.exclusive(`partition-report:${key}`, work) : work()));
+    const tail = run.catch(() => undefined);
+    locks.set(key, tail);
+    void tail.then(() => {
+      if (locks.get(key) === tail) locks.delete(key);
+    });
+    return run;
+  }
+
+  /** Runs after what is queued, under the system's lock like any re-check, without claiming (see `requeue`). */
+  function enqueue(key: string, events: RecheckedChange[]): void {
+    running = running.then(() => exclusive(key, () => recheck(key, events)).catch((err) => logger.error({ system: key, err: (err as Error).message }, 'incremental re-check failed')));
   }
 
   const takeovers = new Set<NodeJS.Timeout>();
@@ -126,6 +151,14 @@ export function startRecheck(deps: {
   });
 
   return {
+    /**
+     * Re-checks on the latest report changes a full validation stored without having read them (they were
+     * re-checked on the report it replaced, `PartitionQueries.insertReport`); already claimed, so not again.
+     */
+    requeue(key: string, events: RecheckedChange[]): void {
+      if (events.length > 0) enqueue(key, events);
+    },
+    exclusive,
     /** Stops listening and drops take-overs not yet due (orderly shutdown); the claims stay for another process. */
     stop(): void {
       unsubscribe();

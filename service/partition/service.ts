@@ -124,24 +124,33 @@ export function createPartitionService(deps: {
     return withIds(slim, raw).map((f) => ({ ...f, issue: candidates[f.issue]!.seq ?? f.issue }));
   }
 
-  /** Stores the report (every finding) and returns its compact form (the first findings of each kind). */
-  async function store(system: StoredSystem, scope: string | null, report: PartitionReport, durationMs: number): Promise<StoredReport> {
+  /**
+   * Stores the report (every finding) and returns its compact form (the first findings of each kind). A
+   * whole-system report read at `readSnapshot`: changes re-checked meanwhile on the report it replaces,
+   * which its read did not see, are re-checked on it.
+   */
+  async function store(system: StoredSystem, scope: string | null, report: PartitionReport, durationMs: number, readSnapshot?: string): Promise<StoredReport> {
     const full: StoredReport = { ...report, scope, durationMs, stale: false, omitted: {} };
-    await queries.insertReport(system, scope, full);
+    // A whole-system report replaces the one re-checks merge into: never in the middle of one.
+    const missed = scope === null ? await recheck.exclusive(system.key, () => queries.insertReport(system, scope, full, readSnapshot)) : await queries.insertReport(system, scope, full);
+    recheck.requeue(system.key, missed);
     await changes.publish(queries.handle, { kind: 'report', system: system.key, codes: [], bbox: null });
     return compact(full);
   }
 
   async function run(system: StoredSystem, request: ValidateRequest, ctx?: JobContext): Promise<StoredReport | PartitionReport> {
     const started = performance.now();
+    const whole = request.parent === undefined && request.proposal === undefined;
+    // Before the read: every change this snapshot shows is in what the validation reads (`store`).
+    const readSnapshot = whole ? await queries.snapshot() : undefined;
     // The whole system goes to the worker as base64 WKB text: reading it happens off the event loop too.
-    const current: WorkerGrid[] = request.parent === undefined && request.proposal === undefined ? await queries.gridText(system) : await gridsFor(system, request.parent);
+    const current: WorkerGrid[] = whole ? await queries.gridText(system) : await gridsFor(system, request.parent);
     const all = request.proposal === undefined ? current : applyProposal(system, current as PartitionGrid[], request.proposal);
     const dryRun = request.proposal !== undefined;
     const { report, fixes } = await timed('partition_validate', () => validateOffLoop(system, all, request.parent ?? null, request.options, dryRun, ctx));
     const duration = performance.now() - started;
     if (dryRun) return { ...report, dryRun: true, fixes } as PartitionReport;
-    return store(system, request.parent ?? null, report, duration);
+    return store(system, request.parent ?? null, report, duration, readSnapshot);
   }
 
   return {

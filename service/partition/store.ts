@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { ChangeEvent } from '../db/changes';
 import { knexOf, type Queryable } from '../db/tx';
 import { polygonFromWkb, type PartitionGrid, type PartitionIssue } from '../geometry/partition/index';
 import type { StoredSystem } from '../kernel/types';
@@ -16,6 +17,17 @@ export type PartitionQueries = ReturnType<typeof createPartitionQueries>;
 
 /** Reports kept per system and scope: the latest is served, a few older ones are history. */
 const KEEP_REPORTS = 5;
+/** Changes a whole-system report remembers having re-checked (`rechecked`): more than a validation's span. */
+const KEEP_RECHECKED = 500;
+
+/** A grid change as the re-check applied it to a report (migrations/061_partition_report_snapshot.ts). */
+export type RecheckedChange = Pick<ChangeEvent, 'kind' | 'codes' | 'bbox' | 'xid'>;
+
+/** `rechecked` with the changes bound as a JSON array appended, keeping the last `KEEP_RECHECKED`. */
+const RECHECKED = `(select coalesce(jsonb_agg(c order by n), '[]'::jsonb) from (
+    select c, n from jsonb_array_elements(rechecked || ?::jsonb) with ordinality as t(c, n) order by n desc limit ${KEEP_RECHECKED}) as kept)`;
+
+const rechecked = (c: RecheckedChange): RecheckedChange => ({ kind: c.kind, codes: c.codes, bbox: c.bbox, ...(c.xid ? { xid: c.xid } : {}) });
 
 export function createPartitionQueries(db: Queryable) {
   const knex = knexOf(db);
@@ -92,19 +104,38 @@ export function createPartitionQueries(db: Queryable) {
       return Number((await knex('grids').where({ system_id: system.id }).count({ n: '*' }).first())?.n ?? 0);
     },
 
+    /** What the database has committed so far (`pg_current_snapshot()`), taken before a validation reads. */
+    async snapshot(): Promise<string> {
+      return String((await knex.raw('select pg_current_snapshot()::text as s')).rows[0].s);
+    },
+
     /**
      * Stores a report: the row keeps the compact form (`compact`), every finding goes to
-     * partition_report_issues, numbered by its place in the full list.
+     * partition_report_issues, numbered by its place in the full list. A whole-system report read at
+     * `readSnapshot` returns the changes the re-check applied to the report it replaces that it did not see
+     * (committed after that snapshot, or of unknown transaction): they must be re-checked on it.
      */
-    async insertReport(system: StoredSystem, scope: string | null, full: StoredReport): Promise<void> {
+    async insertReport(system: StoredSystem, scope: string | null, full: StoredReport, readSnapshot?: string): Promise<RecheckedChange[]> {
       // One transaction: a reader (the problems tiles) never sees the row without its findings.
-      await knex.transaction(async (trx) => {
+      return knex.transaction(async (trx) => {
+        const missed: RecheckedChange[] =
+          readSnapshot === undefined
+            ? []
+            : (
+                await trx.raw(
+                  `select e.change from partition_reports p cross join jsonb_array_elements(p.rechecked) as e(change)
+                   where p.id = (select id from partition_reports where system_id = ? and scope is null order by created_at desc, id desc limit 1)
+                     and not (e.change->>'xid' is not null and pg_visible_in_snapshot((e.change->>'xid')::xid8, ?::pg_snapshot))`,
+                  [system.id, readSnapshot],
+                )
+              ).rows.map((r: { change: RecheckedChange | string }) => (typeof r.change === 'string' ? JSON.parse(r.change) : r.change));
         const rows: { id: number | string }[] = (
-          await trx.raw(`insert into partition_reports (system_id, scope, report, duration_ms) values (?, ?, ?::jsonb, ?) returning id`, [
+          await trx.raw(`insert into partition_reports (system_id, scope, report, duration_ms, read_snapshot) values (?, ?, ?::jsonb, ?, ?) returning id`, [
             system.id,
             scope,
             JSON.stringify(compact(full)),
             Math.round(full.durationMs),
+            readSnapshot ?? null,
           ])
         ).rows;
         await insertIssues(trx, Number(rows[0]!.id), full.issues);
@@ -113,7 +144,28 @@ export function createPartitionQueries(db: Queryable) {
              select id from partition_reports where system_id = ? and scope is not distinct from ? order by created_at desc, id desc limit ${KEEP_REPORTS})`,
           [system.id, scope, system.id, scope],
         );
+        return missed;
       });
+    },
+
+    /**
+     * The changes among `changes` the latest whole-system report has not seen: its validation's read
+     * snapshot does not show their transaction (or they carry none). Without a report, all of them.
+     */
+    async unseen<T extends Pick<ChangeEvent, 'xid'>>(system: StoredSystem, changes: T[]): Promise<T[]> {
+      const xids = [...new Set(changes.flatMap((c) => (c.xid ? [c.xid] : [])))];
+      if (xids.length === 0) return changes;
+      const seen = new Set<string>(
+        (
+          await knex.raw(
+            `select x from unnest(?::text[]) as t(x), partition_reports p
+             where p.id = (select id from partition_reports where system_id = ? and scope is null order by created_at desc, id desc limit 1)
+               and p.read_snapshot is not null and pg_visible_in_snapshot(x::xid8, p.read_snapshot::pg_snapshot)`,
+            [xids, system.id],
+          )
+        ).rows.map((r: { x: string }) => r.x),
+      );
+      return changes.filter((c) => !c.xid || !seen.has(c.xid));
     },
 
     /** The latest report in its compact form (the first findings of each kind), or null. */
@@ -159,21 +211,29 @@ export function createPartitionQueries(db: Queryable) {
       return { total, issues: rows.map((r) => (typeof r.issue === 'string' ? JSON.parse(r.issue) : r.issue)) };
     },
 
-    /** Replaces the latest whole-system report (after an incremental re-check). */
-    async replaceLatest(system: StoredSystem, full: StoredReport): Promise<void> {
+    /** Replaces the latest whole-system report after an incremental re-check of `applied`. */
+    async replaceLatest(system: StoredSystem, full: StoredReport, applied: RecheckedChange[]): Promise<void> {
       const row = await latestRow(system, null, false);
       if (!row) return;
       // One transaction: between the delete and the insert a reader saw the report with no findings (the
       // problems tiles then drew none until the next change).
       await knex.transaction(async (trx) => {
-        await trx.raw(`update partition_reports set report = ?::jsonb, created_at = now() where id = ?`, [JSON.stringify(compact(full)), row.id]);
+        await trx.raw(`update partition_reports set report = ?::jsonb, created_at = now(), rechecked = ${RECHECKED} where id = ?`, [
+          JSON.stringify(compact(full)),
+          JSON.stringify(applied.map(rechecked)),
+          row.id,
+        ]);
         await trx.raw(`delete from partition_report_issues where report_id = ?`, [row.id]);
         await insertIssues(trx, row.id, full.issues);
       });
     },
 
-    async markStale(system: StoredSystem): Promise<void> {
-      await knex.raw(`update partition_reports set report = jsonb_set(report, '{stale}', 'true') where system_id = ? and scope is null`, [system.id]);
+    /** Marks the whole-system reports stale after `applied`, changes the re-check cannot follow. */
+    async markStale(system: StoredSystem, applied: RecheckedChange[]): Promise<void> {
+      await knex.raw(`update partition_reports set report = jsonb_set(report, '{stale}', 'true'), rechecked = ${RECHECKED} where system_id = ? and scope is null`, [
+        JSON.stringify(applied.map(rechecked)),
+        system.id,
+      ]);
     },
 
     /** The changed grids that still exist, with their parent and whether they have children. */
