@@ -1,12 +1,17 @@
 import type { Knex } from 'knex';
 
 /**
- * A report on request's one statement (issue #13), as a PL/pgSQL function, so that a database session
- * parses and plans it once: PL/pgSQL keeps its statements' plans for the session (custom plans at first,
- * then a generic one where that costs no more). As a plain statement, its parsing and planning cost more
- * than running it on the demo city: 1.5 of 3.0 ms on the server, 7 of 11 ms on PGlite (measured). A
- * protocol-level named statement would save the same on the server, but not on PGlite, nor through
- * pgbouncer in transaction mode (docs/scaling.md).
+ * A report on request's one statement (issue #13) as a PL/pgSQL function, so that a database session
+ * parses it once (PL/pgSQL keeps its statements for the session): as a plain statement, parsing and
+ * analysing it cost more than running it on the demo city (PGlite 11 → 5 ms, server 3.0 → 2.2 ms with
+ * the function; measured). It is still planned on every call (`force_custom_plan`, for this function
+ * only): a plan kept for the session is made from the table sizes of its first calls, and one made while
+ * `overlay_grid_shapes` was empty (a new database's first report) scanned that table once per grid read
+ * (5 s instead of 0.2 s for a 2,000-community city on PGlite; measured). A protocol-level named
+ * statement would not help PGlite, nor work through pgbouncer in transaction mode (docs/scaling.md).
+ *
+ * Kept shapes go out as base64 text: PGlite parses bytea's hex text a byte at a time (the demo city's
+ * 14 kB of shapes: 1.5 ms, against 0.3 ms as text; measured), where Node decodes base64 natively.
  *
  * Called by `service/overlays/store.ts` `overlayRead`, which documents what it returns. Arguments:
  * `k_*`: the systems named (territory's, units', each layer's), in the caller's order; `l_*`: per part (0
@@ -19,8 +24,8 @@ export async function up(knex: Knex): Promise<void> {
     CREATE FUNCTION overlay_read(
       k_order int[], k_keys text[], k_distinct text[], l_parts int[], l_keys text[], l_levels text[],
       max_grids int, known text, territory_key text, territory_code text)
-    RETURNS TABLE (part int, id bigint, xmin text, code text, name text, type text, inside boolean, shape bytea, geojson text, meta jsonb)
-    LANGUAGE plpgsql STABLE AS $$
+    RETURNS TABLE (part int, id bigint, xmin text, code text, name text, type text, inside boolean, shape text, geojson text, meta jsonb)
+    LANGUAGE plpgsql STABLE SET plan_cache_mode = force_custom_plan AS $$
     #variable_conflict use_column
     BEGIN
       RETURN QUERY
@@ -55,14 +60,14 @@ export async function up(knex: Knex): Promise<void> {
           select c.part, c.id, c.xmin, c.code, c.name, c.type, c.geom, c.inside from c, t
           where c.geom && t.geom and (c.inside or ST_Intersects(c.geom, t.geom)))
       select -2 as part, null::bigint as id, null::text as xmin, null::text as code, null::text as name, null::text as type, null::boolean as inside,
-             null::bytea as shape, null::text as geojson,
+             null::text as shape, null::text as geojson,
              jsonb_build_object(
                'read', (select read from go),
                'levels', (select jsonb_agg(jsonb_build_array(part, level)) from lv),
                'counts', (select jsonb_agg(jsonb_build_array(part, n)) from counts),
                'systems', (select jsonb_agg(jsonb_build_object('id', id, 'key', key, 'name', name, 'kind', kind, 'levels', levels, 'overlap_policy', overlap_policy, 'version', version)) from s)) as meta
       union all
-      (select r.part, r.id, r.xmin::text, r.code, r.name, r.type, r.inside, p.shape,
+      (select r.part, r.id, r.xmin::text, r.code, r.name, r.type, r.inside, encode(p.shape, 'base64'),
               case when p.shape is null then ST_AsGeoJSON(r.geom, 9) end, null::jsonb
        from r left join overlay_grid_shapes p on p.grid_id = r.id and p.row_xmin = r.xmin
        order by r.part, r.code);

@@ -59,7 +59,8 @@ interface InputRow {
   code: string;
   name: string;
   type: string | null;
-  shape: Uint8Array | null;
+  /** base64 (PGlite parses bytea's hex text a byte at a time; Node decodes base64 natively). */
+  shape: string | null;
   geojson: string | null;
   inside: boolean;
 }
@@ -117,13 +118,13 @@ export interface ShapeRow {
   shape: Uint8Array;
 }
 
-// A shape read through node-postgres may be a view into a shared pool buffer: copied, it is its own bytes
-// (a worker receives only those).
+// A decoded shape may be a view into Node's shared pool buffer: copied, it is its own bytes (a worker
+// receives only those).
 const inputOf = (r: InputRow): InputGrid => ({
   code: r.code,
   name: r.name,
   type: r.type,
-  geometry: r.shape === null ? r.geojson! : new Uint8Array(r.shape),
+  geometry: r.shape === null ? r.geojson! : new Uint8Array(Buffer.from(r.shape, 'base64')),
   row: { id: Number(r.id), xmin: r.xmin },
 });
 
@@ -187,7 +188,7 @@ export function createOverlayStore(db: Queryable) {
              union all
              select c.part, c.id, c.xmin, c.code, c.name, c.type, c.geom, c.inside from c, t
              where c.geom && t.geom and (c.inside or ST_Intersects(c.geom, t.geom)))
-         select r.part, r.id, r.xmin::text as xmin, r.code, r.name, r.type, r.inside, p.shape,
+         select r.part, r.id, r.xmin::text as xmin, r.code, r.name, r.type, r.inside, encode(p.shape, 'base64') as shape,
                 case when p.shape is null then ST_AsGeoJSON(r.geom, 9) end as geojson
          from r left join overlay_grid_shapes p on p.grid_id = r.id and p.row_xmin = r.xmin
          order by r.part, r.code`,
