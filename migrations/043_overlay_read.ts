@@ -2,13 +2,17 @@ import type { Knex } from 'knex';
 
 /**
  * A report on request's one statement (issue #13) as a PL/pgSQL function, so that a database session
- * parses it once (PL/pgSQL keeps its statements for the session): as a plain statement, parsing and
- * analysing it cost more than running it on the demo city (PGlite 11 → 5 ms, server 3.0 → 2.2 ms with
- * the function; measured). It is still planned on every call (`force_custom_plan`, for this function
- * only): a plan kept for the session is made from the table sizes of its first calls, and one made while
- * `overlay_grid_shapes` was empty (a new database's first report) scanned that table once per grid read
- * (5 s instead of 0.2 s for a 2,000-community city on PGlite; measured). A protocol-level named
- * statement would not help PGlite, nor work through pgbouncer in transaction mode (docs/scaling.md).
+ * parses and plans it once (PL/pgSQL keeps its statements' plans for the session): as a plain statement,
+ * parsing and planning it cost more than running it on the demo city (PGlite 9.0 → 3.6 ms, server 5.3 →
+ * 1.8 ms with the function, same run; measured under load). The plan is generic from the first call
+ * (`force_generic_plan`, for this function only; by default a session plans its first five calls afresh,
+ * which a service's first reports would pay). A kept plan knows the table sizes of when it was made: the
+ * kept shapes are therefore looked up per grid read (lateral, limit 1: by the primary key at any size),
+ * since a join planned while `overlay_grid_shapes` was empty, as it is for a new database's first report,
+ * took 5 s instead of 0.3 s for a 2,000-community city on PGlite later (measured). Imports refresh the
+ * grids' statistics (grids/store.ts `refreshStatistics`), which makes every session plan afresh.
+ * A protocol-level named statement would not help PGlite, nor work through pgbouncer in transaction mode
+ * (docs/scaling.md).
  *
  * Kept shapes go out as base64 text: PGlite parses bytea's hex text a byte at a time (the demo city's
  * 14 kB of shapes: 1.5 ms, against 0.3 ms as text; measured), where Node decodes base64 natively.
@@ -25,7 +29,7 @@ export async function up(knex: Knex): Promise<void> {
       k_order int[], k_keys text[], k_distinct text[], l_parts int[], l_keys text[], l_levels text[],
       max_grids int, known text, territory_key text, territory_code text)
     RETURNS TABLE (part int, id bigint, xmin text, code text, name text, type text, inside boolean, shape text, geojson text, meta jsonb)
-    LANGUAGE plpgsql STABLE SET plan_cache_mode = force_custom_plan AS $$
+    LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $$
     #variable_conflict use_column
     BEGIN
       RETURN QUERY
@@ -69,7 +73,7 @@ export async function up(knex: Knex): Promise<void> {
       union all
       (select r.part, r.id, r.xmin::text, r.code, r.name, r.type, r.inside, encode(p.shape, 'base64'),
               case when p.shape is null then ST_AsGeoJSON(r.geom, 9) end, null::jsonb
-       from r left join overlay_grid_shapes p on p.grid_id = r.id and p.row_xmin = r.xmin
+       from r left join lateral (select shape from overlay_grid_shapes p where p.grid_id = r.id and p.row_xmin = r.xmin limit 1) p on true
        order by r.part, r.code);
     END
     $$`);
