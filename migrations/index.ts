@@ -19,6 +19,7 @@ import * as m037 from './037_incident_cells_from_clocks';
 import * as m040 from './040_overlay_results';
 import * as m041 from './041_overlay_changes';
 import * as m042 from './042_overlay_grid_shapes';
+import * as m043 from './043_overlay_read';
 import * as m060 from './060_partition_report_issues';
 import * as m061 from './061_partition_report_snapshot';
 
@@ -44,6 +45,7 @@ export const migrations: Record<string, Knex.Migration> = {
   '040_overlay_results': m040,
   '041_overlay_changes': m041,
   '042_overlay_grid_shapes': m042,
+  '043_overlay_read': m043,
   '060_partition_report_issues': m060,
   '061_partition_report_snapshot': m061,
 };

@@ -15,14 +15,16 @@
  * incremental update after one bank grid moves (PATCH through the grid write path; the time from the
  * change to the stored faces written, as the stored overlay records it), against re-arranging it whole.
  *
- *   DATABASE_URL=postgres://… npx tsx scripts/bench-overlays.ts [--grids 400,20000] [--runs 3] [--polygonize 1]
+ *   DATABASE_URL=postgres://… npx tsx scripts/bench-overlays.ts [--grids 400,20000] [--runs 3] [--polygonize 1] [--dump dir]
  *
  * The polygonize SQL takes minutes on the big city: it runs `--polygonize` times (default once, after the
  * warm-up; 0 skips it).
  *
  * Without DATABASE_URL it runs on the embedded PostGIS. Prints a markdown table: medians after a warm-up.
  */
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { Knex } from 'knex';
 import type { Feature, MultiPolygon } from 'geojson';
 import { createServices } from '../service/app';
@@ -39,6 +41,8 @@ for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.repla
 const sizes = (args.get('grids') ?? '400,20000').split(',').map(Number);
 const runs = Number(args.get('runs') ?? 3);
 const polygonizeRuns = Number(args.get('polygonize') ?? 1);
+/** A folder to write the cold reports of the first two runs to (JSON), to compare before and after a change. */
+const dump = args.get('dump');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** The demo city keeps its own three banks; bigger cities get five generated ones. */
@@ -116,6 +120,7 @@ async function main() {
   const services = createServices({ db, changes, logger });
   const rows: string[] = [];
   const incremental: string[] = [];
+  const phaseRows: string[] = [];
   for (const size of sizes) {
     const city = generateCityStream({ seed: 11, grids: size });
     const gov = city.systems.find((s) => s.system.key === 'governance')!;
@@ -147,6 +152,7 @@ async function main() {
     const pairwise: number[] = [];
     const polygonize: number[] = [];
     let check = '';
+    const dumped: unknown[] = [];
     // One bank grid moved back and forth through the grid write path: each cold report follows a change.
     const moved = banks[0]!.features[Math.floor(banks[0]!.features.length / 2)] as GridFeature;
     let moves = 0;
@@ -155,7 +161,11 @@ async function main() {
       const geometry = { type: 'MultiPolygon', coordinates: moved.geometry.coordinates.map((p) => p.map((ring) => ring.map(([x, y]) => [x! + d, y! - d]))) };
       return services.grids.patch(banks[0]!.system.key, moved.properties.code, { geometry }, { repair: false, expectedVersion: null });
     };
-    const fresh = () => createOverlayService({ knex: db.knex, jobs: services.jobs, logger });
+    // Each report's phases as the service logs them (service.ts `phaseClock`); the cold ones are kept.
+    let lastPhases: Record<string, number> = {};
+    const phaseLogger = { ...logger, debug: (fields: Record<string, unknown>) => void (lastPhases = (fields.phases as Record<string, number>) ?? {}) };
+    const coldPhases: Record<string, number>[] = [];
+    const fresh = () => createOverlayService({ knex: db.knex, jobs: services.jobs, logger: phaseLogger });
     for (let run = 0; run <= runs; run++) {
       await move();
       await services.partition.settled();
@@ -165,6 +175,7 @@ async function main() {
       let t = performance.now();
       const result = await cold.report(request, 'all');
       const a = performance.now() - t;
+      const coldPhase = lastPhases;
       await cold.settled();
       // Warm: the same service asked the same again; its systems unchanged, it only arranges.
       t = performance.now();
@@ -180,11 +191,14 @@ async function main() {
       const p = await timed(db.knex, PAIRWISE(govId, bankIds));
       if (run > 0) {
         ours.push(a);
+        // "other": the time the bench saw and no phase holds (awaits between them, the reply's promise).
+        coldPhases.push({ ...coldPhase, other: a - Object.values(coldPhase).reduce((x, y) => x + y, 0) });
         bare.push(b);
         warm.push(w);
         pairwise.push(p.ms);
         if (run <= polygonizeRuns) polygonize.push((await timed(db.knex, POLYGONIZE(govId, bankIds))).ms);
       }
+      if (dump && run < 2) dumped.push(result);
       if (run === 0 && 'report' in result) {
         // Same figures: blank and overlapped area from the report and from the pairwise SQL.
         const sql = p.rows as { blank: number; overlapped: number }[];
@@ -192,6 +206,10 @@ async function main() {
         const overlapped = sql.reduce((s, r) => s + Number(r.overlapped), 0);
         check = `blank ${result.report.summary.blank_m2.toFixed(0)} / ${blank.toFixed(0)} m², overlap ${result.report.summary.overlap_m2.toFixed(0)} / ${overlapped.toFixed(0)} m²; ${result.report.faces.length} faces`;
       }
+    }
+    if (dump) {
+      fs.mkdirSync(dump, { recursive: true });
+      fs.writeFileSync(path.join(dump, `${db.engine}-${size}.json`), JSON.stringify(dumped));
     }
     // The stored overlay: its report from the stored faces, and one bank grid moved back and forth.
     const stored = await services.storedOverlays.create(request, 'all');
@@ -219,6 +237,8 @@ async function main() {
       `| ${db.engine} | ${communities.length.toLocaleString('en')} communities | ${median(storedReads).toFixed(0)} ms | ${median(updates).toFixed(0)} ms (${touched} units) | ${median(wholes).toFixed(0)} ms | ${(median(pairwise) / median(storedReads)).toFixed(1)}× |`,
     );
 
+    const names = [...new Set(coldPhases.flatMap((p) => Object.keys(p)))];
+    phaseRows.push(`| ${db.engine} | ${communities.length.toLocaleString('en')} communities | ${median(ours).toFixed(2)} ms | ${names.map((n) => `${n} ${median(coldPhases.map((p) => p[n] ?? 0)).toFixed(2)}`).join(', ')} ms |`);
     const bankGrids = banks.reduce((n, b) => n + b.features.length, 0);
     rows.push(
       `| ${db.engine} | ${communities.length.toLocaleString('en')} communities, ${banks.length} banks, ${bankGrids.toLocaleString('en')} bank grids | ${median(ours).toFixed(1)} ms | ${median(warm).toFixed(1)} ms | ${median(bare).toFixed(1)} ms | ${median(pairwise).toFixed(1)} ms | ${polygonize.length ? `${median(polygonize).toFixed(0)} ms` : '—'} | ${(median(pairwise) / median(ours)).toFixed(1)}× / ${(median(pairwise) / median(warm)).toFixed(1)}× / ${(median(pairwise) / median(bare)).toFixed(1)}× | ${polygonize.length ? `${(median(polygonize) / median(ours)).toFixed(1)}×` : '—'} | ${check} |`,
@@ -235,6 +255,9 @@ async function main() {
   console.log('\n| engine | data | stored report (read + tabulate) | one-grid incremental update | whole re-arrangement (store again) | stored report vs plain SQL pairwise |');
   console.log('|---|---|---|---|---|---|');
   for (const r of incremental) console.log(r);
+  console.log('\n| engine | data | cold report | its phases (medians; service.ts phaseClock) |');
+  console.log('|---|---|---|---|');
+  for (const r of phaseRows) console.log(r);
   console.log(`\nload average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 }
 

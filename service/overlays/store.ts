@@ -59,7 +59,8 @@ interface InputRow {
   code: string;
   name: string;
   type: string | null;
-  shape: Uint8Array | null;
+  /** base64 (PGlite parses bytea's hex text a byte at a time; Node decodes base64 natively). */
+  shape: string | null;
   geojson: string | null;
   inside: boolean;
 }
@@ -117,13 +118,13 @@ export interface ShapeRow {
   shape: Uint8Array;
 }
 
-// A shape read through node-postgres may be a view into a shared pool buffer: copied, it is its own bytes
-// (a worker receives only those).
+// A decoded shape may be a view into Node's shared pool buffer: copied, it is its own bytes (a worker
+// receives only those).
 const inputOf = (r: InputRow): InputGrid => ({
   code: r.code,
   name: r.name,
   type: r.type,
-  geometry: r.shape === null ? r.geojson! : new Uint8Array(r.shape),
+  geometry: r.shape === null ? r.geojson! : new Uint8Array(Buffer.from(r.shape, 'base64')),
   row: { id: Number(r.id), xmin: r.xmin },
 });
 
@@ -187,7 +188,7 @@ export function createOverlayStore(db: Queryable) {
              union all
              select c.part, c.id, c.xmin, c.code, c.name, c.type, c.geom, c.inside from c, t
              where c.geom && t.geom and (c.inside or ST_Intersects(c.geom, t.geom)))
-         select r.part, r.id, r.xmin::text as xmin, r.code, r.name, r.type, r.inside, p.shape,
+         select r.part, r.id, r.xmin::text as xmin, r.code, r.name, r.type, r.inside, encode(p.shape, 'base64') as shape,
                 case when p.shape is null then ST_AsGeoJSON(r.geom, 9) end as geojson
          from r left join overlay_grid_shapes p on p.grid_id = r.id and p.row_xmin = r.xmin
          order by r.part, r.code`,
@@ -232,64 +233,19 @@ export function createOverlayStore(db: Queryable) {
     ): Promise<OverlayRead> {
       const keys = [request.territory.key, request.units.key, ...request.layers.map((l) => l.key)];
       const parts = [request.units, ...request.layers];
-      const { rows } = await knex.raw(
-        `with recursive k(n, key) as (select * from unnest(?::int[], ?::text[])),
-           s as (select s.id, s.key, s.name, s.kind, s.levels, s.overlap_policy, s.id || ':' || s.version || '.' || coalesce(v.version, 0) as version
-                 from grid_systems s left join overlay_grid_versions v on v.system_id = s.id where s.key = any(?::text[])),
-           l(part, key, level) as (select * from unnest(?::int[], ?::text[], ?::text[])),
-           lv as (
-             select l.part, s.id as system_id, coalesce(l.level, (
-               select e ->> 'key' from jsonb_array_elements(s.levels) e order by (e ->> 'order')::int desc
-               offset case when l.part = 0 and jsonb_array_length(s.levels) > 1 then 1 else 0 end limit 1)) as level
-             from l join s on s.key = l.key),
-           tag as (select string_agg(s.version, ',' order by k.n) as tag from k join s on s.key = k.key),
-           counts as (select lv.part, (select count(*) from grids g where g.system_id = lv.system_id and g.level = lv.level) as n from lv where lv.part > 0 and ?::int is not null),
-           go as (select (select tag from tag) is distinct from ?::text and (?::int is null or (select coalesce(sum(n), 0) from counts) <= ?::int) as read),
-           t as (select id, system_id, xmin, code, name, type, level, geom from grids
-                 where system_id = (select id from s where key = ?) and code = ? and (select read from go)),
-           -- The territory's subtree down to the units' level (no further: only units are looked up in it).
-           sub(code, level) as (
-             select code, level from t
-             union
-             select g.code, g.level from grids g join sub on g.parent_code = sub.code
-             where g.system_id = (select system_id from t) and (select system_id from lv where part = 0) = (select system_id from t)
-               and sub.level <> (select level from lv where part = 0)),
-           c as materialized (
-             select lv.part, g.id, g.xmin, g.code, g.name, g.type, g.geom,
-                    lv.part = 0 and g.system_id = (select system_id from t) and g.code in (select code from sub) as inside
-             from lv join grids g on g.system_id = lv.system_id and g.level = lv.level where (select read from go)),
-           r as (
-             select -1 as part, id, xmin, code, name, type, geom, false as inside from t
-             union all
-             select c.part, c.id, c.xmin, c.code, c.name, c.type, c.geom, c.inside from c, t
-             where c.geom && t.geom and (c.inside or ST_Intersects(c.geom, t.geom)))
-         select -2 as part, null::bigint as id, null::text as xmin, null::text as code, null::text as name, null::text as type, null::boolean as inside,
-                null::bytea as shape, null::text as geojson,
-                jsonb_build_object(
-                  'read', (select read from go),
-                  'levels', (select jsonb_agg(jsonb_build_array(part, level)) from lv),
-                  'counts', (select jsonb_agg(jsonb_build_array(part, n)) from counts),
-                  'systems', (select jsonb_agg(jsonb_build_object('id', id, 'key', key, 'name', name, 'kind', kind, 'levels', levels, 'overlap_policy', overlap_policy, 'version', version)) from s)) as meta
-         union all
-         (select r.part, r.id, r.xmin::text, r.code, r.name, r.type, r.inside, p.shape,
-                 case when p.shape is null then ST_AsGeoJSON(r.geom, 9) end, null::jsonb
-          from r left join overlay_grid_shapes p on p.grid_id = r.id and p.row_xmin = r.xmin
-          order by r.part, r.code)`,
-        [
-          keys.map((_, n) => n),
-          keys,
-          [...new Set(keys)],
-          parts.map((_, n) => n),
-          parts.map((p) => p.key),
-          parts.map((p) => p.level) as unknown as string[],
-          maxGrids,
-          known,
-          maxGrids,
-          maxGrids,
-          request.territory.key,
-          request.territory.code,
-        ],
-      );
+      // migrations/043_overlay_read.ts: the statement, parsed and planned once per database session.
+      const { rows } = await knex.raw('select * from overlay_read(?::int[], ?::text[], ?::text[], ?::int[], ?::text[], ?::text[], ?::int, ?::text, ?::text, ?::text)', [
+        keys.map((_, n) => n),
+        keys,
+        [...new Set(keys)],
+        parts.map((_, n) => n),
+        parts.map((p) => p.key),
+        parts.map((p) => p.level) as unknown as string[],
+        maxGrids,
+        known,
+        request.territory.key,
+        request.territory.code,
+      ]);
       const meta = parse(rows[0].meta) as {
         read: boolean | null;
         levels: [number, string | null][] | null;

@@ -49,6 +49,8 @@ export function tabulate(meta: OverlayMeta, input: readonly ArrangedFace[]): { r
       unit: f.unit === null ? -1 : (unitIndex.get(f.unit) ?? -2),
       systems: [...new Set(f.grids.map((g) => systemIndex.get(g.system)!))].sort((a, b) => a - b),
       grids: f.grids,
+      // The sort's key, made once per face rather than per comparison.
+      key: refsKey(f.grids),
       area: f.area_m2,
       geometry: f.geometry,
     }))
@@ -56,7 +58,7 @@ export function tabulate(meta: OverlayMeta, input: readonly ArrangedFace[]): { r
   measured.sort(
     (a, b) =>
       unitOrder(units, a.unit) - unitOrder(units, b.unit) ||
-      refsKey(a.grids).localeCompare(refsKey(b.grids)) ||
+      a.key.localeCompare(b.key) ||
       b.area - a.area,
   );
   const faces: OverlayFace[] = measured.map((m, k) => ({
