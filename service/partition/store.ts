@@ -46,27 +46,28 @@ export function createPartitionQueries(db: Queryable) {
     return rows.map((r) => ({ code: r.code, parentCode: r.parent_code, level: r.level, geometry: r.wkb }));
   }
 
-  /** Every finding of a report as one row, in statements of at most a thousand findings or 4 MB of JSON. */
-  async function insertIssues(knex: Knex, reportId: number, issues: PartitionIssue[]): Promise<void> {
-    let batch: string[] = [];
+  /** A report's findings as JSON texts numbered by their place (`seq`), in batches of at most a thousand findings or 4 MB. */
+  function issueBatches(issues: PartitionIssue[]): string[][] {
+    const batches: string[][] = [[]];
     let chars = 0;
-    const flush = async () => {
-      if (batch.length === 0) return;
-      await knex.raw(
-        `insert into partition_report_issues (report_id, seq, kind, issue)
-         select ?, (t.j->>'seq')::int, t.j->>'kind', t.j from unnest(?::jsonb[]) as t(j)`,
-        [reportId, batch],
-      );
-      batch = [];
-      chars = 0;
-    };
     for (let seq = 0; seq < issues.length; seq++) {
+      if (batches[batches.length - 1]!.length >= 1000 || chars >= 4_000_000) {
+        batches.push([]);
+        chars = 0;
+      }
       const text = JSON.stringify({ ...issues[seq], seq });
-      batch.push(text);
+      batches[batches.length - 1]!.push(text);
       chars += text.length;
-      if (batch.length >= 1000 || chars >= 4_000_000) await flush();
     }
-    await flush();
+    return batches;
+  }
+
+  const INSERT_ISSUES = `insert into partition_report_issues (report_id, seq, kind, issue)
+     select ?, (t.j->>'seq')::int, t.j->>'kind', t.j from unnest(?::jsonb[]) as t(j)`;
+
+  /** Every finding of a report as one row, a statement per batch (`issueBatches`). */
+  async function insertIssues(knex: Knex, reportId: number, batches: string[][]): Promise<void> {
+    for (const batch of batches) if (batch.length > 0) await knex.raw(INSERT_ISSUES, [reportId, batch]);
   }
 
   return {
@@ -97,22 +98,29 @@ export function createPartitionQueries(db: Queryable) {
      * partition_report_issues, numbered by its place in the full list.
      */
     async insertReport(system: StoredSystem, scope: string | null, full: StoredReport): Promise<void> {
+      const batches = issueBatches(full.issues);
+      const row = [system.id, scope, JSON.stringify(compact(full)), Math.round(full.durationMs)];
+      const prune = `delete from partition_reports where system_id = ? and scope is not distinct from ? and id not in (
+           select id from partition_reports where system_id = ? and scope is not distinct from ? order by created_at desc, id desc limit ?)`;
+      if (batches.length === 1) {
+        // The usual case: one statement, atomic on its own (a reader never sees the row without its
+        // findings) and one round trip (issue #15: the embedded engine pays per statement). Its parts see
+        // the table as before the statement, so the prune keeps one report fewer besides the new one.
+        await knex.raw(
+          `with report as (insert into partition_reports (system_id, scope, report, duration_ms) values (?, ?, ?::jsonb, ?) returning id),
+                issues as (insert into partition_report_issues (report_id, seq, kind, issue)
+                           select report.id, (t.j->>'seq')::int, t.j->>'kind', t.j from report, unnest(?::jsonb[]) as t(j)),
+                pruned as (${prune})
+           select id from report`,
+          [...row, batches[0], system.id, scope, system.id, scope, KEEP_REPORTS - 1],
+        );
+        return;
+      }
       // One transaction: a reader (the problems tiles) never sees the row without its findings.
       await knex.transaction(async (trx) => {
-        const rows: { id: number | string }[] = (
-          await trx.raw(`insert into partition_reports (system_id, scope, report, duration_ms) values (?, ?, ?::jsonb, ?) returning id`, [
-            system.id,
-            scope,
-            JSON.stringify(compact(full)),
-            Math.round(full.durationMs),
-          ])
-        ).rows;
-        await insertIssues(trx, Number(rows[0]!.id), full.issues);
-        await trx.raw(
-          `delete from partition_reports where system_id = ? and scope is not distinct from ? and id not in (
-             select id from partition_reports where system_id = ? and scope is not distinct from ? order by created_at desc, id desc limit ${KEEP_REPORTS})`,
-          [system.id, scope, system.id, scope],
-        );
+        const rows: { id: number | string }[] = (await trx.raw(`insert into partition_reports (system_id, scope, report, duration_ms) values (?, ?, ?::jsonb, ?) returning id`, row)).rows;
+        await insertIssues(trx, Number(rows[0]!.id), batches);
+        await trx.raw(prune, [system.id, scope, system.id, scope, KEEP_REPORTS]);
       });
     },
 
@@ -168,7 +176,7 @@ export function createPartitionQueries(db: Queryable) {
       await knex.transaction(async (trx) => {
         await trx.raw(`update partition_reports set report = ?::jsonb, created_at = now() where id = ?`, [JSON.stringify(compact(full)), row.id]);
         await trx.raw(`delete from partition_report_issues where report_id = ?`, [row.id]);
-        await insertIssues(trx, row.id, full.issues);
+        await insertIssues(trx, row.id, issueBatches(full.issues));
       });
     },
 

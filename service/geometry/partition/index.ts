@@ -21,6 +21,6 @@ export {
 } from './types';
 export { validatePartition } from './validate';
 export { mergeReports, validateSystem } from './validate-system';
-export { keepValidationWorkerReady, startValidationWorker, validateSystemInWorker } from './validate-in-worker';
+export { keepValidationWorkerReady, startValidationWorker, validateSystemInWorker, validationWorkerReady } from './validate-in-worker';
 export { readGrid, type WorkerGrid } from './validate-worker';
 export { polygonFromWkb } from './wkb';

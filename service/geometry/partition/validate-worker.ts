@@ -32,6 +32,8 @@ export interface WorkerResult {
 }
 
 export type WorkerMessage =
+  /** A kept-ready worker has finished its warm-up (`validationWorkerReady`). */
+  | { type: 'ready' }
   | { type: 'progress'; done: number; total: number }
   | { type: 'done'; result: WorkerResult }
   | { type: 'error'; message: string; status?: number; code?: string };
@@ -43,6 +45,7 @@ if ((workerData as { warmUp?: boolean } | null)?.warmUp) {
   } catch {
     // Only a speed-up: a failing warm-up must not take the worker (and its first validation) down.
   }
+  parentPort?.postMessage({ type: 'ready' } satisfies WorkerMessage);
 }
 
 parentPort?.on('message', (request: WorkerRequest) => {
