@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../../kernel/errors';
+import type { StoredGridRow } from './reuse';
 import type { WorkerMessage, WorkerRequest, WorkerResult } from './validate-worker';
 
 /** An idle worker is ended after this long; the next validation starts a new one (~0.5 s). */
@@ -26,6 +27,43 @@ let ready: Promise<void> = Promise.resolve();
  */
 export function validateSystemInWorker(request: WorkerRequest, onProgress?: (done: number, total: number) => void): Promise<WorkerResult> {
   const run = queue.then(() => runOne(request, onProgress));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+/**
+ * The row versions the current worker holds (`ValidationReuse` in the worker): those of the last stored
+ * system sent to it. Forgotten when the worker changes or a validation fails.
+ */
+let held: { worker: Worker; source: string; versions: Map<string, string> } | null = null;
+
+/**
+ * Validates a whole stored system in the worker like `validateSystemInWorker`, reading its rows through
+ * `read` once the worker's turn comes: `read` gets the row versions the worker already holds and returns
+ * every row, with geometry only where the version differs, so an unchanged grid is neither read as WKB,
+ * copied to the worker nor decoded and inspected again, and an unchanged family not checked again
+ * (issue #15: warm validations).
+ *
+ * @param source the system and its database (a process may serve several databases, whose row versions
+ *   are unrelated)
+ */
+export function validateStoredSystemInWorker(
+  request: Omit<WorkerRequest, 'grids' | 'stored'> & { source: string },
+  read: (known: ReadonlyMap<string, string>) => Promise<StoredGridRow[]>,
+  onProgress?: (done: number, total: number) => void,
+): Promise<WorkerResult> {
+  const run = queue.then(async () => {
+    const current = ensureWorker();
+    const known = held && held.worker === current && held.source === request.source ? held.versions : new Map<string, string>();
+    held = null;
+    let rows = await read(known);
+    // A worker that ended while the rows were read took what it held with it.
+    if (ensureWorker() !== current && known.size > 0) rows = await read(new Map());
+    const { source, ...rest } = request;
+    const result = await runOne({ ...rest, grids: [], stored: { source, rows } }, onProgress);
+    held = { worker: worker ?? current, source, versions: new Map(rows.map((r) => [r.code, r.version])) };
+    return result;
+  });
   queue = run.catch(() => undefined);
   return run;
 }
