@@ -132,10 +132,13 @@ export function createPartitionService(deps: {
     const source = sourceOf(system);
     let report: PartitionReport;
     if (size.grids >= WORKER_THRESHOLD || size.bytes >= WORKER_THRESHOLD_BYTES) {
-      report = (await validateStoredSystemInWorker({ system, scope: null, options, fixes: false, source }, (known) => queries.storedGrids(system, known), onProgress)).report;
+      const reader = { digest: () => queries.gridsDigest(system), read: (known: ReadonlyMap<string, string>) => queries.storedGrids(system, known) };
+      report = (await validateStoredSystemInWorker({ system, scope: null, options, fixes: false, source }, reader, onProgress)).report;
     } else {
       const run = inlineQueue.then(async () => {
-        const grids = inline.take(source, await queries.storedGrids(system, inline.knows(source)));
+        const digest = inline.digest(source);
+        const same = digest !== null && (await queries.gridsDigest(system)) === digest;
+        const grids = inline.take(source, same ? null : await queries.storedGrids(system, inline.knows(source)));
         const made = validateSystem(system, grids, null, options, onProgress, inline.prepared());
         inline.done();
         return made;

@@ -121,6 +121,22 @@ export function createPartitionQueries(db: Queryable, engine: EngineKind = 'serv
       return rows.map((r) => ({ code: r.code, parentCode: r.parent_code, level: r.level, version: r.version, geometry: r.wkb }));
     },
 
+    /**
+     * `gridsDigest` (geometry/partition/reuse.ts) of the system's rows as `storedGrids` reads them, in one
+     * statement: equal to the digest of the rows read last time exactly when none was added, removed or
+     * written since.
+     */
+    async gridsDigest(system: StoredSystem): Promise<string> {
+      const row = (
+        await knex.raw(
+          `select encode(sha256(convert_to(coalesce(string_agg(octet_length(code)::text || ':' || code || xmin::text, ',' order by code), ''), 'UTF8')), 'hex') as digest
+           from grids where system_id = ?`,
+          [system.id],
+        )
+      ).rows[0];
+      return String(row.digest);
+    },
+
     /** How many grids a system has and the stored size of their geometry (bytes, ~¾ of its base64 WKB). */
     async gridSize(system: StoredSystem): Promise<{ grids: number; bytes: number }> {
       const row = (await knex.raw(`select count(*)::int as n, coalesce(sum(pg_column_size(geom)), 0)::float8 as bytes from grids where system_id = ?`, [system.id])).rows[0];

@@ -21,7 +21,7 @@ export {
 } from './types';
 export { validatePartition } from './validate';
 export { mergeReports, validateSystem } from './validate-system';
-export { ValidationReuse, type StoredGridRow } from './reuse';
+export { ValidationReuse, gridsDigest, type StoredGridRow } from './reuse';
 export { keepValidationWorkerReady, startValidationWorker, validateStoredSystemInWorker, validateSystemInWorker, validationWorkerReady } from './validate-in-worker';
 export { readGrid, type WorkerGrid } from './validate-worker';
 export { polygonFromWkb } from './wkb';

@@ -1,6 +1,19 @@
+import { createHash } from 'node:crypto';
 import type { PartitionGrid } from './types';
 import type { FamilyChecks, PreparedGrids } from './validate';
 import { polygonFromWkb } from './wkb';
+
+/**
+ * A digest of a system's rows by code and version, in the order read (the database's `order by code`): the
+ * same rows give the same digest, any grid added, removed or rewritten another (the code's UTF-8 length
+ * prefix keeps the text unambiguous). The SQL twin is `gridsDigest` in partition/store.ts; a difference
+ * between the two could only make the digests differ, costing a full read, never a stale report.
+ */
+export function gridsDigest(rows: readonly { code: string; version: string }[]): string {
+  return createHash('sha256')
+    .update(rows.map((r) => `${Buffer.byteLength(r.code)}:${r.code}${r.version}`).join(','))
+    .digest('hex');
+}
 
 type FamilyCheck = NonNullable<ReturnType<FamilyChecks['get']>>;
 
@@ -41,13 +54,24 @@ export class ValidationReuse {
     return versions;
   }
 
+  /** `gridsDigest` of the rows of `source` held now, null when another source (or none) is held. */
+  digest(source: string): string | null {
+    if (source !== this.source) return null;
+    return gridsDigest([...this.grids].map(([code, kept]) => ({ code, version: kept.version })));
+  }
+
   /**
    * The grids of `rows` (as read now), reusing each held grid of the same version; from now on only these
    * are held.
    *
    * @throws Error when a row without geometry is not held at its version (the reader's view was wrong)
    */
-  take(source: string, rows: StoredGridRow[]): PartitionGrid[] {
+  take(source: string, rows: StoredGridRow[] | null): PartitionGrid[] {
+    if (rows === null) {
+      // The reader found the same rows as last time (`gridsDigest`).
+      if (source !== this.source) throw new Error(`the grids of ${source} were sent as unchanged and are not held`);
+      return [...this.grids.values()].map((kept) => kept.grid);
+    }
     const held = source === this.source ? this.grids : new Map<string, { version: string; grid: PartitionGrid }>();
     if (source !== this.source) this.checks = new Map();
     const grids = new Map<string, { version: string; grid: PartitionGrid }>();

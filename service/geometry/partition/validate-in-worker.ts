@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../../kernel/errors';
-import type { StoredGridRow } from './reuse';
+import { type StoredGridRow, gridsDigest } from './reuse';
 import type { WorkerMessage, WorkerRequest, WorkerResult } from './validate-worker';
 
 /** An idle worker is ended after this long; the next validation starts a new one (~0.5 s). */
@@ -35,33 +35,39 @@ export function validateSystemInWorker(request: WorkerRequest, onProgress?: (don
  * The row versions the current worker holds (`ValidationReuse` in the worker): those of the last stored
  * system sent to it. Forgotten when the worker changes or a validation fails.
  */
-let held: { worker: Worker; source: string; versions: Map<string, string> } | null = null;
+let held: { worker: Worker; source: string; versions: Map<string, string>; digest: string } | null = null;
 
 /**
- * Validates a whole stored system in the worker like `validateSystemInWorker`, reading its rows through
- * `read` once the worker's turn comes: `read` gets the row versions the worker already holds and returns
- * every row, with geometry only where the version differs, so an unchanged grid is neither read as WKB,
- * copied to the worker nor decoded and inspected again, and an unchanged family not checked again
- * (issue #15: warm validations).
+ * Validates a whole stored system in the worker like `validateSystemInWorker`, reading its rows once
+ * the worker's turn comes: when the worker holds rows of this system, `reader.digest` first (their
+ * `gridsDigest` now: equal, nothing is read or sent); else `reader.read`, given the row versions the
+ * worker holds, returns every row with geometry only where the version differs. So an unchanged grid is
+ * neither read as WKB, copied to the worker nor decoded and inspected again, and an unchanged family not
+ * checked again (issue #15: warm validations).
  *
  * @param source the system and its database (a process may serve several databases, whose row versions
  *   are unrelated)
  */
 export function validateStoredSystemInWorker(
   request: Omit<WorkerRequest, 'grids' | 'stored'> & { source: string },
-  read: (known: ReadonlyMap<string, string>) => Promise<StoredGridRow[]>,
+  reader: { digest: () => Promise<string>; read: (known: ReadonlyMap<string, string>) => Promise<StoredGridRow[]> },
   onProgress?: (done: number, total: number) => void,
 ): Promise<WorkerResult> {
   const run = queue.then(async () => {
     const current = ensureWorker();
-    const known = held && held.worker === current && held.source === request.source ? held.versions : new Map<string, string>();
+    const mine = held && held.worker === current && held.source === request.source ? held : null;
     held = null;
-    let rows = await read(known);
-    // A worker that ended while the rows were read took what it held with it.
-    if (ensureWorker() !== current && known.size > 0) rows = await read(new Map());
     const { source, ...rest } = request;
+    if (mine && (await reader.digest()) === mine.digest && ensureWorker() === current) {
+      const result = await runOne({ ...rest, grids: [], stored: { source, rows: null } }, onProgress);
+      held = mine;
+      return result;
+    }
+    let rows = await reader.read(mine?.versions ?? new Map());
+    // A worker that ended while the rows were read took what it held with it.
+    if (ensureWorker() !== current && mine) rows = await reader.read(new Map());
     const result = await runOne({ ...rest, grids: [], stored: { source, rows } }, onProgress);
-    held = { worker: worker ?? current, source, versions: new Map(rows.map((r) => [r.code, r.version])) };
+    held = { worker: worker ?? current, source, versions: new Map(rows.map((r) => [r.code, r.version])), digest: gridsDigest(rows) };
     return result;
   });
   queue = run.catch(() => undefined);

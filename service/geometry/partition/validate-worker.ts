@@ -21,9 +21,10 @@ export interface WorkerRequest {
   grids: WorkerGrid[];
   /**
    * Instead of `grids`: a whole stored system, geometry sent only for the grids this worker does not hold
-   * at their version (`validateStoredSystemInWorker`); `source` names the system and its database.
+   * at their version (`validateStoredSystemInWorker`), no rows at all (null) when they are the ones held;
+   * `source` names the system and its database.
    */
-  stored?: { source: string; rows: StoredGridRow[] };
+  stored?: { source: string; rows: StoredGridRow[] | null };
   scope: string | null;
   options: Omit<PartitionOptions, 'parents'>;
   /** Also propose fixes for the report's small gaps and overlaps (`proposeFixes`). */
