@@ -68,7 +68,7 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
   const jobs = createJobs(createJobQueries(knex), logger, changes.origin);
   // With several processes on one database, each change is re-checked once (issue #16).
   const singleRun = createSingleRun(db, changes.origin);
-  const partition = createPartitionService({ store: createPartitionQueries(knex), reads: createPartitionQueries(read), systems, grids, jobs, changes, logger, singleRun });
+  const partition = createPartitionService({ store: createPartitionQueries(knex, db.engine), reads: createPartitionQueries(read), systems, grids, jobs, changes, logger, singleRun });
   // Open cases whose grid a changeset moves are re-routed in its apply transaction (issue #14).
   const rerouting = createBoundaryRerouting(locatePoint);
   const changesets = createChangesetService({

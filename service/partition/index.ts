@@ -2,4 +2,4 @@
 export { createPartitionService, type PartitionService, type StoredReport } from './service';
 export { createPartitionQueries } from './store';
 export { partitionRoutes } from './routes';
-export { keepValidationWorkerReady } from '../geometry/partition';
+export { keepValidationWorkerReady, validationWorkerReady } from '../geometry/partition';

@@ -135,6 +135,14 @@ describe.each(engines())('partition validation through the API on %s PostGIS', (
     expect(stored.issues.length).toBeGreaterThan(0);
     expect(new Set(stored.issues.map((i: Issue) => i.parent))).toEqual(new Set([victim.properties.parent]));
     expect(stored.durationMs).toBeLessThan(500);
+
+    // A full validation after the edit reuses the unchanged grids and families of the one before it
+    // (stored row versions), never the edited grid: its family's findings are there, and gone once the
+    // grid is put back.
+    const full = (await t.request.post('/api/systems/governance/validate').expect(200)).body;
+    expect(full.issues.map((i: Issue) => i.kind).sort()).toEqual(stored.issues.map((i: Issue) => i.kind).sort());
+    await t.request.patch(`/api/systems/governance/grids/${victim.properties.code}`).send({ geometry: victim.geometry }).expect(200);
+    expect((await t.request.post('/api/systems/governance/validate').expect(200)).body.issues).toEqual([]);
   });
 
   it('runs a large system as a job with progress', async () => {

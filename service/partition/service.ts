@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ChangeBus } from '../db/changes';
 import { conflict, notFound } from '../errors';
 import {
@@ -6,8 +7,10 @@ import {
   readGrid,
   startValidationWorker,
   validatePartition,
+  validateStoredSystemInWorker,
   validateSystem,
   validateSystemInWorker,
+  ValidationReuse,
   type FixProposal,
   type PartitionGrid,
   type PartitionOptions,
@@ -36,12 +39,13 @@ export interface ValidateRequest {
 }
 
 /**
- * From this many grids (or characters of base64 WKB, ~21 a vertex) on, a validation or fix proposal runs
- * in a worker thread so the event loop stays free (issue #15); below it, starting a thread costs more
- * than it blocks.
+ * From this many grids (or characters of base64 WKB, ~21 a vertex; or bytes of stored geometry, ~¾ of
+ * that) on, a validation or fix proposal runs in a worker thread so the event loop stays free (issue
+ * #15); below it, starting a thread costs more than it blocks.
  */
 const WORKER_THRESHOLD = 1000;
 const WORKER_THRESHOLD_CHARS = 700_000;
+const WORKER_THRESHOLD_BYTES = 525_000;
 /** Systems above this many grids are validated as a job unless the caller insists on waiting. */
 const JOB_THRESHOLD = 5000;
 
@@ -67,6 +71,15 @@ export function createPartitionService(deps: {
    * kept the embedded engine's thread busy and starved tiles and lookups).
    */
   const replies = new Map<string, ReportReply>();
+  /**
+   * What the last whole-system validation run on this thread left to reuse (`ValidationReuse`; the worker
+   * keeps its own), and the queue that keeps one such validation between its read and its end.
+   */
+  const inline = new ValidationReuse();
+  let inlineQueue: Promise<unknown> = Promise.resolve();
+  /** A system of this service's database: row versions of two databases in one process are unrelated. */
+  const instance = randomUUID();
+  const sourceOf = (system: StoredSystem) => `${instance}/${system.id}`;
   const recheck = startRecheck({ store: queries, systems, changes, logger, singleRun: deps.singleRun, takeoverMs: deps.takeoverMs });
 
   /** The grids a validation needs: the whole system, or a subtree with its chain of ancestors. */
@@ -106,6 +119,39 @@ export function createPartitionService(deps: {
   }
 
   /**
+   * Validates a whole stored system like `validateOffLoop`, reading it with its row versions so that
+   * unchanged grids and families are taken from the last validation (`ValidationReuse`, issue #15); in the
+   * worker from `WORKER_THRESHOLD` grids or `WORKER_THRESHOLD_BYTES` on.
+   */
+  async function validateStored(system: StoredSystem, size: { grids: number; bytes: number }, options: ValidateRequest['options'], ctx?: JobContext): Promise<PartitionReport> {
+    const started = performance.now();
+    let progress = Promise.resolve();
+    const onProgress = (done: number, total: number) => {
+      if (ctx) progress = progress.then(() => ctx.progress(done / total, `${done} of ${total} parents checked`));
+    };
+    const source = sourceOf(system);
+    let report: PartitionReport;
+    if (size.grids >= WORKER_THRESHOLD || size.bytes >= WORKER_THRESHOLD_BYTES) {
+      const reader = { digest: () => queries.gridsDigest(system), read: (known: ReadonlyMap<string, string>) => queries.storedGrids(system, known) };
+      report = (await validateStoredSystemInWorker({ system, scope: null, options, fixes: false, source }, reader, onProgress)).report;
+    } else {
+      const run = inlineQueue.then(async () => {
+        const digest = inline.digest(source);
+        const same = digest !== null && (await queries.gridsDigest(system)) === digest;
+        const grids = inline.take(source, same ? null : await queries.storedGrids(system, inline.knows(source)));
+        const made = validateSystem(system, grids, null, options, onProgress, inline.prepared());
+        inline.done();
+        return made;
+      });
+      inlineQueue = run.catch(() => undefined);
+      report = await run;
+    }
+    await progress;
+    logger.debug({ system: system.key, grids: size.grids, ms: Math.round(performance.now() - started) }, 'partition validated');
+    return report;
+  }
+
+  /**
    * Fix proposals for the findings of a stored report (whole-system), made from the current grids of the
    * families concerned; ids are stable (`withIds`), `issue` is the finding's `seq`.
    */
@@ -138,19 +184,21 @@ export function createPartitionService(deps: {
     return compact(full);
   }
 
-  async function run(system: StoredSystem, request: ValidateRequest, ctx?: JobContext): Promise<StoredReport | PartitionReport> {
+  async function run(system: StoredSystem, size: { grids: number; bytes: number }, request: ValidateRequest, ctx?: JobContext): Promise<StoredReport | PartitionReport> {
     const started = performance.now();
-    const whole = request.parent === undefined && request.proposal === undefined;
-    // Before the read: every change this snapshot shows is in what the validation reads (`store`).
-    const readSnapshot = whole ? await queries.snapshot() : undefined;
-    // The whole system goes to the worker as base64 WKB text: reading it happens off the event loop too.
-    const current: WorkerGrid[] = whole ? await queries.gridText(system) : await gridsFor(system, request.parent);
+    if (request.parent === undefined && request.proposal === undefined) {
+      // Before the read: every change this snapshot shows is in what the validation reads (`store`).
+      const readSnapshot = await queries.snapshot();
+      const report = await timed('partition_validate', () => validateStored(system, size, request.options, ctx));
+      return store(system, null, report, performance.now() - started, readSnapshot);
+    }
+    const current: WorkerGrid[] = await gridsFor(system, request.parent);
     const all = request.proposal === undefined ? current : applyProposal(system, current as PartitionGrid[], request.proposal);
     const dryRun = request.proposal !== undefined;
     const { report, fixes } = await timed('partition_validate', () => validateOffLoop(system, all, request.parent ?? null, request.options, dryRun, ctx));
     const duration = performance.now() - started;
     if (dryRun) return { ...report, dryRun: true, fixes } as PartitionReport;
-    return store(system, request.parent ?? null, report, duration, readSnapshot);
+    return store(system, request.parent ?? null, report, duration);
   }
 
   return {
@@ -161,12 +209,12 @@ export function createPartitionService(deps: {
     async validate(key: string, request: ValidateRequest): Promise<{ report: StoredReport | PartitionReport } | { job: string }> {
       const system = await systems.require(key);
       if (request.parent) await grids.get(key, request.parent);
-      const count = await queries.gridCount(system);
-      const asJob = request.mode === 'job' || (request.mode === 'auto' && count > JOB_THRESHOLD);
-      // A whole system this large goes to the worker (`offLoop`): it starts while the grids are read.
-      if (request.parent === undefined && count >= WORKER_THRESHOLD) startValidationWorker();
-      if (!asJob) return { report: await run(system, request) };
-      return { job: await jobs.start('validate', key, (ctx) => run(system, request, ctx)) };
+      const size = await queries.gridSize(system);
+      const asJob = request.mode === 'job' || (request.mode === 'auto' && size.grids > JOB_THRESHOLD);
+      // A whole system this large goes to the worker (`validateStored`): it starts while the grids are read.
+      if (request.parent === undefined && (size.grids >= WORKER_THRESHOLD || size.bytes >= WORKER_THRESHOLD_BYTES)) startValidationWorker();
+      if (!asJob) return { report: await run(system, size, request) };
+      return { job: await jobs.start('validate', key, (ctx) => run(system, size, request, ctx)) };
     },
 
     /**

@@ -21,6 +21,7 @@ export {
 } from './types';
 export { validatePartition } from './validate';
 export { mergeReports, validateSystem } from './validate-system';
-export { keepValidationWorkerReady, startValidationWorker, validateSystemInWorker } from './validate-in-worker';
+export { ValidationReuse, gridsDigest, type StoredGridRow } from './reuse';
+export { keepValidationWorkerReady, startValidationWorker, validateStoredSystemInWorker, validateSystemInWorker, validationWorkerReady } from './validate-in-worker';
 export { readGrid, type WorkerGrid } from './validate-worker';
 export { polygonFromWkb } from './wkb';

@@ -11,6 +11,7 @@ const FAMILIES_PER_STEP = 200;
  * (`validateSystemInWorker`).
  *
  * @param onProgress called after each step with the parents checked so far and their total
+ * @param reuse what an earlier validation of the same stored grids left (`ValidationReuse`)
  */
 export function validateSystem(
   system: PartitionSystem,
@@ -18,6 +19,7 @@ export function validateSystem(
   scope: string | null,
   options: Omit<PartitionOptions, 'parents'>,
   onProgress?: (done: number, total: number) => void,
+  reuse?: PreparedGrids,
 ): PartitionReport {
   const byParent = new Map<string | null, PartitionGrid[]>();
   for (const g of all) {
@@ -30,7 +32,7 @@ export function validateSystem(
   const parentCodes = [...byParent.keys()].filter((c): c is string => c !== null && (inScope === null || inScope.has(c)));
   const reports: PartitionReport[] = [];
   // Parents are checked in their own family and in their parent's: inspect them once.
-  const prepared: PreparedGrids = { keep: (g) => byParent.has(g.code), grids: new Map() };
+  const prepared: PreparedGrids = reuse ?? { keep: (g) => byParent.has(g.code), grids: new Map() };
   if (scope === null && byParent.has(null)) reports.push(validatePartition(system, byParent.get(null)!, options, prepared));
   for (let i = 0; i < parentCodes.length; i += FAMILIES_PER_STEP) {
     const step = parentCodes.slice(i, i + FAMILIES_PER_STEP);

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { proposeFixes } from './propose-fixes';
+import { type StoredGridRow, ValidationReuse } from './reuse';
 import type { FixProposal, PartitionGrid, PartitionOptions, PartitionReport, PartitionSystem } from './types';
 import { validateSystem } from './validate-system';
 import { warmUpValidator } from './warm-up';
@@ -18,6 +19,12 @@ export function readGrid(grid: WorkerGrid): PartitionGrid {
 export interface WorkerRequest {
   system: PartitionSystem;
   grids: WorkerGrid[];
+  /**
+   * Instead of `grids`: a whole stored system, geometry sent only for the grids this worker does not hold
+   * at their version (`validateStoredSystemInWorker`), no rows at all (null) when they are the ones held;
+   * `source` names the system and its database.
+   */
+  stored?: { source: string; rows: StoredGridRow[] | null };
   scope: string | null;
   options: Omit<PartitionOptions, 'parents'>;
   /** Also propose fixes for the report's small gaps and overlaps (`proposeFixes`). */
@@ -32,6 +39,8 @@ export interface WorkerResult {
 }
 
 export type WorkerMessage =
+  /** A kept-ready worker has finished its warm-up (`validationWorkerReady`). */
+  | { type: 'ready' }
   | { type: 'progress'; done: number; total: number }
   | { type: 'done'; result: WorkerResult }
   | { type: 'error'; message: string; status?: number; code?: string };
@@ -43,13 +52,19 @@ if ((workerData as { warmUp?: boolean } | null)?.warmUp) {
   } catch {
     // Only a speed-up: a failing warm-up must not take the worker (and its first validation) down.
   }
+  parentPort?.postMessage({ type: 'ready' } satisfies WorkerMessage);
 }
+
+/** What this worker's previous validation of a stored system left to reuse. */
+const reuse = new ValidationReuse();
 
 parentPort?.on('message', (request: WorkerRequest) => {
   const post = (message: WorkerMessage) => parentPort!.postMessage(message);
   try {
-    const grids = request.grids.map(readGrid);
-    const report = request.report ?? validateSystem(request.system, grids, request.scope, request.options, (done, total) => post({ type: 'progress', done, total }));
+    const grids = request.stored ? reuse.take(request.stored.source, request.stored.rows) : request.grids.map(readGrid);
+    const prepared = request.stored ? reuse.prepared() : undefined;
+    const report = request.report ?? validateSystem(request.system, grids, request.scope, request.options, (done, total) => post({ type: 'progress', done, total }), prepared);
+    if (request.stored) reuse.done();
     post({ type: 'done', result: { report, proposals: request.fixes ? proposeFixes(request.system, grids, report) : [] } });
   } catch (error) {
     // Input errors (bad options or system) keep their code across the thread boundary.

@@ -1,6 +1,6 @@
-import type { Polygon } from 'geojson';
+import type { MultiPolygon, Polygon } from 'geojson';
 import { describe, expect, it } from 'vitest';
-import { type PartitionGrid, keepValidationWorkerReady, validatePartition, validateSystem, validateSystemInWorker } from './index';
+import { type PartitionGrid, type StoredGridRow, gridsDigest, keepValidationWorkerReady, polygonFromWkb, validatePartition, validateStoredSystemInWorker, validateSystem, validateSystemInWorker } from './index';
 import { warmUpSystem } from './warm-up';
 import { GOVERNANCE_SYSTEM, generateLatticePartition } from './testing/generate';
 
@@ -81,5 +81,67 @@ describe('the validation worker kept ready', () => {
     keepValidationWorkerReady();
     const { report } = await validateSystemInWorker({ system, grids, scope: null, options: {}, fixes: false });
     expect({ ...report, generatedAt: null }).toEqual({ ...local, generatedAt: null });
+  });
+});
+
+/** Base64 WKB (little-endian MultiPolygon) of a polygonal geometry, as the database sends it. */
+function wkb(geometry: Polygon | MultiPolygon): string {
+  const polygons = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates;
+  const chunks: Buffer[] = [];
+  const head = (type: number, count: number) => {
+    const b = Buffer.alloc(9);
+    b.writeUInt8(1, 0);
+    b.writeUInt32LE(type, 1);
+    b.writeUInt32LE(count, 5);
+    chunks.push(b);
+  };
+  head(6, polygons.length);
+  for (const rings of polygons) {
+    head(3, rings.length);
+    for (const ring of rings) {
+      const b = Buffer.alloc(4 + 16 * ring.length);
+      b.writeUInt32LE(ring.length, 0);
+      ring.forEach(([x, y], i) => {
+        b.writeDoubleLE(x!, 4 + 16 * i);
+        b.writeDoubleLE(y!, 12 + 16 * i);
+      });
+      chunks.push(b);
+    }
+  }
+  return Buffer.concat(chunks).toString('base64');
+}
+
+describe('validating a stored system again in the worker', () => {
+  it('reuses grids and families only at the same row versions, and reports as a validation from scratch', async () => {
+    const { system, grids } = warmUpSystem();
+    const sent: number[] = [];
+    const validate = async (current: PartitionGrid[], versions: Map<string, string>) => {
+      const read = async (known: ReadonlyMap<string, string>): Promise<StoredGridRow[]> => {
+        const rows = current.map((g) => ({ ...g, version: versions.get(g.code)!, geometry: known.get(g.code) === versions.get(g.code) ? null : wkb(g.geometry!) }));
+        sent.push(rows.filter((r) => r.geometry !== null).length);
+        return rows;
+      };
+      const digest = async () => gridsDigest(current.map((g) => ({ code: g.code, version: versions.get(g.code)! })));
+      const { report } = await validateStoredSystemInWorker({ system, scope: null, options: {}, fixes: false, source: 'validate.test' }, { digest, read });
+      // The oracle: the same grids as read from WKB, validated from scratch on this thread.
+      const fresh = validateSystem(system, current.map((g) => ({ ...g, geometry: polygonFromWkb(wkb(g.geometry!)) })), null, {});
+      expect({ ...report, generatedAt: null }).toEqual({ ...fresh, generatedAt: null });
+      return report;
+    };
+    const v1 = new Map(grids.map((g) => [g.code, '1']));
+    const first = await validate(grids, v1);
+    // The same rows (digest): nothing read or sent.
+    await validate(grids, v1);
+    expect(sent).toEqual([grids.length]);
+
+    // One cell moved onto its neighbour (a new row version): the worker must check it anew.
+    const moved = grids.map((g) => (g.code === 'p3-3' ? { ...g, geometry: warmUpSystem().grids.find((x) => x.code === 'p3-4')!.geometry } : g));
+    const third = await validate(moved, new Map(v1).set('p3-3', '2'));
+    expect(sent[1]).toBe(1);
+    expect(third.summary.counts.overlap).toBeGreaterThan(first.summary.counts.overlap);
+    // Moved back under yet another version: as the first report again.
+    const fourth = await validate(grids, new Map(v1).set('p3-3', '3'));
+    expect(sent[2]).toBe(1);
+    expect(fourth.issues).toEqual(first.issues);
   });
 });

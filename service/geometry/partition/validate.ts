@@ -15,10 +15,20 @@ interface Prepared {
 /**
  * Inspections and repaired copies of the grids `keep` selects, kept across the calls of one system
  * validation (`validateSystem`): a parent is also a child of its own parent's family, and is checked once.
+ * Kept across validations of the same stored grids (`ValidationReuse`), also each family's geometry check,
+ * by the very grid objects it was made from and the options.
  */
 export interface PreparedGrids {
   keep: (grid: PartitionGrid) => boolean;
-  grids: Map<PartitionGrid, Prepared>;
+  grids: { get(grid: PartitionGrid): Prepared | undefined; set(grid: PartitionGrid, prepared: Prepared): unknown };
+  families?: FamilyChecks;
+}
+
+/** Family geometry checks kept by `familyKey`: `get` from the last validation, `set` for the next. */
+export interface FamilyChecks {
+  key: (grid: PartitionGrid) => number;
+  get: (key: string) => ReturnType<typeof checkFamilyGeometry> | undefined;
+  set: (key: string, check: ReturnType<typeof checkFamilyGeometry>) => void;
 }
 
 /**
@@ -72,7 +82,7 @@ export function validatePartition(system: PartitionSystem, grids: PartitionGrid[
       parent: family.parent === null ? null : parentShape(grids[family.parent].code, prepare(family.parent)),
       children: family.children.map((i) => ({ code: grids[i].code, flat: prepare(i).repaired.flat })),
     };
-    const { findings, measures } = checkFamilyGeometry(shapes, resolved, system.overlapPolicy.maxDepth);
+    const { findings, measures } = familyCheck(shapes, family, grids, resolved, system.overlapPolicy.maxDepth, cache?.families);
     for (const { kind, grids: involved, area_m2, geometry, reason, depth } of findings) {
       const area = area_m2 === null ? null : round2(area_m2);
       familyIssues.push({ kind, system: system.key, parent: family.parentCode, grids: involved, area_m2: area, geometry, reason, ...(depth === undefined ? {} : { depth }) });
@@ -85,6 +95,20 @@ export function validatePartition(system: PartitionSystem, grids: PartitionGrid[
     issues.push(...memberIssues(group, false));
   }
   return assemble(system, resolved, parents, issues, gridsChecked);
+}
+
+/**
+ * `checkFamilyGeometry`, or its result kept from a validation of the same grid objects (so the same stored
+ * grid versions, `ValidationReuse`) with the same options: the check is a pure function of them.
+ */
+function familyCheck(shapes: FamilyShapes, family: Family, grids: PartitionGrid[], options: ResolvedPartitionOptions, maxDepth: number, kept: FamilyChecks | undefined): ReturnType<typeof checkFamilyGeometry> {
+  if (!kept) return checkFamilyGeometry(shapes, options, maxDepth);
+  const members = family.children.map((i) => kept.key(grids[i]));
+  const key = `${options.areaTolerance}/${options.sliverWidth}/${options.edgeTolerance}/${maxDepth}|${family.parent === null ? '' : kept.key(grids[family.parent])}|${members.join(',')}`;
+  const found = kept.get(key);
+  const check = found ?? checkFamilyGeometry(shapes, options, maxDepth);
+  kept.set(key, check);
+  return check;
 }
 
 function parentShape(code: string, prepared: Prepared): FamilyShapes['parent'] {
