@@ -6,6 +6,7 @@ import { FormatError } from '../formats/errors';
 import { CrsError } from '../geometry/crs/index';
 import { InputError } from '../kernel/errors';
 import type { Logger } from '../logger';
+import { setHeader } from './headers';
 
 /**
  * First in the chain: turns AppError into `{ error: { code, message, details } }` with its status,
@@ -17,7 +18,7 @@ export function errorMiddleware(logger: Logger): Middleware {
     const given = ctx.get('x-request-id');
     const requestId = /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     ctx.state.requestId = requestId;
-    ctx.set('X-Request-Id', requestId);
+    setHeader(ctx, 'X-Request-Id', requestId);
     try {
       await next();
     } catch (err) {

@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { badRequest, notFound } from '../errors';
 import { callerOf } from '../http/caller';
+import { setHeader } from '../http/headers';
 import type { RouteDef } from '../http/route';
 import { seesSystem, seesWholeSystem, type Caller } from '../kernel/scope';
 import type { TileService } from './service';
@@ -79,11 +80,11 @@ export function tileRoutes(tiles: TileService, options: { basemapUrl?: string })
         const served = tiles.cached(ids, tile) ?? (await tiles.tile(ids, tile));
         const gzip = served.gzip !== null && acceptsGzip(ctx.get('accept-encoding'));
         cors(ctx);
-        ctx.set('ETag', gzip ? served.gzipEtag : served.etag);
+        setHeader(ctx, 'ETag', gzip ? served.gzipEtag : served.etag);
         // Tiles asked for with credentials may hold layers the public may not see: no shared cache keeps them.
         const credentialed = Boolean(ctx.get('authorization') || ctx.get('x-api-key') || SESSION_COOKIE.test(ctx.get('cookie')));
-        ctx.set('Cache-Control', credentialed ? PRIVATE_TILE_CACHE_CONTROL : TILE_CACHE_CONTROL);
-        ctx.set('Vary', 'Accept-Encoding');
+        setHeader(ctx, 'Cache-Control', credentialed ? PRIVATE_TILE_CACHE_CONTROL : TILE_CACHE_CONTROL);
+        setHeader(ctx, 'Vary', 'Accept-Encoding');
         if (matches(ctx.get('if-none-match'), served.hash)) {
           ctx.status = 304;
           return;
@@ -93,8 +94,8 @@ export function tileRoutes(tiles: TileService, options: { basemapUrl?: string })
           return;
         }
         // Set as is: `ctx.type` would look the type up in the MIME table on every tile.
-        ctx.set('Content-Type', MVT);
-        if (gzip) ctx.set('Content-Encoding', 'gzip');
+        setHeader(ctx, 'Content-Type', MVT);
+        if (gzip) setHeader(ctx, 'Content-Encoding', 'gzip');
         ctx.body = gzip ? served.gzip : served.body;
       },
     },
@@ -211,7 +212,7 @@ function matches(header: string, hash: string): boolean {
 
 // Tiles, TileJSON and the style are public map data for any front-end (issue #4: front-ends are the first users).
 function cors(ctx: Context): void {
-  ctx.set('Access-Control-Allow-Origin', '*');
+  setHeader(ctx, 'Access-Control-Allow-Origin', '*');
 }
 
 /** TileJSON 3.0.0 for one source or several combined in one tile URL. */
