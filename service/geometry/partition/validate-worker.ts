@@ -31,6 +31,9 @@ export interface WorkerResult {
   proposals: FixProposal[];
 }
 
+/** What the worker receives: parts of a request's grids (`{ type: 'grids' }`, in order), then the request with the rest. */
+export type WorkerInbound = WorkerRequest | { type: 'grids'; grids: WorkerGrid[] };
+
 export type WorkerMessage =
   | { type: 'progress'; done: number; total: number }
   | { type: 'done'; result: WorkerResult }
@@ -45,7 +48,16 @@ if ((workerData as { warmUp?: boolean } | null)?.warmUp) {
   }
 }
 
-parentPort?.on('message', (request: WorkerRequest) => {
+/** Grids received ahead of their request (validate-in-worker.ts posts them in parts, off the event loop's back). */
+let received: WorkerGrid[] = [];
+
+parentPort?.on('message', (message: WorkerInbound) => {
+  if ('type' in message) {
+    for (const grid of message.grids) received.push(grid);
+    return;
+  }
+  const request: WorkerRequest = received.length === 0 ? message : { ...message, grids: received.concat(message.grids) };
+  received = [];
   const post = (message: WorkerMessage) => parentPort!.postMessage(message);
   try {
     const grids = request.grids.map(readGrid);
