@@ -28,16 +28,24 @@ export function contentSecurityPolicy(basemapUrl?: string): string {
 
 /** Security headers on every answer, errors included. */
 export function securityHeaders(options: { basemapUrl?: string } = {}): Middleware {
-  const csp = contentSecurityPolicy(options.basemapUrl);
+  const headers = securityHeaderList(options);
   return async (ctx, next) => {
     // setHeader: ctx.set's garbage, on every request, set the tile tail latency (http/headers.ts).
-    setHeader(ctx, 'Content-Security-Policy', csp);
-    setHeader(ctx, 'X-Content-Type-Options', 'nosniff');
-    setHeader(ctx, 'X-Frame-Options', 'DENY');
-    setHeader(ctx, 'Referrer-Policy', 'no-referrer');
-    setHeader(ctx, 'Cross-Origin-Opener-Policy', 'same-origin');
-    setHeader(ctx, 'Permissions-Policy', 'camera=(), microphone=(), geolocation=(self)');
-    if (ctx.secure) setHeader(ctx, 'Strict-Transport-Security', 'max-age=31536000');
+    for (const [name, value] of headers(ctx.secure)) setHeader(ctx, name, value);
     await next();
   };
+}
+
+/** The security headers in the order they are set, over TLS or not; also for the fast path (http/fast-path.ts). */
+export function securityHeaderList(options: { basemapUrl?: string } = {}): (secure: boolean) => readonly [string, string][] {
+  const plain: [string, string][] = [
+    ['Content-Security-Policy', contentSecurityPolicy(options.basemapUrl)],
+    ['X-Content-Type-Options', 'nosniff'],
+    ['X-Frame-Options', 'DENY'],
+    ['Referrer-Policy', 'no-referrer'],
+    ['Cross-Origin-Opener-Policy', 'same-origin'],
+    ['Permissions-Policy', 'camera=(), microphone=(), geolocation=(self)'],
+  ];
+  const tls: [string, string][] = [...plain, ['Strict-Transport-Security', 'max-age=31536000']];
+  return (secure) => (secure ? tls : plain);
 }
