@@ -8,7 +8,7 @@
  * Tiles are asked for cold and warm alike: a third of the URLs are new to the cache in each phase, so the
  * service cuts tiles too.
  *
- *   DATABASE_URL=… npx tsx scripts/bench-responsive.ts [--grids 100000] [--seconds 20] [--connections 20,100] [--nice0 0]
+ *   DATABASE_URL=… npx tsx scripts/bench-responsive.ts [--grids 100000] [--seconds 20] [--connections 20,100] [--nice0 0] [--fast 0]
  *
  * Prints a markdown table: per connection count, tile p50/p99/max and throughput without and with the
  * validation running, how many validations completed in the window, the event loop's delay (p99 and
@@ -30,8 +30,11 @@ import { createLogger } from '../service/logger';
 import { tilesCovering } from '../service/tiles/tile-math';
 import { header, median, options, scratchDatabase, table } from './bench-lib';
 
-/** `--nice0 0` skips the comparison phase with the worker at the HTTP thread's priority. */
-const opts = options({ grids: 100_000, seconds: 20, connections: '20,100', nice0: 1 });
+/**
+ * `--nice0 0` skips the comparison phase with the worker at the HTTP thread's priority; `--fast 0` serves
+ * every tile through Koa (no fast path for warm tiles, http/fast-path.ts), for a comparison.
+ */
+const opts = options({ grids: 100_000, seconds: 20, connections: '20,100', nice0: 1, fast: 1 });
 const AIM_P99_MS = 50;
 
 interface Cannon {
@@ -96,7 +99,7 @@ async function main(): Promise<void> {
     const b = (await db.knex.raw('select ST_XMin(e) x0, ST_YMin(e) y0, ST_XMax(e) x1, ST_YMax(e) y1 from (select ST_Extent(geom)::geometry e from grids) t')).rows[0];
     const bbox: [number, number, number, number] = [b.x0, b.y0, b.x1, b.y1];
 
-    const app = createApp({ config: loadConfig({ LOG_LEVEL: 'error' }), db, changes, logger, services });
+    const app = createApp({ config: loadConfig({ LOG_LEVEL: 'error' }), db, changes, logger, services, fastPath: opts.fast === 1 });
     const server = http.createServer(app.callback());
     server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
