@@ -30,7 +30,9 @@ const noop = async () => undefined;
  * the chain's headers in its order (security headers, X-Request-Id, the route's, Content-Length), is
  * counted in the same metric and logged by the same line. Anything else — another method or URL, a
  * refused caller, an answer the route leaves to its handler — goes to Koa untouched, which then does
- * all of it again (a refused request is decided twice: cheap, and never a different answer).
+ * all of it again (a refused request is decided twice: cheap, and never a different answer). Only for
+ * routes whose permission is not audited as a personal read: the authorizer audits those after `next`,
+ * which here runs before the answer is known.
  */
 export function withFastPath(koa: Handler, deps: FastPathDeps): Handler {
   const fast = deps.routes.flatMap((route) => (route.fast && route.method === 'get' ? [{ route, fast: route.fast, authorize: deps.authorize(route) }] : []));
