@@ -32,9 +32,11 @@ import { header, median, options, scratchDatabase, table } from './bench-lib';
 
 /**
  * `--nice0 0` skips the comparison phase with the worker at the HTTP thread's priority; `--fast 0` serves
- * every tile through Koa (no fast path for warm tiles, http/fast-path.ts), for a comparison.
+ * every tile through Koa (no fast path for warm tiles, http/fast-path.ts), for a comparison; `--helpers 19`
+ * (an experiment, Linux) lowers every other thread of the process but the HTTP thread to that nice value
+ * before the phases: V8's platform threads (both isolates' GC helpers) and libuv's pool.
  */
-const opts = options({ grids: 100_000, seconds: 20, connections: '20,100', nice0: 1, fast: 1 });
+const opts = options({ grids: 100_000, seconds: 20, connections: '20,100', nice0: 1, fast: 1, helpers: 0 });
 const AIM_P99_MS = 50;
 
 interface Cannon {
@@ -131,6 +133,9 @@ async function main(): Promise<void> {
       comparable = false;
     }
 
+    if (opts.helpers && process.platform === 'linux') {
+      for (const tid of fs.readdirSync('/proc/self/task').map(Number)) if (tid !== process.pid) os.setPriority(tid, opts.helpers);
+    }
     const errors = (r: Cannon) => r.errors + r.non2xx;
     for (const connections of opts.connections.split(',').map(Number)) {
       const sched0 = mainThreadSched();
