@@ -8,10 +8,12 @@
  * Tiles are asked for cold and warm alike: a third of the URLs are new to the cache in each phase, so the
  * service cuts tiles too.
  *
- *   DATABASE_URL=… npx tsx scripts/bench-responsive.ts [--grids 100000] [--seconds 20] [--connections 20,100]
+ *   DATABASE_URL=… npx tsx scripts/bench-responsive.ts [--grids 100000] [--seconds 20] [--connections 20,100] [--nice0 0] [--fast 0]
  *
  * Prints a markdown table: per connection count, tile p50/p99/max and throughput without and with the
- * validation running, how many validations completed in the window, and the event loop's longest delay.
+ * validation running, how many validations completed in the window, the event loop's delay (p99 and
+ * longest: the loop blocked by its own work) and the HTTP thread's time on a CPU and waiting for one
+ * (Linux schedstat: starved by other threads and processes).
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -28,7 +30,13 @@ import { createLogger } from '../service/logger';
 import { tilesCovering } from '../service/tiles/tile-math';
 import { header, median, options, scratchDatabase, table } from './bench-lib';
 
-const opts = options({ grids: 100_000, seconds: 20, connections: '20,100' });
+/**
+ * `--nice0 0` skips the comparison phase with the worker at the HTTP thread's priority; `--fast 0` serves
+ * every tile through Koa (no fast path for warm tiles, http/fast-path.ts), for a comparison; `--helpers 19`
+ * (an experiment, Linux) lowers every other thread of the process but the HTTP thread to that nice value
+ * before the phases: V8's platform threads (both isolates' GC helpers) and libuv's pool.
+ */
+const opts = options({ grids: 100_000, seconds: 20, connections: '20,100', nice0: 1, fast: 1, helpers: 0 });
 const AIM_P99_MS = 50;
 
 interface Cannon {
@@ -64,6 +72,16 @@ function niceThreads(nice: number): number[] {
   }).map(Number);
 }
 
+/**
+ * The main (HTTP) thread's time on a CPU and waiting for one, in ms (Linux schedstat): waiting is CPU
+ * starvation (other threads or processes ran), as opposed to the event loop blocked by its own work.
+ */
+function mainThreadSched(): { cpu: number; waiting: number } {
+  if (process.platform !== 'linux') return { cpu: NaN, waiting: NaN };
+  const [cpu, waiting] = fs.readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ').map(Number);
+  return { cpu: cpu! / 1e6, waiting: waiting! / 1e6 };
+}
+
 async function main(): Promise<void> {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('bench-responsive runs on the PostGIS server: set DATABASE_URL');
@@ -83,7 +101,7 @@ async function main(): Promise<void> {
     const b = (await db.knex.raw('select ST_XMin(e) x0, ST_YMin(e) y0, ST_XMax(e) x1, ST_YMax(e) y1 from (select ST_Extent(geom)::geometry e from grids) t')).rows[0];
     const bbox: [number, number, number, number] = [b.x0, b.y0, b.x1, b.y1];
 
-    const app = createApp({ config: loadConfig({ LOG_LEVEL: 'error' }), db, changes, logger, services });
+    const app = createApp({ config: loadConfig({ LOG_LEVEL: 'error' }), db, changes, logger, services, fastPath: opts.fast === 1 });
     const server = http.createServer(app.callback());
     server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -115,15 +133,21 @@ async function main(): Promise<void> {
       comparable = false;
     }
 
+    if (opts.helpers && process.platform === 'linux') {
+      for (const tid of fs.readdirSync('/proc/self/task').map(Number)) if (tid !== process.pid) os.setPriority(tid, opts.helpers);
+    }
     const errors = (r: Cannon) => r.errors + r.non2xx;
     for (const connections of opts.connections.split(',').map(Number)) {
+      const sched0 = mainThreadSched();
       const alone = await phase(connections);
-      rows.push([connections, 'alone', Math.round(alone.requests.average), alone.latency.p50, alone.latency.p99, alone.latency.max, errors(alone), '—', '—']);
-      for (const nice of comparable ? [19, 0] : [19]) {
+      const sched1 = mainThreadSched();
+      rows.push([connections, 'alone', Math.round(alone.requests.average), alone.latency.p50, alone.latency.p99, alone.latency.max, errors(alone), '—', '—', `${Math.round(sched1.cpu - sched0.cpu)} / ${Math.round(sched1.waiting - sched0.waiting)}`]);
+      for (const nice of comparable && opts.nice0 ? [19, 0] : [19]) {
         atPriority(nice);
         // The longest the event loop was late (a blocking step, a long turn of requests, or the thread descheduled).
         const delay = monitorEventLoopDelay({ resolution: 10 });
         delay.enable();
+        const sched0 = mainThreadSched();
         let running = true;
         const durations: number[] = [];
         const validations = (async () => {
@@ -137,8 +161,9 @@ async function main(): Promise<void> {
         running = false;
         await validations;
         delay.disable();
+        const sched1 = mainThreadSched();
         const label = `${grids.toLocaleString('en')}-grid validation running, worker at nice ${nice}${nice === 19 ? ' (as shipped)' : ''}`;
-        rows.push([connections, label, Math.round(during.requests.average), during.latency.p50, during.latency.p99, during.latency.max, errors(during), `${durations.length} (median ${(median(durations) / 1000).toFixed(1)} s)`, Math.round(delay.max / 1e6)]);
+        rows.push([connections, label, Math.round(during.requests.average), during.latency.p50, during.latency.p99, during.latency.max, errors(during), `${durations.length} (median ${(median(durations) / 1000).toFixed(1)} s)`, `${Math.round(delay.percentile(99) / 1e6)} / ${Math.round(delay.max / 1e6)}`, `${Math.round(sched1.cpu - sched0.cpu)} / ${Math.round(sched1.waiting - sched0.waiting)}`]);
         const verdict = during.latency.p99 < AIM_P99_MS ? 'met' : 'NOT met';
         console.log(`${connections} connections, worker at nice ${nice}: tile p99 ${during.latency.p99} ms during validation (aim < ${AIM_P99_MS} ms: ${verdict})`);
       }
@@ -152,7 +177,7 @@ async function main(): Promise<void> {
     await scratch.drop();
   }
   console.log(`\n## Tiles while validating: ${header(url.replace(/\/\/[^@]*@/, '//'))}; ${opts.seconds} s per phase\n`);
-  console.log(table(['connections', 'phase', 'tiles/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'validations (median)', 'longest event-loop delay ms'], rows, [0, 2, 3, 4, 5, 6, 8]));
+  console.log(table(['connections', 'phase', 'tiles/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'validations (median)', 'event-loop delay p99 / max ms', 'HTTP thread on CPU / waiting for a CPU, ms'], rows, [0, 2, 3, 4, 5, 6, 8, 9]));
 }
 
 main().catch((err) => {

@@ -1,6 +1,6 @@
 import Koa from 'koa';
 import { Router } from '@koa/router';
-import { accessRoutes, auditInTransaction, createAccessQueries, createAccessService, createAuthorizer, securityHeaders } from './access';
+import { accessRoutes, auditInTransaction, createAccessQueries, createAccessService, createAuthorizer, securityHeaderList, securityHeaders } from './access';
 import { addressRoutes, createAddressQueries, createAddressService } from './addresses';
 import { createBoards, createGridCounts, createGridCountsStore, gridCountsRoutes } from './boards';
 import { changesetDiffSourceProvider, changesetRoutes, createChangesetQueries, createChangesetService, recordHistory } from './changesets';
@@ -10,13 +10,14 @@ import type { Database } from './db/engine';
 import { transactor, type Tx } from './db/tx';
 import { notFound } from './errors';
 import { createGridQueries, createGridService, gridRoutes } from './grids';
+import { withFastPath } from './http/fast-path';
 import { accessLog, errorMiddleware } from './http/middleware';
 import { mountRoutes, type Authorizer, type RouteDef } from './http/route';
 import { createBoundaryRerouting, createIncidentCounts, createIncidents, createOpen311, incidentRoutes, incidentSourceProvider, open311Routes, publishIncidentChanges } from './incidents';
 import { createJobQueries, createJobs, jobRoutes } from './jobs';
 import type { AreaScope } from './kernel/scope';
 import type { Logger } from './logger';
-import { crashTestPause, createSingleRun, httpMetrics, opsRoutes, readYourWrites } from './ops';
+import { crashTestPause, createSingleRun, httpMetrics, opsRoutes, readYourWrites, recordRequest } from './ops';
 import { createOverlayService, createStoredOverlays, overlayRoutes, overlaySourceProvider, recordOverlayChanges, storedOverlayRoutes } from './overlays';
 import { createPartitionQueries, createPartitionService, partitionRoutes } from './partition';
 import { createPointQueries, locatePoint, lookupPoint, pointRoutes, restrictAnswer } from './point';
@@ -105,7 +106,7 @@ export function createServices(deps: Pick<AppDeps, 'db' | 'changes' | 'logger'>)
  * Every route is mounted behind the access feature's authorizer (issue #10); `authorize` replaces it only
  * for the test harness (service/test/app.ts).
  */
-export function createApp(deps: AppDeps & { services?: Services; authorize?: Authorizer }): Koa & { routeTable: readonly RouteDef[] } {
+export function createApp(deps: AppDeps & { services?: Services; authorize?: Authorizer; fastPath?: boolean }): Koa & { routeTable: readonly RouteDef[] } {
   const { config, logger } = deps;
   const services = deps.services ?? createServices(deps);
   const authorize = deps.authorize ?? createAuthorizer(services.access);
@@ -129,6 +130,14 @@ export function createApp(deps: AppDeps & { services?: Services; authorize?: Aut
   app.use((ctx) => {
     throw notFound('route_not_found', `no route for ${ctx.method} ${ctx.path}`);
   });
+  // Warm tiles are answered before Koa with the chain's headers, metrics and log (http/fast-path.ts, issue #15).
+  if (deps.fastPath !== false) {
+    const koaCallback = app.callback.bind(app);
+    const commonHeaders = securityHeaderList({ basemapUrl: config.basemapUrl });
+    // Koa types its callback for HTTP/2 requests too; the service listens with node:http (main.ts).
+    type Callback = ReturnType<Koa['callback']>;
+    app.callback = () => withFastPath(koaCallback(), { routes: routeTable, authorize, createContext: (req, res) => app.createContext(req, res), commonHeaders, record: recordRequest, logger }) as unknown as Callback;
+  }
   return Object.assign(app, { routeTable });
 }
 

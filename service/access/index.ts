@@ -1,6 +1,6 @@
 export { auditInTransaction } from './audit-context';
 export { createAuthorizer, CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, type AuthorizerOptions } from './authorizer';
-export { securityHeaders, contentSecurityPolicy } from './headers';
+export { securityHeaders, securityHeaderList, contentSecurityPolicy } from './headers';
 export { ancestorsInScope, MASKED_FIELDS, maskGrid, maskName, maskPerson, maskPhone, maskPhonesIn } from './mask';
 export type { Principal, RoleScope } from './policy';
 export { isPermission, PERMISSIONS, ROLE_TABLE, ROLES, type Permission, type Role } from './roles';

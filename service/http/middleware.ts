@@ -6,6 +6,7 @@ import { FormatError } from '../formats/errors';
 import { CrsError } from '../geometry/crs/index';
 import { InputError } from '../kernel/errors';
 import type { Logger } from '../logger';
+import { setHeader } from './headers';
 
 /**
  * First in the chain: turns AppError into `{ error: { code, message, details } }` with its status,
@@ -13,11 +14,9 @@ import type { Logger } from '../logger';
  */
 export function errorMiddleware(logger: Logger): Middleware {
   return async (ctx, next) => {
-    // A caller's id is kept (to follow a request through a proxy) only if it is short and plain.
-    const given = ctx.get('x-request-id');
-    const requestId = /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    const requestId = requestIdOf(ctx.get('x-request-id'));
     ctx.state.requestId = requestId;
-    ctx.set('X-Request-Id', requestId);
+    setHeader(ctx, 'X-Request-Id', requestId);
     try {
       await next();
     } catch (err) {
@@ -49,11 +48,21 @@ export function errorMiddleware(logger: Logger): Middleware {
   };
 }
 
+/** The request's id: the caller's (to follow a request through a proxy) if it is short and plain, else a new one. */
+export function requestIdOf(given: string | undefined): string {
+  return given !== undefined && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+}
+
 export function accessLog(logger: Logger): Middleware {
   return async (ctx, next) => {
     const start = performance.now();
     await next();
     const route = typeof ctx._matchedRoute === 'string' ? ctx._matchedRoute : undefined;
-    logger.debug({ requestId: ctx.state.requestId, method: ctx.method, url: ctx.url, route, status: ctx.status, ms: Math.round(performance.now() - start) }, 'request');
+    logRequest(logger, ctx.state.requestId, ctx.method, ctx.url, route, ctx.status, start);
   };
+}
+
+/** The access log's line (debug level), for the Koa chain and the fast path alike. */
+export function logRequest(logger: Logger, requestId: string, method: string, url: string, route: string | undefined, status: number, start: number): void {
+  logger.debug({ requestId, method, url, route, status, ms: Math.round(performance.now() - start) }, 'request');
 }

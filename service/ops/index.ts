@@ -8,7 +8,7 @@ import type { ApiInfo } from './openapi';
 
 export { openApiDocument, missingRoutes, type ApiInfo, type OpenApiDocument } from './openapi';
 export { recordJob, recordTileCache, setJobQueueDepth, timed, watchPool, registry } from './metrics';
-export { httpMetrics } from './metrics-routes';
+export { httpMetrics, recordRequest } from './metrics-routes';
 export { startHeartbeat } from './heartbeat';
 export { healthRoutes, type ReadinessProbe } from './health-routes';
 

@@ -1,12 +1,15 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Context } from 'koa';
 import { badRequest, notFound } from '../errors';
 import { callerOf } from '../http/caller';
-import type { RouteDef } from '../http/route';
+import { setHeader } from '../http/headers';
+import type { FastAnswer, RouteDef } from '../http/route';
 import { seesSystem, seesWholeSystem, type Caller } from '../kernel/scope';
 import type { TileService } from './service';
 import type { DiffSourceInfo, OverlaySourceInfo, TileSourceInfo } from './source';
 import { buildStyle } from './style';
-import { fitZoom, MAX_LATITUDE, parseTile, unionBounds, type LonLatBbox } from './tile-math';
+import { fitZoom, MAX_LATITUDE, parseTile, unionBounds, type LonLatBbox, type TileCoord } from './tile-math';
+import type { ServedTile } from './cache';
 
 const MVT = 'application/vnd.mapbox-vector-tile';
 /**
@@ -16,6 +19,7 @@ const MVT = 'application/vnd.mapbox-vector-tile';
 const TILE_CACHE_CONTROL = 'public, max-age=0, must-revalidate';
 const PRIVATE_TILE_CACHE_CONTROL = TILE_CACHE_CONTROL.replace('public', 'private');
 const TILE_FILE = /^(.*)\.(mvt|pbf)$/;
+const FAST_TILE_URL = /^\/tiles\/([\w.,-]+)\/(\d{1,2})\/(\d{1,8})\/(\d{1,8})\.(?:mvt|pbf)$/;
 const SESSION_COOKIE = /(^|;\s*)gridatlas_session=/;
 const MAX_LAYERS = 16;
 
@@ -77,25 +81,28 @@ export function tileRoutes(tiles: TileService, options: { basemapUrl?: string })
         // The same check as requireVisible's first pass, without a promise: a warm tile then waits for nothing.
         if (!seesAll(callerOf(ctx), ids)) await requireVisible(ctx, tiles, ids);
         const served = tiles.cached(ids, tile) ?? (await tiles.tile(ids, tile));
-        const gzip = served.gzip !== null && acceptsGzip(ctx.get('accept-encoding'));
-        cors(ctx);
-        ctx.set('ETag', gzip ? served.gzipEtag : served.etag);
-        // Tiles asked for with credentials may hold layers the public may not see: no shared cache keeps them.
-        const credentialed = Boolean(ctx.get('authorization') || ctx.get('x-api-key') || SESSION_COOKIE.test(ctx.get('cookie')));
-        ctx.set('Cache-Control', credentialed ? PRIVATE_TILE_CACHE_CONTROL : TILE_CACHE_CONTROL);
-        ctx.set('Vary', 'Accept-Encoding');
-        if (matches(ctx.get('if-none-match'), served.hash)) {
-          ctx.status = 304;
-          return;
-        }
-        if (!served.body) {
-          ctx.status = 204;
-          return;
-        }
-        // Set as is: `ctx.type` would look the type up in the MIME table on every tile.
-        ctx.set('Content-Type', MVT);
-        if (gzip) ctx.set('Content-Encoding', 'gzip');
-        ctx.body = gzip ? served.gzip : served.body;
+        const answer = tileAnswer(served, ctx.req.headers);
+        for (const [name, value] of answer.headers) setHeader(ctx, name, value);
+        if (answer.body) ctx.body = answer.body;
+        else ctx.status = answer.status;
+      },
+      fast: {
+        // Only plain tile URLs (no escapes, query or trailing slash); the router takes every other form.
+        match: (url) => FAST_TILE_URL.exec(url),
+        answer: (matched, caller, headers) => {
+          const m = matched as RegExpExecArray;
+          let tile: TileCoord;
+          let ids: string[];
+          try {
+            tile = parseTile(m[2]!, m[3]!, m[4]!);
+            ids = parseLayers(m[1]!);
+          } catch {
+            return null;
+          }
+          if (!seesAll(caller, ids)) return null;
+          const served = tiles.cached(ids, tile);
+          return served ? tileAnswer(served, headers) : null;
+        },
       },
     },
     {
@@ -179,6 +186,28 @@ async function requireVisible(ctx: Context, tiles: TileService, ids: string[]): 
   }
 }
 
+/**
+ * A tile's answer: 304 when If-None-Match names it, 204 when empty, else the tile (gzip when taken);
+ * headers in the order they are set. The same for the route's handler and its fast path.
+ */
+function tileAnswer(served: ServedTile, headers: IncomingHttpHeaders): FastAnswer {
+  const gzip = served.gzip !== null && acceptsGzip(headers['accept-encoding'] ?? '');
+  // Tiles asked for with credentials may hold layers the public may not see: no shared cache keeps them.
+  const credentialed = Boolean(headers.authorization || headers['x-api-key'] || SESSION_COOKIE.test(headers.cookie ?? ''));
+  const out: [string, string][] = [
+    ['Access-Control-Allow-Origin', '*'],
+    ['ETag', gzip ? served.gzipEtag : served.etag],
+    ['Cache-Control', credentialed ? PRIVATE_TILE_CACHE_CONTROL : TILE_CACHE_CONTROL],
+    ['Vary', 'Accept-Encoding'],
+  ];
+  if (matches((headers['if-none-match'] as string | undefined) ?? '', served.hash)) return { status: 304, headers: out, body: null };
+  if (!served.body) return { status: 204, headers: out, body: null };
+  // Set as is: `ctx.type` would look the type up in the MIME table on every tile.
+  out.push(['Content-Type', MVT]);
+  if (gzip) out.push(['Content-Encoding', 'gzip']);
+  return { status: 200, headers: out, body: gzip ? served.gzip : served.body };
+}
+
 /** Absolute URLs from the request's host (X-Forwarded-Proto/Host only with TRUST_PROXY). */
 const baseUrl = (ctx: Context) => `${ctx.protocol}://${ctx.host}`;
 const tileUrl = (base: string, ids: string[]) => `${base}/tiles/${ids.join(',')}/{z}/{x}/{y}.mvt`;
@@ -211,7 +240,7 @@ function matches(header: string, hash: string): boolean {
 
 // Tiles, TileJSON and the style are public map data for any front-end (issue #4: front-ends are the first users).
 function cors(ctx: Context): void {
-  ctx.set('Access-Control-Allow-Origin', '*');
+  setHeader(ctx, 'Access-Control-Allow-Origin', '*');
 }
 
 /** TileJSON 3.0.0 for one source or several combined in one tile URL. */

@@ -38,6 +38,12 @@ export interface WorkerResult {
   proposals: FixProposal[];
 }
 
+/**
+ * What the worker receives: parts of a request's grids, or of its stored rows (`{ type: 'part' }`, in
+ * order), then the request with the rest.
+ */
+export type WorkerInbound = WorkerRequest | { type: 'part'; items: (WorkerGrid | StoredGridRow)[] };
+
 export type WorkerMessage =
   /** A kept-ready worker has finished its warm-up (`validationWorkerReady`). */
   | { type: 'ready' }
@@ -58,7 +64,16 @@ if ((workerData as { warmUp?: boolean } | null)?.warmUp) {
 /** What this worker's previous validation of a stored system left to reuse. */
 const reuse = new ValidationReuse();
 
-parentPort?.on('message', (request: WorkerRequest) => {
+/** Grids or rows received ahead of their request (validate-in-worker.ts posts them in parts, off the event loop's back). */
+let received: (WorkerGrid | StoredGridRow)[] = [];
+
+parentPort?.on('message', (message: WorkerInbound) => {
+  if ('type' in message) {
+    for (const item of message.items) received.push(item);
+    return;
+  }
+  const request: WorkerRequest = joined(message, received);
+  received = [];
   const post = (message: WorkerMessage) => parentPort!.postMessage(message);
   try {
     const grids = request.stored ? reuse.take(request.stored.source, request.stored.rows) : request.grids.map(readGrid);
@@ -72,3 +87,11 @@ parentPort?.on('message', (request: WorkerRequest) => {
     post({ type: 'error', message, status, code });
   }
 });
+
+/** The request with the parts received before it put back in front of its own grids or rows. */
+function joined(request: WorkerRequest, parts: (WorkerGrid | StoredGridRow)[]): WorkerRequest {
+  if (parts.length === 0) return request;
+  const rows = request.stored?.rows;
+  if (rows) return { ...request, stored: { ...request.stored!, rows: (parts as StoredGridRow[]).concat(rows) } };
+  return { ...request, grids: (parts as WorkerGrid[]).concat(request.grids) };
+}

@@ -82,6 +82,26 @@ describe('the validation worker kept ready', () => {
     const { report } = await validateSystemInWorker({ system, grids, scope: null, options: {}, fixes: false });
     expect({ ...report, generatedAt: null }).toEqual({ ...local, generatedAt: null });
   });
+
+  it('receives a large system in parts (validate-in-worker.ts posts 2,000 grids a message) and validates all of it', async () => {
+    const { system, grids } = generateLatticePartition({ seed: 7, columns: 48, rows: 48, cellsPerCommunity: 4, communitiesPerStreet: 4 });
+    // One grid moved onto its neighbour: the report must name grids from whichever part they came in.
+    const moved = grids.map((g, i) => (i === grids.length - 1 ? { ...g, geometry: grids[grids.length - 2]!.geometry } : g));
+    expect(moved.length).toBeGreaterThan(2_000);
+    const local = validateSystem(system, moved, null, {});
+    expect(local.summary.counts.overlap).toBeGreaterThan(0);
+    const { report } = await validateSystemInWorker({ system, grids: moved, scope: null, options: {}, fixes: false });
+    expect(report.summary.gridsChecked).toBe(local.summary.gridsChecked);
+    expect({ ...report, generatedAt: null }).toEqual({ ...local, generatedAt: null });
+    // A stored system's rows cross in parts the same way.
+    const rows = moved.map((g) => ({ ...g, version: '1', geometry: wkb(g.geometry!) }));
+    const fromWkb = validateSystem(system, rows.map((r) => ({ ...r, geometry: polygonFromWkb(r.geometry) })), null, {});
+    const stored = await validateStoredSystemInWorker(
+      { system, scope: null, options: {}, fixes: false, source: 'validate.test:parts' },
+      { digest: async () => gridsDigest(rows), read: async () => rows },
+    );
+    expect({ ...stored.report, generatedAt: null }).toEqual({ ...fromWkb, generatedAt: null });
+  });
 });
 
 /** Base64 WKB (little-endian MultiPolygon) of a polygonal geometry, as the database sends it. */
