@@ -102,8 +102,12 @@ describe.each(engines())('access control on %s PostGIS', (engine) => {
     const routes = appRoutes({ config: t.config, db: t.db, changes: t.changes, logger: createLogger('error') }, t.services).flat();
     expect(routes.length).toBeGreaterThan(40);
     expect(routeTableProblems(routes)).toEqual([]);
-    const bad = [{ ...routes[0]!, access: undefined }, { ...routes[0]!, path: '/x', access: { permission: 'grids:teleport' } }] as unknown as RouteDef[];
-    expect(routeTableProblems(bad)).toHaveLength(2);
+    const bad = [
+      { ...routes[0]!, access: undefined },
+      { ...routes[0]!, path: '/x', access: { permission: 'grids:teleport' } },
+      { ...routes.find((r) => r.fast)!, access: { permission: 'addresses:read' } },
+    ] as unknown as RouteDef[];
+    expect(routeTableProblems(bad)).toHaveLength(3);
   });
 
   it('answers every route for every role inside and outside its scope as the role table says (the README matrix)', async () => {

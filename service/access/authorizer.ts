@@ -17,7 +17,7 @@ export const CSRF_HEADER = 'x-csrf-token';
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Reads that return personal data (people on grids, households): audited when unmasked (issue #10 §5). */
-const PERSONAL_READS = new Set(['grids:read', 'grids:export', 'addresses:read']);
+export const PERSONAL_READS: ReadonlySet<string> = new Set(['grids:read', 'grids:export', 'addresses:read']);
 
 export interface AuthorizerOptions {
   /**
