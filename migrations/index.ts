@@ -22,6 +22,7 @@ import * as m042 from './042_overlay_grid_shapes';
 import * as m043 from './043_overlay_read';
 import * as m060 from './060_partition_report_issues';
 import * as m061 from './061_partition_report_snapshot';
+import * as m062 from './062_partition_recheck_unreported';
 
 /** Every migration in order. Listed statically so the same list runs under tsx, vitest and scripts. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -48,4 +49,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '043_overlay_read': m043,
   '060_partition_report_issues': m060,
   '061_partition_report_snapshot': m061,
+  '062_partition_recheck_unreported': m062,
 };

@@ -191,6 +191,18 @@ describe.each(engines())('partition validation through the API on %s PostGIS', (
     const missed = await queries.insertReport(system, null, read, readAt);
     expect(missed).toEqual([{ kind: 'grids', codes: edit.codes, bbox: edit.bbox, xid: edit.xid }]);
     expect(await queries.unseen(system, [edit])).toEqual([edit]);
+
+    // The same with no report yet (a system's first validation): the edit is kept for it all the same.
+    await t.db.knex.raw('delete from partition_reports where system_id = ?', [system.id]);
+    const firstReadAt = await queries.snapshot();
+    await t.request.patch(`/api/systems/governance/grids/${victim.properties.code}`).send({ geometry: victim.geometry }).expect(200);
+    await t.services.partition.settled();
+    const back = heard.filter((e) => e.kind === 'grids' && e.codes.includes(victim.properties.code)).at(-1)!;
+    expect(back.xid).not.toBe(edit.xid);
+    expect(await queries.insertReport(system, null, read, firstReadAt)).toEqual([{ kind: 'grids', codes: back.codes, bbox: back.bbox, xid: back.xid }]);
+    // handed over once: the next report gets nothing back
+    expect(await queries.insertReport(system, null, read, await queries.snapshot())).toEqual([]);
     off();
+    await t.request.post('/api/systems/governance/validate?mode=sync').expect(200);
   });
 });

@@ -34,7 +34,11 @@ export function startRecheck(deps: {
     const system = await systems.find(key);
     if (!system) return;
     const report = await store.latestFull(system, null);
-    if (!report) return;
+    if (!report) {
+      // Nothing to re-check, but a first validation may be under way that read before these.
+      await store.recordUnreported(system, heard);
+      return;
+    }
     const events = await store.unseen(system, heard);
     if (events.length === 0) return;
     if (report.stale || events.some((e) => e.bbox === null || e.kind === 'system')) {

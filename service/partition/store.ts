@@ -171,12 +171,17 @@ export function createPartitionQueries(db: Queryable, engine: EngineKind = 'serv
       const row = [system.id, scope, JSON.stringify(compact(full)), Math.round(full.durationMs), readSnapshot ?? null];
       const prune = `delete from partition_reports where system_id = ? and scope is not distinct from ? and id not in (
            select id from partition_reports where system_id = ? and scope is not distinct from ? order by created_at desc, id desc limit ?)`;
-      const missed = `select coalesce(json_agg(e.change), '[]'::json)::text as changes
-           from partition_reports p cross join jsonb_array_elements(p.rechecked) as e(change)
+      // Re-checked on the report replaced, or heard while the system had none (`recordUnreported`).
+      const missed = `select coalesce(json_agg(m.change), '[]'::json)::text as changes
+           from (select e.change from partition_reports p cross join jsonb_array_elements(p.rechecked) as e(change)
+                 where p.id = (select id from partition_reports where system_id = ? and scope is null order by created_at desc, id desc limit 1)
+                 union all
+                 select u.change from partition_recheck_unreported u where u.system_id = ?) as m
            where ?::text is not null
-             and p.id = (select id from partition_reports where system_id = ? and scope is null order by created_at desc, id desc limit 1)
-             and not (e.change->>'xid' is not null and pg_visible_in_snapshot((e.change->>'xid')::xid8, ?::pg_snapshot))`;
-      const missedBindings = [readSnapshot ?? null, system.id, readSnapshot ?? null];
+             and not (m.change->>'xid' is not null and pg_visible_in_snapshot((m.change->>'xid')::xid8, ?::pg_snapshot))`;
+      const missedBindings = [system.id, system.id, readSnapshot ?? null, readSnapshot ?? null];
+      const cleared = `delete from partition_recheck_unreported where system_id = ? and ?::text is not null`;
+      const clearedBindings = [system.id, readSnapshot ?? null];
       const changes = (text: string): RecheckedChange[] => JSON.parse(text);
       if (batches.length === 1) {
         // The usual case: one statement, atomic on its own (a reader never sees the row without its
@@ -189,9 +194,10 @@ export function createPartitionQueries(db: Queryable, engine: EngineKind = 'serv
                   report as (insert into partition_reports (system_id, scope, report, duration_ms, read_snapshot) values (?, ?, ?::jsonb, ?, ?) returning id),
                   issues as (insert into partition_report_issues (report_id, seq, kind, issue)
                              select report.id, (t.j->>'seq')::int, t.j->>'kind', t.j from report, unnest(?::jsonb[]) as t(j)),
-                  pruned as (${prune})
+                  pruned as (${prune}),
+                  cleared as (${cleared})
              select (select changes from missed) as missed from report`,
-            [...missedBindings, ...row, batches[0], system.id, scope, system.id, scope, KEEP_REPORTS - 1],
+            [...missedBindings, ...row, batches[0], system.id, scope, system.id, scope, KEEP_REPORTS - 1, ...clearedBindings],
           )
         ).rows;
         return changes(rows[0]!.missed);
@@ -204,6 +210,7 @@ export function createPartitionQueries(db: Queryable, engine: EngineKind = 'serv
         ).rows;
         await insertIssues(trx, Number(rows[0]!.id), batches);
         await trx.raw(prune, [system.id, scope, system.id, scope, KEEP_REPORTS]);
+        await trx.raw(cleared, clearedBindings);
         return changes(before[0]!.changes);
       });
     },
@@ -286,6 +293,18 @@ export function createPartitionQueries(db: Queryable, engine: EngineKind = 'serv
         await trx.raw(`delete from partition_report_issues where report_id = ?`, [row.id]);
         await insertIssues(trx, row.id, issueBatches(full.issues));
       });
+    },
+
+    /**
+     * Keeps changes heard while the system has no whole-system report, for the first validation that
+     * read before them (`insertReport`); a day at most.
+     */
+    async recordUnreported(system: StoredSystem, changes: RecheckedChange[]): Promise<void> {
+      await knex.raw(
+        `with old as (delete from partition_recheck_unreported where system_id = ? and recorded_at < now() - interval '1 day')
+         insert into partition_recheck_unreported (system_id, change) select ?, c from unnest(?::jsonb[]) as t(c)`,
+        [system.id, system.id, changes.map((c) => JSON.stringify(rechecked(c)))],
+      );
     },
 
     /** Marks the whole-system reports stale after `applied`, changes the re-check cannot follow. */
