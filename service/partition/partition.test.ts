@@ -205,4 +205,41 @@ describe.each(engines())('partition validation through the API on %s PostGIS', (
     off();
     await t.request.post('/api/systems/governance/validate?mode=sync').expect(200);
   });
+
+  it.runIf(engine === 'server')('re-checks an edit made while a validation stores its report on the report it stores', async () => {
+    const knex = t.db.knex;
+    const victim = gov.grids.features.filter((f) => f.properties.level === 'grid').at(-2)!;
+    const ring = victim.geometry.coordinates[0]![0]!;
+    const moved = ring.map(([x, y], i) => (i === 0 || i === ring.length - 1 ? [x!, y! + 0.0005] : [x!, y!]));
+    await t.request.post('/api/systems/governance/validate?mode=sync').expect(200);
+    // Another session holds the reports table: the next validation's store waits there, after its read.
+    const holder = await knex.transaction();
+    try {
+      await holder.raw('lock table partition_reports in share mode');
+      const validation = t.request.post('/api/systems/governance/validate?mode=sync').then((r) => r.status);
+      const waiting = async () =>
+        Number((await knex.raw(`select count(*)::int as n from pg_locks l join pg_class c on c.oid = l.relation where c.relname = 'partition_reports' and not l.granted`)).rows[0].n);
+      for (let i = 0; i < 300 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await waiting()).toBe(1);
+      // The edit commits and its re-check starts while the store waits.
+      await t.request.patch(`/api/systems/governance/grids/${victim.properties.code}`).send({ geometry: { type: 'Polygon', coordinates: [moved] } }).expect(200);
+      await new Promise((r) => setTimeout(r, 100));
+      await holder.commit();
+      expect(await validation).toBe(200);
+    } finally {
+      if (!holder.isCompleted()) await holder.rollback();
+    }
+    // The stored report (read before the edit) has the edit re-checked on it, not on the report it replaced
+    // (re-checked after it, that one would be the latest again and the new validation hidden).
+    const report = (await t.request.get('/api/systems/governance/report').expect(200)).body;
+    expect(report.issues.some((i: Issue) => i.parent === victim.properties.parent)).toBe(true);
+    const rows = (
+      await knex.raw(
+        `select p.id, p.id = max(p.id) over () as newest from partition_reports p join grid_systems s on s.id = p.system_id
+         where s.key = 'governance' and p.scope is null order by p.created_at desc, p.id desc limit 1`,
+      )
+    ).rows;
+    expect(rows[0].newest).toBe(true);
+    await t.request.patch(`/api/systems/governance/grids/${victim.properties.code}`).send({ geometry: victim.geometry }).expect(200);
+  });
 });
