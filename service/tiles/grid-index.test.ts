@@ -36,7 +36,19 @@ describe('GridIndex.tile', () => {
     }
   });
 
-  it('lists the grids of a tile in load order and leaves out levels below their minzoom', () => {
+  it('lists the grids of a tile by id, whatever order they were loaded or edited in', () => {
+    const a = grid('A', [square(116, 39, 116.01, 39.01)]);
+    const b = grid('B', [square(116.01, 39, 116.02, 39.01)]);
+    const reversed = new GridIndex(OPTIONS);
+    reversed.load([b, a], new Map([['grid', 10]]));
+    const t = tileAt(116.01, 39.005, 12);
+    expect(reversed.tile(t)).toEqual(index.tile(t));
+    // An edit re-inserts its grid last; its place in the tile stays that of its id.
+    reversed.update([grid('A', [square(116, 39, 116.01, 39.01)])], []);
+    expect(reversed.tile(t).map((f) => f.polygon.properties.code)).toEqual(['A', 'B']);
+  });
+
+  it('lists the grids of a tile by id and leaves out levels below their minzoom', () => {
     const t = tileAt(116.01, 39.005, 12);
     expect(index.tile(t).map((f) => f.polygon.properties.code)).toEqual(['A', 'B']);
     expect(index.tile(tileAt(116.01, 39.005, 9))).toEqual([]);

@@ -129,7 +129,9 @@ export class GridIndex {
     const box = { minX: k.x0, minY: k.y0, maxX: k.x1, maxY: k.y1 };
     const found: Entry[] = [];
     for (const [level, tree] of this.trees) if ((this.minzoom.get(level) ?? 0) <= tile.z) for (const e of tree.search(box)) found.push(e);
-    found.sort((a, c) => a.seq - c.seq);
+    // By grid id (copies of one grid in the order made): a tile's bytes then depend on the grids alone, not
+    // on the order a process read or edited them in, so every process gives the same tile and ETag.
+    found.sort((a, c) => a.grid.id - c.grid.id || a.seq - c.seq);
     const tolerance = tile.z === maxzoom ? 0 : (TOLERANCE * this.scale) / (2 ** tile.z * extent);
     // World units to tile units: an exact power of two, so the rounding matches geojson-vt's.
     const shift = 2 ** (maxzoom - tile.z);

@@ -12,6 +12,7 @@ const count = (key: string) =>
 /**
  * One ST_AsMVT query per tile: a layer per visible level, concatenated (an MVT is a list of layers, so
  * concatenated tiles are one tile). z, x, y, the levels and the system are always bound parameters.
+ * Features go in by grid id, so a tile's bytes do not depend on the plan or scan order of the moment.
  */
 export const GRID_TILE_SQL = `
   with q as (
@@ -20,7 +21,7 @@ export const GRID_TILE_SQL = `
   select string_agg(m.mvt, ''::bytea order by l.n) as tile
   from q, unnest(?::text[], ?::text[]) with ordinality as l(level, layer, n),
   lateral (
-    select ST_AsMVT(f, l.layer, ${TILE_EXTENT}, 'geom', 'id') as mvt from (
+    select ST_AsMVT(f, l.layer, ${TILE_EXTENT}, 'geom', 'id' order by f.id) as mvt from (
       select g.id, g.code, g.name, g.level, g.parent_code as parent, g.type, ${count('households')}, ${count('population')},
         ST_AsMVTGeom(ST_Transform(g.geom, 3857), q.env, ${TILE_EXTENT}, ${TILE_BUFFER}, true) as geom
       from grids g
