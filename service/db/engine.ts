@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { readCapabilities, type Capabilities } from './capabilities';
+import { checkResult } from './lost-result';
 import { migrateLatest } from './migrate';
 import { ReadReplica, type ReplicaOptions } from './replica';
 
@@ -143,7 +144,8 @@ const SLICE_IN_TRANSACTION_MS = 100;
  * clients), the event loop then never reached its I/O phase: requests that need no database (cached tiles,
  * `/livez`) waited seconds and timed out behind the queue. Statements now run in slices of `SLICE_MS`, with
  * a turn of the event loop between two slices (a turn per statement cost the queue more than it gave):
- * under 100 clients a turn serves dozens of tile requests.
+ * under 100 clients a turn serves dozens of tile requests. A row-returning statement that PGlite ends with
+ * neither a result nor an error fails here instead (`lost-result.ts`).
  */
 function yieldingQueries<T extends { query: (...args: never[]) => Promise<unknown>; isInTransaction: () => boolean }>(pglite: T): T {
   let sliceStart: number | null = null;
@@ -158,7 +160,9 @@ function yieldingQueries<T extends { query: (...args: never[]) => Promise<unknow
       await new Promise<void>((resolve) => setImmediate(resolve));
       return query(...args);
     }
-    return pglite.query(...args);
+    const result = (await pglite.query(...args)) as { fields?: unknown[] };
+    checkResult(String(args[0]), result.fields);
+    return result;
   };
   return new Proxy(pglite, {
     get(target, prop) {
