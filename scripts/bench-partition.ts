@@ -9,25 +9,18 @@
  * Without DATABASE_URL it runs on the embedded PostGIS. Prints a markdown table: medians after a warm-up.
  */
 import os from 'node:os';
-import type { Knex } from 'knex';
 import { createServices } from '../service/app';
 import { ChangeBus } from '../service/db/changes';
 import { openDatabase } from '../service/db/engine';
 import { generateCityStream } from '../service/demo/index';
 import { createLogger } from '../service/logger';
-import { PLAIN_SQL } from './partition-sql';
+import { timePlain } from './partition-sql';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
 const sizes = (args.get('grids') ?? '400,50000').split(',').map(Number);
 const runs = Number(args.get('runs') ?? 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-async function timePlain(knex: Knex, systemId: number): Promise<number> {
-  const t = performance.now();
-  for (const sql of PLAIN_SQL(systemId)) await knex.raw(sql);
-  return performance.now() - t;
-}
 
 async function main() {
   const db = await openDatabase(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: 'memory://' });
@@ -54,7 +47,8 @@ async function main() {
       const result = await fresh.partition.validate(key, { options: {}, mode: 'sync' });
       const a = performance.now() - t;
       if ('report' in result) issues = result.report.issues.length;
-      const b = await timePlain(db.knex, systemId);
+      const { ms: b, lost } = await timePlain(db.knex, systemId);
+      if (lost > 0) throw new Error(`the plain SQL lost ${lost} statement(s) on the ${db.engine} engine: no baseline to compare with`);
       if (run > 0) {
         ours.push(a);
         plain.push(b);
