@@ -5,7 +5,7 @@
  * run on the same database. The data are installed from the npm registry at run time (`real-data.ts`).
  *
  *   [DATABASE_URL=postgres://…] npx tsx scripts/bench-partition-real.ts [--data china,us]
- *       [--provinces guang3_dong1,guang3_xi1] [--runs 3]
+ *       [--provinces guang3_dong1,guang3_xi1] [--runs 3] [--repair default|structure]
  *
  * Cold is the first validation right after the import (the validation worker started and warmed up at
  * service start, as main.ts does); warm the median of the runs after it, which reuse what the one before
@@ -26,7 +26,9 @@ import { header, loadAverage, median, options, scratchDatabase } from './bench-l
 import { timePlain } from './partition-sql';
 import { type RealDataset, installDataPackages, loadChina, loadUs } from './real-data';
 
-const args = options({ data: 'china,us', provinces: 'guang3_dong1,guang3_xi1', runs: 3 });
+const args = options({ data: 'china,us', provinces: 'guang3_dong1,guang3_xi1', runs: 3, repair: 'default' });
+// The plain SQL's repair: `default` (ST_MakeValid as a user writes it) or `structure` (as gridatlas repairs).
+const repair = args.repair === 'structure' ? 'structure' : 'default';
 const datasets = args.data.split(',');
 const provinces = args.provinces.split(',').filter(Boolean);
 const runs = args.runs;
@@ -111,7 +113,7 @@ async function main() {
       const result = await services.partition.validate(key, { options: {}, mode: 'sync' });
       ours.push(performance.now() - t);
       if (!('report' in result)) throw new Error('validation queued as a job');
-      const sql = await timePlain(db.knex, systemId);
+      const sql = await timePlain(db.knex, systemId, repair);
       plain.push(sql.ms);
       lost = Math.max(lost, sql.lost);
     }
@@ -140,10 +142,11 @@ async function main() {
     const warmOurs = runs > 0 ? median(ours.slice(1)) : NaN;
     const warmPlain = runs > 0 ? median(plain.slice(1)) : NaN;
     loads.push(`${data.name}: ${loadAverage()}`);
-    // A plain SQL that lost statements did not do the work: its time is no baseline, so no ratio.
-    const aim = (ratio: number) =>
-      lost > 0 ? `— (the plain SQL does not complete here: ${lost} of 4 statements lost)` : `${ratio.toFixed(2)}×${ratio >= 4 ? '' : ' (aim 4×: not met)'}`;
+    // A plain SQL that lost statements stopped part-way: its time counts only the work done until then, a
+    // lower bound of what completing it would take, so the ratio is one too.
+    const aim = (ratio: number) => `${lost > 0 ? '≥ ' : ''}${ratio.toFixed(2)}×${ratio >= 4 ? '' : ' (aim 4×: not met)'}`;
     const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    if (lost > 0) loads.push(`${data.name}: the plain SQL (${repair} repair) lost ${lost} of 4 statements on this engine (ratios marked ≥ are lower bounds)`);
     rows.push(
       `| ${db.engine} | ${data.name}: ${data.grids.length.toLocaleString('en')} grids, ${data.vertices.toLocaleString('en')} vertices | ${(importMs / 1000).toFixed(1)} s | ${s(ours[0]!)} | ${s(plain[0]!)} | ${aim(plain[0]! / ours[0]!)} | ${s(warmOurs)} | ${s(warmPlain)} | ${aim(warmPlain / warmOurs)} | ${s(median(edited))} (${aim(warmPlain / median(edited))}) | ${s(median(recomputed))} (${aim(warmPlain / median(recomputed))}) |`,
     );
