@@ -281,9 +281,12 @@ export function createGridQueries(db: Queryable, systemKey: string, systemId: nu
       await knex.raw('analyze grids');
     },
 
-    /** Replaces stored geometries by their PostGIS ST_MakeValid repair (polygonal part kept). */
+    /**
+     * Replaces stored geometries by their PostGIS ST_MakeValid repair (polygonal part kept). With RETURNING,
+     * so a statement the embedded engine loses fails (db/lost-result.ts) instead of leaving them unrepaired.
+     */
     async repair(ids: number[]): Promise<void> {
-      await knex.raw(`update grids set geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(geom), 3)) where id = any(?::bigint[])`, [ids]);
+      await knex.raw(`update grids set geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(geom), 3)) where id = any(?::bigint[]) returning id`, [ids]);
     },
 
     /** The children of a grid with a point inside each and their height, for west→east, north→south numbering. */
