@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FeatureCollection, MultiPolygon, Polygon } from 'geojson';
-import { checkOutlets, parsePoints } from './points';
+import { checkBankOutlets, checkOutlets, parsePoints } from './points';
 
 const square: Polygon = { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]] };
 const point = (properties: Record<string, unknown>, coordinates: unknown = [0.5, 0.5]) => ({ type: 'Feature', properties, geometry: { type: 'Point', coordinates } });
@@ -47,15 +47,14 @@ describe('outlet fixtures', () => {
   const root = resolve(__dirname, '../../fixtures/outlets');
   for (const name of readdirSync(root)) {
     it(name, () => {
-      const input = JSON.parse(readFileSync(join(root, name, 'input.json'), 'utf8')) as { grids: FeatureCollection<Polygon | MultiPolygon>; points: unknown };
-      const grids = input.grids.features.map((f) => ({ code: String(f.properties!.code), name: String(f.properties!.name), parent: f.properties!.parent ?? null, geometry: f.geometry }));
+      const input = JSON.parse(readFileSync(join(root, name, 'input.json'), 'utf8')) as {
+        levels: { key: string; order: number }[];
+        grids: FeatureCollection<Polygon | MultiPolygon>;
+        points: unknown;
+      };
+      const grids = input.grids.features.map((f) => ({ code: String(f.properties!.code), name: String(f.properties!.name), level: String(f.properties!.level), geometry: f.geometry }));
       const { points, errors } = parsePoints(input.points, new Set(grids.map((g) => g.code)));
-      // As the service checks a bank: every top-level grid should be named by an outlet.
-      const check = checkOutlets(
-        grids.filter((g) => g.parent === null),
-        new Map(grids.map((g) => [g.code, g.geometry])),
-        points,
-      );
+      const check = checkBankOutlets(input.levels, grids, points);
       const actual = { errors, ...check };
       const path = join(root, name, 'expected.json');
       if (process.env.UPDATE === '1') writeFileSync(path, JSON.stringify(actual, null, 1) + '\n');

@@ -67,3 +67,20 @@ export function checkOutlets(outletGrids: readonly { code: string; name: string 
     .map((p) => ({ name: p.name, kind: p.kind, grid: p.grid!, location: [p.lon, p.lat] as [number, number] }));
   return { missing: outletGrids.filter((g) => !named.has(g.code)).map((g) => ({ code: g.code, name: g.name })), outside };
 }
+
+/**
+ * A bank's outlet check: outlets stand for its top level (网点服务片区), so each grid of that level should be
+ * named by an outlet lying inside it; `checkOutlets` over the bank's grids.
+ */
+export function checkBankOutlets(
+  levels: readonly { key: string; order: number }[],
+  grids: readonly { code: string; name: string; level: string; geometry: Polygon | MultiPolygon }[],
+  points: readonly BankPoint[],
+): OutletCheck {
+  const top = [...levels].sort((a, b) => a.order - b.order)[0]?.key;
+  return checkOutlets(
+    grids.filter((g) => g.level === top),
+    new Map(grids.map((g) => [g.code, g.geometry])),
+    points,
+  );
+}

@@ -20,7 +20,7 @@ import {
 import { rootsIn, seesWholeSystem, type AreaScope } from '../kernel/scope';
 import type { Logger } from '../logger';
 import { DEFAULT_TARGETS, filingRates, parseLedger, type FilingCategory, type FilingReport } from './filing';
-import { checkOutlets, parsePoints, type OutletCheck } from './points';
+import { checkBankOutlets, parsePoints, type OutletCheck } from './points';
 import { computeArrangement, inWorker } from './compute';
 import { OverlayInputCache, type CachedInput } from './input-cache';
 import { createOverlayStore, inOverlayTransaction, tagOf, type InputGrid, type OverlayGridRow, type OverlayRead, type ShapeRow, type StoredOverlaySystem, type VersionedSystem } from './store';
@@ -336,9 +336,7 @@ export function createOverlayService(deps: { knex: Queryable; jobs: Jobs; logger
       const unitLevel = requireLevel(unitSystem, request.units.level, 'unitLevel', 'unit');
       if (request.nestLevel !== undefined) requireLevel(bank, request.nestLevel, 'nestLevel', 'finest');
       const [grids, units, points] = await Promise.all([store.gridsAt(bank.id, null, null), store.gridsAt(unitSystem.id, unitLevel, null), store.points(bank.id)]);
-      // Outlets stand for the top level (网点服务片区): each such grid should have one, inside it.
-      const top = [...bank.levels].sort((a, b) => a.order - b.order)[0]?.key;
-      const outlets = checkOutlets(grids.filter((g) => g.level === top), new Map(grids.map((g) => [g.code, g.geometry])), points);
+      const outlets = checkBankOutlets(bank.levels, grids, points);
       const check = checkBank(
         { key: bank.key, levels: bank.levels, overlapPolicy: bank.overlapPolicy },
         grids.map((g) => ({ code: g.code, parentCode: g.parentCode, level: g.level, name: g.name, people: g.people, geometry: g.geometry })),
